@@ -1,0 +1,155 @@
+"""`spc db init`, `spc db status`, `spc demo-data` and `spc export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spc.config import DATA_DIR, db_path
+from spc.errors import SpcError
+from spc.store import connect, migrate, schema_version, transaction
+from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
+from spc.store.queries import load_observations
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: $SPC_DB, else indicators.duckdb).", show_default=False),
+]
+
+db_app = typer.Typer(help="Create and inspect the indicator store.", no_args_is_help=True)
+
+
+@db_app.command("init")
+def init(
+    db: DbOption = None,
+    empty: Annotated[bool, typer.Option("--empty", help="Catalogue only, no observations.")] = False,
+    catalogue: Annotated[Path, typer.Option(help="Indicator catalogue (TOML).")] = CATALOGUE_PATH,
+    demo_dir: Annotated[Path, typer.Option(help="Folder of demo data to load.")] = DATA_DIR / "demo",
+) -> None:
+    """Create or update the store: schema, catalogue, demo data, then the results.
+
+    Safe to re-run on an existing store: the schema is migrated forward, the catalogue
+    upserted, unchanged demo rows skipped, and analysts' annotations kept.
+    """
+    from spc.demo import load_demo
+    from spc.results import compute_results
+
+    path = db_path(db)
+    cat = read_catalogue(catalogue)
+    con = connect(path, create=True)
+    try:
+        version = migrate(con)
+        with transaction(con):
+            load_catalogue(con, cat)
+            loaded = None if empty else load_demo(con, demo_dir)
+            computed = compute_results(con, trigger="db init")
+    finally:
+        con.close()
+    typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {len(cat.areas)} areas")
+    if loaded is not None:
+        typer.echo(f"demo data: {loaded.loaded} new, {loaded.revised} revised, {loaded.unchanged} unchanged rows "
+                   "(illustrative figures, not published data)")
+    typer.echo(f"results: {computed} series computed")
+
+
+@db_app.command("status")
+def status(db: DbOption = None) -> None:
+    """What is loaded: indicators, areas, periods and the last load."""
+    path = db_path(db)
+    con = connect(path, read_only=True)
+    try:
+        version = schema_version(con)
+        rows = con.execute("""
+            SELECT i.id, i.name, i.frequency, count(DISTINCT o.area_code) AS areas, count(o.value) AS points,
+                   min(o.period_start) AS first, max(o.period_start) AS last
+            FROM indicator i LEFT JOIN observation o ON o.indicator_id = i.id
+            GROUP BY ALL ORDER BY any_value(i.sort_order), i.id
+        """).fetchall()
+        last = con.execute(
+            "SELECT source, path, finished_at, status, rows_loaded, rows_revised, rows_rejected "
+            "FROM load_batch ORDER BY id DESC LIMIT 1").fetchone()
+        rejected = con.execute("SELECT count(*) FROM rejected_row").fetchone()[0]
+    finally:
+        con.close()
+    console = Console()
+    console.print(f"[bold]{path}[/bold]: schema version {version}")
+    table = Table("indicator", "name", "frequency", "areas", "points", "first", "last")
+    for row in rows:
+        table.add_row(*[("" if v is None else str(v)) for v in row])
+    console.print(table)
+    if last:
+        console.print(f"last load: {last[0]} {last[1]} at {last[2]:%Y-%m-%d %H:%M} ({last[3]}: "
+                      f"{last[4]} new, {last[5]} revised, {last[6]} rejected)")
+    else:
+        console.print("no loads yet")
+    console.print(f"rejected rows kept: {rejected}")
+
+
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo CSVs to.")] = DATA_DIR / "demo",
+    end: Annotated[str | None, typer.Option(help="Last month, YYYY-MM (default: the latest full month).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
+    catalogue: Annotated[Path, typer.Option(help="Indicator catalogue (TOML).")] = CATALOGUE_PATH,
+) -> None:
+    """Generate the illustrative demo data (deterministic for a given seed and end month)."""
+    from spc.demo import generate, parse_month, write_demo
+
+    demo = generate(read_catalogue(catalogue), seed=seed, end=parse_month(end) if end else None)
+    files = write_demo(demo, out)
+    for file in files:
+        typer.echo(f"wrote {file}")
+
+
+def export(
+    db: DbOption = None,
+    indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable).")] = None,
+    area: Annotated[list[str] | None, typer.Option("--area", help="Area code (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout, CSV only).")] = None,
+) -> None:
+    """Export current observations with indicator and area names."""
+    if fmt not in ("csv", "parquet"):
+        raise SpcError(f"--format must be csv or parquet, got {fmt!r}")
+    if fmt == "parquet" and output is None:
+        raise SpcError("--format parquet needs --output FILE")
+    con = connect(db_path(db), read_only=True)
+    try:
+        known = {r[0] for r in con.execute("SELECT id FROM indicator").fetchall()}
+        for ind in indicator or []:
+            if ind not in known:
+                raise SpcError(f"--indicator {ind!r}: no such indicator (see `spc db status`)")
+        areas = {r[0] for r in con.execute("SELECT code FROM area").fetchall()}
+        for code in area or []:
+            if code not in areas:
+                raise SpcError(f"--area {code!r}: no such area; known: {', '.join(sorted(areas))}")
+        obs = load_observations(con, indicator or None, area or None)
+        names = con.execute("SELECT id AS indicator_id, name AS indicator_name FROM indicator").pl()
+        area_names = con.execute("SELECT code AS area_code, name AS area_name FROM area").pl()
+    finally:
+        con.close()
+    frame = (
+        obs.join(names, on="indicator_id", how="left")
+        .join(area_names, on="area_code", how="left")
+        .select(
+            pl.col("indicator_id").alias("indicator"), "indicator_name",
+            pl.col("area_code").alias("area"), "area_name", "period", "value", "numerator", "denominator",
+        )
+    )
+    if fmt == "parquet":
+        frame.write_parquet(output)
+    elif output is None:
+        typer.echo(frame.write_csv(), nl=False)
+    else:
+        frame.write_csv(output)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store commands to the `spc` command."""
+    app.add_typer(db_app, name="db")
+    app.command("demo-data")(demo_data)
+    app.command("export")(export)

@@ -1,0 +1,56 @@
+"""Anhøj runs analysis per (series, phase): longest run and number of crossings.
+
+Only useful points count: used (not excluded) points off the centre line. The
+signal is a longest run > round(log2 n) + 3 or crossings < qbinom(0.05, n − 1, 0.5),
+with n the number of useful points (Anhøj & Olesen 2014; qicharts2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy.stats import binom
+
+PHASE = ["series", "phase"]
+
+
+def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(longest_run_max, crossings_min) for each count of useful points ``n`` (n >= 1).
+
+    np.round rounds half to even, as R's round(); binom.ppf is R's qbinom.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    longest = np.round(np.log2(n)) + 3
+    crossings = binom.ppf(0.05, n - 1, 0.5)
+    return longest.astype(np.int64), crossings.astype(np.int64)
+
+
+def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
+    """One row per (series, phase) with runs_signal, longest_run, longest_run_max,
+    crossings, crossings_min and n_useful; ``points`` needs series, phase, excluded,
+    value and centre, sorted by period within each series."""
+    side = (pl.col("value") - pl.col("centre")).sign()
+    useful = (points.lazy().filter(~pl.col("excluded") & (side != 0))
+              .select(*PHASE, side.alias("_side")))
+    runs = useful.with_columns(
+        _run=(pl.col("_side") != pl.col("_side").shift(1).over(PHASE)).fill_null(True)
+        .cum_sum().over(PHASE))
+    per_phase = (runs.group_by(*PHASE, "_run").agg(pl.len().alias("_len"))
+                 .group_by(*PHASE).agg(
+                     longest_run=pl.col("_len").max().cast(pl.Int64),
+                     crossings=(pl.len() - 1).cast(pl.Int64),
+                     n_useful=pl.col("_len").sum().cast(pl.Int64)))
+    per_phase = (points.lazy().select(*PHASE).unique()
+                 .join(per_phase, on=PHASE, how="left")
+                 .with_columns(pl.col("longest_run", "crossings", "n_useful").fill_null(0))
+                 .collect())
+    # the thresholds depend only on n: compute them once per distinct n, then join
+    n = per_phase["n_useful"].unique().to_numpy()
+    n = n[n >= 1]
+    longest, crossings = thresholds(n)
+    lookup = pl.DataFrame({"n_useful": pl.Series(n, dtype=pl.Int64),
+                           "longest_run_max": pl.Series(longest, dtype=pl.Int64),
+                           "crossings_min": pl.Series(crossings, dtype=pl.Int64)})
+    return per_phase.join(lookup, on="n_useful", how="left").with_columns(
+        runs_signal=((pl.col("longest_run") > pl.col("longest_run_max"))
+                     | (pl.col("crossings") < pl.col("crossings_min"))).fill_null(False))

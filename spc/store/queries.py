@@ -1,0 +1,55 @@
+"""Reads from the store as polars frames. Every query takes parameters; none is built from user text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+
+def _in_filter(column: str, values: Sequence[str] | None) -> tuple[str, list[object]]:
+    """A `column IN (?, ...)` clause with its parameters, or nothing when `values` is None."""
+    if values is None:
+        return "", []
+    values = list(values)
+    if not values:
+        return " AND false", []
+    return f" AND {column} IN ({', '.join('?' for _ in values)})", values
+
+
+def load_observations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None = None,
+                      area_codes: Sequence[str] | None = None) -> pl.DataFrame:
+    """Current observations: indicator_id, area_code, period, period_grain, value, numerator,
+    denominator, loaded_at, load_batch_id; sorted by indicator, area and period."""
+    ind_sql, ind_params = _in_filter("indicator_id", indicator_ids)
+    area_sql, area_params = _in_filter("area_code", area_codes)
+    return con.execute(
+        "SELECT indicator_id, area_code, period_start AS period, period_grain, value, numerator, "
+        "denominator, loaded_at, load_batch_id FROM observation WHERE true"
+        + ind_sql + area_sql + " ORDER BY indicator_id, area_code, period_start",
+        ind_params + area_params,
+    ).pl()
+
+
+def load_indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The catalogue as stored, in catalogue order."""
+    return con.execute("SELECT * FROM indicator ORDER BY sort_order, id").pl()
+
+
+def load_areas(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Areas, the force first, then the partnership areas by name."""
+    return con.execute(
+        "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name").pl()
+
+
+def load_annotations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """Live (not withdrawn) annotations; those with a NULL indicator apply to every indicator."""
+    params: list[object] = []
+    sql = "SELECT * FROM annotation WHERE deleted_at IS NULL"
+    if indicator_ids is not None:
+        ids = list(indicator_ids)
+        sql += " AND (indicator_id IS NULL" + (
+            f" OR indicator_id IN ({', '.join('?' for _ in ids)}))" if ids else ")")
+        params += ids
+    return con.execute(sql + " ORDER BY date, id", params).pl()

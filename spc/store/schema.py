@@ -1,0 +1,241 @@
+"""The store's schema as numbered, forward-only migrations.
+
+Each migration is a list of SQL statements applied in one transaction together with the
+new row in `schema_version`, so a store is always at exactly one version. Add a change by
+appending a migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from spc.store.connection import transaction
+
+# Version 1: the indicator store (catalogue, areas, observations with revisions, annotations,
+# loads and rejected rows).
+_V1 = [
+    """
+    CREATE TABLE indicator (
+        id              VARCHAR PRIMARY KEY,
+        name            VARCHAR NOT NULL,
+        description     VARCHAR NOT NULL DEFAULT '',
+        unit            VARCHAR NOT NULL,          -- '%', 'count', 'seconds', 'minutes', 'rate per 1,000'
+        kind            VARCHAR NOT NULL CHECK (kind IN ('count', 'proportion', 'rate', 'duration',
+                                                          'mean', 'survey proportion')),
+        improvement     VARCHAR NOT NULL CHECK (improvement IN ('increase', 'decrease', 'neutral')),
+        chart           VARCHAR NOT NULL CHECK (chart IN ('xmr', 'run', 'p', 'pp', 'u', 'up', 'c', 'g', 't')),
+        frequency       VARCHAR NOT NULL CHECK (frequency IN ('week', 'month', 'quarter', 'year')),
+        priority        VARCHAR NOT NULL,          -- the police and crime plan priority area
+        source          VARCHAR NOT NULL,
+        owner           VARCHAR NOT NULL DEFAULT '',
+        target          DOUBLE,                    -- assurance reference only, never the judgement
+        target_source   VARCHAR,
+        local           BOOLEAN NOT NULL DEFAULT false,  -- also reported per community safety partnership area
+        sort_order      INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE area (
+        code        VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        type        VARCHAR NOT NULL CHECK (type IN ('force', 'community safety partnership area', 'district')),
+        ons_code    VARCHAR,
+        valid_from  DATE,
+        valid_to    DATE
+    )
+    """,
+    "CREATE SEQUENCE load_batch_id_seq START 1",
+    """
+    CREATE TABLE load_batch (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('load_batch_id_seq'),
+        source          VARCHAR NOT NULL,          -- importer name: demo, police-uk, calls-999, ...
+        path            VARCHAR NOT NULL,
+        file_sha256     VARCHAR,
+        started_at      TIMESTAMP NOT NULL,
+        finished_at     TIMESTAMP,
+        status          VARCHAR NOT NULL CHECK (status IN ('loaded', 'rejected', 'partial', 'unchanged')),
+        rows_read       BIGINT NOT NULL DEFAULT 0,
+        rows_loaded     BIGINT NOT NULL DEFAULT 0,  -- new current rows
+        rows_unchanged  BIGINT NOT NULL DEFAULT 0,
+        rows_revised    BIGINT NOT NULL DEFAULT 0,
+        rows_rejected   BIGINT NOT NULL DEFAULT 0,
+        message         VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE observation (
+        indicator_id    VARCHAR NOT NULL REFERENCES indicator (id),
+        area_code       VARCHAR NOT NULL REFERENCES area (code),
+        period_start    DATE NOT NULL,
+        period_grain    VARCHAR NOT NULL CHECK (period_grain IN ('week', 'month', 'quarter', 'year')),
+        value           DOUBLE,                    -- proportions as fractions 0..1
+        numerator       DOUBLE,
+        denominator     DOUBLE,
+        loaded_at       TIMESTAMP NOT NULL,
+        load_batch_id   BIGINT NOT NULL,
+        PRIMARY KEY (indicator_id, area_code, period_start)
+    )
+    """,
+    """
+    CREATE TABLE observation_revision (   -- earlier values of a current observation, newest last
+        indicator_id        VARCHAR NOT NULL,
+        area_code           VARCHAR NOT NULL,
+        period_start        DATE NOT NULL,
+        period_grain        VARCHAR NOT NULL,
+        value               DOUBLE,
+        numerator           DOUBLE,
+        denominator         DOUBLE,
+        loaded_at           TIMESTAMP NOT NULL,
+        load_batch_id       BIGINT NOT NULL,
+        superseded_at       TIMESTAMP NOT NULL,
+        superseded_by_batch BIGINT NOT NULL
+    )
+    """,
+    "CREATE SEQUENCE annotation_id_seq START 1",
+    """
+    CREATE TABLE annotation (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('annotation_id_seq'),
+        indicator_id    VARCHAR,                   -- NULL: every indicator
+        area_code       VARCHAR,                   -- NULL: every area
+        date            DATE NOT NULL,
+        kind            VARCHAR NOT NULL CHECK (kind IN ('intervention', 'recalculate', 'exclude', 'note')),
+        text            VARCHAR NOT NULL,
+        author          VARCHAR NOT NULL,
+        created_at      TIMESTAMP NOT NULL,
+        deleted_at      TIMESTAMP                  -- withdrawn annotations are kept, not deleted
+    )
+    """,
+    "CREATE SEQUENCE rejected_row_id_seq START 1",
+    """
+    CREATE TABLE rejected_row (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('rejected_row_id_seq'),
+        load_batch_id   BIGINT NOT NULL,
+        file            VARCHAR NOT NULL,
+        line            BIGINT,                    -- 1-based line in the file, header = 1
+        column_name     VARCHAR,
+        value           VARCHAR,
+        reason          VARCHAR NOT NULL,
+        raw             VARCHAR                    -- the row as read
+    )
+    """,
+]
+
+# Version 2: engine results read by the app and the briefing pack, analyst chart settings,
+# refresh runs and the signal history.
+_V2 = [
+    """
+    CREATE TABLE series_setting (   -- an analyst's overrides of the catalogue's chart choice
+        indicator_id    VARCHAR NOT NULL,
+        area_code       VARCHAR NOT NULL,          -- '*' for every area of the indicator
+        chart           VARCHAR,
+        improvement     VARCHAR,
+        two_sigma       VARCHAR,
+        screen_outliers BOOLEAN,
+        shift           INTEGER,
+        trend           INTEGER,
+        rule_set        VARCHAR,
+        baseline_points INTEGER,
+        author          VARCHAR NOT NULL,
+        updated_at      TIMESTAMP NOT NULL,
+        PRIMARY KEY (indicator_id, area_code)
+    )
+    """,
+    "CREATE SEQUENCE refresh_run_id_seq START 1",
+    """
+    CREATE TABLE refresh_run (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('refresh_run_id_seq'),
+        started_at      TIMESTAMP NOT NULL,
+        finished_at     TIMESTAMP,
+        status          VARCHAR NOT NULL,          -- running, success, failed, dry-run
+        trigger         VARCHAR NOT NULL,          -- 'db init', 'refresh', 'app'
+        files_imported  INTEGER NOT NULL DEFAULT 0,
+        rows_loaded     BIGINT NOT NULL DEFAULT 0,
+        rows_rejected   BIGINT NOT NULL DEFAULT 0,
+        series_computed INTEGER NOT NULL DEFAULT 0,
+        new_signals     INTEGER NOT NULL DEFAULT 0,
+        errors          VARCHAR,
+        digest_json     VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE result_point (
+        indicator_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL, period DATE NOT NULL,
+        value DOUBLE, numerator DOUBLE, denominator DOUBLE,
+        phase INTEGER NOT NULL, excluded BOOLEAN NOT NULL,
+        centre DOUBLE, lower DOUBLE, upper DOUBLE,
+        lower_2s DOUBLE, upper_2s DOUBLE, lower_1s DOUBLE, upper_1s DOUBLE,
+        outside_limits BOOLEAN NOT NULL, rule VARCHAR NOT NULL, point_type VARCHAR NOT NULL,
+        trial_limits BOOLEAN NOT NULL,
+        PRIMARY KEY (indicator_id, area_code, period)
+    )
+    """,
+    """
+    CREATE TABLE result_phase (
+        indicator_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL, phase INTEGER NOT NULL,
+        start DATE, "end" DATE, n_points INTEGER, n_used INTEGER,
+        centre DOUBLE, lower DOUBLE, upper DOUBLE, trial_limits BOOLEAN,
+        runs_signal BOOLEAN, longest_run INTEGER, longest_run_max INTEGER,
+        crossings INTEGER, crossings_min INTEGER,
+        PRIMARY KEY (indicator_id, area_code, phase)
+    )
+    """,
+    """
+    CREATE TABLE result_summary (
+        indicator_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL,
+        chart VARCHAR, improvement VARCHAR, target DOUBLE,
+        variation VARCHAR, assurance VARCHAR,
+        latest_period DATE, latest_value DOUBLE, latest_phase INTEGER,
+        centre DOUBLE, lower DOUBLE, upper DOUBLE,
+        n_points INTEGER, n_improvement INTEGER, n_concern INTEGER, n_neutral INTEGER,
+        runs_signal BOOLEAN, trial_limits BOOLEAN,
+        status VARCHAR,                       -- one plain-English line
+        warnings VARCHAR[],
+        data_loaded_at TIMESTAMP,             -- newest loaded_at of the series' observations
+        computed_at TIMESTAMP NOT NULL,
+        refresh_run_id BIGINT,
+        PRIMARY KEY (indicator_id, area_code)
+    )
+    """,
+    "CREATE SEQUENCE signal_id_seq START 1",
+    """
+    CREATE TABLE signal (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('signal_id_seq'),
+        indicator_id    VARCHAR NOT NULL,
+        area_code       VARCHAR NOT NULL,
+        rule            VARCHAR NOT NULL,
+        first_period    DATE NOT NULL,
+        last_period     DATE NOT NULL,
+        direction       VARCHAR NOT NULL,          -- high or low
+        point_type      VARCHAR NOT NULL,          -- special_cause_improvement / _concern / _neutral_*
+        status          VARCHAR NOT NULL CHECK (status IN ('new', 'continuing', 'ended', 'withdrawn')),
+        first_seen_run  BIGINT NOT NULL,
+        last_seen_run   BIGINT NOT NULL,
+        updated_at      TIMESTAMP NOT NULL
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The version the store is at: 0 for an empty file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the store forward to `target`, one transaction per migration. Returns the new version."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    current = schema_version(con)
+    for version in range(current + 1, target + 1):
+        with transaction(con):
+            for statement in MIGRATIONS[version - 1]:
+                con.execute(statement)
+            con.execute("INSERT INTO schema_version VALUES (?, current_timestamp)", [version])
+    return max(current, target)
