@@ -1,7 +1,9 @@
 """The indicator catalogue: `data/indicators.toml` read, checked and loaded into the store.
 
-Adding an indicator is adding an `[[indicator]]` table to that file. Every field is checked
-up front, and a mistake is reported naming the file, the indicator and the field.
+Adding an indicator is adding an `[[indicator]]` table to that file. Further catalogue files
+in `data/indicators.d/*.toml` (for example the police.uk crime types and outcomes) are read
+after it, in name order. Every field is checked up front, and a mistake is reported naming
+the file, the indicator and the field.
 """
 
 from __future__ import annotations
@@ -106,15 +108,25 @@ def _check_entry(path: Path, what: str, position: int, entry: dict[str, Any], re
             raise SpcError(f"{label}: field '{name}' is {entry[name]!r}; expected one of {', '.join(options)}")
 
 
-def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
-    """Read and check the catalogue file."""
-    path = Path(path)
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SpcError(f"{path}: catalogue file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpcError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
+    """Read and check the catalogue file and the extra files in `indicators.d/` beside it."""
+    path = Path(path)
+    raw = _read_toml(path)
+    extra_dir = path.parent / "indicators.d"
+    extras = sorted(extra_dir.glob("*.toml")) if extra_dir.is_dir() else []
+    # (file, position in that file, entry) so errors name the file the entry came from
+    indicator_entries = [(path, i, e) for i, e in enumerate(raw.get("indicator", []), start=1)]
+    for extra in extras:
+        indicator_entries += [(extra, i, e) for i, e in enumerate(_read_toml(extra).get("indicator", []), start=1)]
 
     areas = []
     for i, entry in enumerate(raw.get("area", []), start=1):
@@ -124,16 +136,17 @@ def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
         raise SpcError(f"{path}: exactly one [[area]] must have type = \"force\"")
 
     indicators = []
-    for i, entry in enumerate(raw.get("indicator", []), start=1):
-        _check_entry(path, "indicator", i, entry, _INDICATOR_REQUIRED, _INDICATOR_FIELDS, _INDICATOR_CHOICES)
+    for order, (source, i, entry) in enumerate(indicator_entries, start=1):
+        _check_entry(source, "indicator", i, entry, _INDICATOR_REQUIRED, _INDICATOR_FIELDS, _INDICATOR_CHOICES)
+        label = f"{source}: indicator #{i} ({entry['id']})"
         target = entry.get("target")
-        if target is not None and not isinstance(target, (int, float)):
-            raise SpcError(f"{path}: indicator #{i} ({entry['id']}): field 'target' must be a number, got {target!r}")
+        if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float))):
+            raise SpcError(f"{label}: field 'target' must be a number, got {target!r}")
         if target is not None and not entry.get("target_source"):
-            raise SpcError(f"{path}: indicator #{i} ({entry['id']}): a 'target' needs its 'target_source'")
+            raise SpcError(f"{label}: a 'target' needs its 'target_source'")
         if entry["unit"] == "%" and target is not None and not 0 <= target <= 1:
-            raise SpcError(f"{path}: indicator #{i} ({entry['id']}): field 'target' of a % indicator is a fraction 0..1")
-        indicators.append(Indicator(**{**entry, "sort_order": entry.get("sort_order", i)}))
+            raise SpcError(f"{label}: field 'target' of a % indicator is a fraction 0..1, got {target!r}")
+        indicators.append(Indicator(**{**entry, "sort_order": entry.get("sort_order", order)}))
 
     for name, items, key in (("indicator", indicators, "id"), ("area", areas, "code")):
         seen: set[str] = set()
