@@ -26,10 +26,11 @@ def point_type(direction: pl.Expr, improvement: pl.Expr) -> pl.Expr:
             .otherwise(pl.lit("special_cause_concern")))
 
 
-def classify() -> tuple[pl.Expr, pl.Expr]:
-    """(rule label, direction) for every point, dispatching on the ``rule_set`` column."""
-    rule, direction = mdc.label(pl.col("shift"), pl.col("trend"), pl.col("two_sigma") == "legacy")
-    return rule, direction
+def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``rule`` (label) and ``_dir`` (+1 high, -1 low, 0 common cause) to every point."""
+    lf = mdc.add_flags(lf, pl.col("shift"), pl.col("trend"), pl.col("two_sigma") == "legacy")
+    rule, direction = mdc.label(pl.col("shift"), pl.col("trend"))
+    return lf.with_columns(rule=rule, _dir=direction).drop("_beyond", "_trend", "_two", "_shift")
 
 
 __all__ = ["RULE_SETS", "classify", "point_type"]

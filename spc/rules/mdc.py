@@ -1,24 +1,25 @@
 """Making Data Count rules for XmR charts (NHSRplotthedots vocabulary).
 
-Each rule returns a signed integer expression per point: +1 (high / increasing),
--1 (low / decreasing) or 0 (not part of the pattern). Patterns never cross a
-phase and skip excluded points.
+:func:`add_flags` adds one signed Int8 column per rule: +1 (high / increasing),
+-1 (low / decreasing), 0 (not part of the pattern). Patterns never cross a
+phase and skip excluded points (an excluded point is only judged against the limits).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from spc.rules._runs import WINDOW, prev, run_length
+from spc.rules._runs import add_run_lengths, count_in_windows, prev
 
 VALUE = pl.col("value")
 CENTRE = pl.col("centre")
+USED = ~pl.col("excluded")
 
 
 def beyond_limits() -> pl.Expr:
     """+1 above the upper limit, -1 below the lower limit (excluded points too)."""
     return (pl.when(VALUE > pl.col("upper")).then(1)
-            .when(VALUE < pl.col("lower")).then(-1).otherwise(0))
+            .when(VALUE < pl.col("lower")).then(-1).otherwise(0)).cast(pl.Int8)
 
 
 def side() -> pl.Expr:
@@ -26,62 +27,59 @@ def side() -> pl.Expr:
     return (VALUE - CENTRE).sign().fill_null(0).cast(pl.Int8)
 
 
-def shift(length: pl.Expr) -> pl.Expr:
-    """``length`` or more consecutive points on one side of the centre line."""
-    s = side()
-    return pl.when((s != 0) & (run_length(s) >= length)).then(s).otherwise(0)
+def step() -> pl.Expr:
+    """Direction of the step from the previous used point: +1, -1, or 0 (a tie breaks a trend)."""
+    return (VALUE - prev(VALUE)).sign().fill_null(0).cast(pl.Int8)
 
 
-def trend(length: pl.Expr) -> pl.Expr:
-    """``length`` or more consecutive points each above (below) the one before; a tie breaks it.
+def beyond_two_sigma(sign: int, legacy: pl.Expr) -> pl.Expr:
+    """Beyond 2σ on one side; ``legacy`` counts only points between 2σ and 3σ."""
+    if sign > 0:
+        hit = (VALUE > pl.col("upper_2s")) & (~legacy | (VALUE <= pl.col("upper")))
+    else:
+        hit = (VALUE < pl.col("lower_2s")) & (~legacy | (VALUE >= pl.col("lower")))
+    return hit.fill_null(False)
 
-    A trend of n points is n - 1 consecutive steps in one direction; every point
-    of it is flagged, including the first (whose own step does not belong to it).
+
+def add_flags(lf: pl.LazyFrame, shift_len: pl.Expr, trend_len: pl.Expr,
+              legacy: pl.Expr) -> pl.LazyFrame:
+    """Add ``_beyond``, ``_trend``, ``_two`` and ``_shift`` rule columns.
+
+    - shift: ``shift_len`` or more consecutive points on one side of the centre line;
+    - trend: ``trend_len`` or more points each above (below) the one before, i.e.
+      ``trend_len - 1`` steps in one direction; every point of it is flagged, the
+      first one included;
+    - 2 of 3: two of three consecutive points beyond 2σ on one side; the points
+      beyond 2σ are flagged and all three points must lie on that side of the centre
+      line. current (MDC, Nov 2023): points beyond 3σ count as beyond 2σ; legacy
+      (NHSRplotthedots 0.2.2): only points between 2σ and 3σ count.
     """
-    step = (VALUE - prev(VALUE)).sign().fill_null(0).cast(pl.Int8)
-    in_steps = (step != 0) & (run_length(step) >= length - 1)
-    own = pl.when(in_steps).then(step).otherwise(0)
-    nxt = own.shift(-1).over(WINDOW).fill_null(0)
-    return pl.when(own != 0).then(own).otherwise(nxt)
+    lf = lf.with_columns(_beyond=beyond_limits(), _side=side(), _step=step(),
+                         _hi2=beyond_two_sigma(1, legacy), _lo2=beyond_two_sigma(-1, legacy))
+    lf = add_run_lengths(lf, {"_side": "_side_len", "_step": "_step_len"})
+    s, st = pl.col("_side"), pl.col("_step")
+    own = pl.when((st != 0) & (pl.col("_step_len") >= trend_len - 1)).then(st).otherwise(0)
+    lf = lf.with_columns(
+        _shift=pl.when(USED & (s != 0) & (pl.col("_side_len") >= shift_len)).then(s).otherwise(0),
+        _trend_own=own.cast(pl.Int8))
+    two = pl.lit(0, dtype=pl.Int8)
+    for col, sign in (("_lo2", -1), ("_hi2", 1)):
+        counts = count_in_windows(pl.col(col), 3)
+        sides = count_in_windows(s == sign, 3)
+        ok = [(n >= 2) & (m == 3) for n, m in zip(counts, sides, strict=True)]
+        two = pl.when(pl.col(col) & pl.any_horizontal(ok).fill_null(False)).then(sign).otherwise(two)
+    nxt = prev(pl.col("_trend_own"), -1).fill_null(0)
+    trend = pl.when(pl.col("_trend_own") != 0).then(pl.col("_trend_own")).otherwise(nxt)
+    return lf.with_columns(
+        _trend=pl.when(USED).then(trend).otherwise(0).cast(pl.Int8),
+        _two=pl.when(USED).then(two).otherwise(0).cast(pl.Int8),
+    ).drop("_side", "_step", "_hi2", "_lo2", "_side_len", "_step_len", "_trend_own")
 
 
-def two_in_three(legacy: pl.Expr) -> pl.Expr:
-    """2 of 3 consecutive points beyond 2σ on the same side; the points beyond 2σ are flagged.
-
-    current (MDC, Nov 2023): points beyond 3σ count too, and all three points of the
-    window must be on the same side of the centre line. legacy (NHSRplotthedots
-    0.2.2): only points between 2σ and 3σ count.
-    """
-    s = side()
-    high = (VALUE > pl.col("upper_2s")) & (~legacy | (VALUE <= pl.col("upper")))
-    low = (VALUE < pl.col("lower_2s")) & (~legacy | (VALUE >= pl.col("lower")))
-    out = pl.lit(0, dtype=pl.Int8)
-    for flag, sign in ((high, 1), (low, -1)):
-        f = flag.fill_null(False)
-        same = s == sign
-
-        def window_ok(lag: int) -> pl.Expr:
-            # window of three points ending `lag` points after this one
-            pts = [f.shift(k - lag).over(WINDOW) for k in range(3)]
-            sides = [same.shift(k - lag).over(WINDOW) for k in range(3)]
-            enough = pl.sum_horizontal([x.fill_null(False).cast(pl.Int8) for x in pts]) >= 2
-            full = pl.all_horizontal([x.is_not_null() for x in sides])
-            one_side = pl.all_horizontal([x.fill_null(False) for x in sides])
-            return enough & full & (legacy | one_side)
-
-        hit = f & (window_ok(0) | window_ok(1) | window_ok(2))
-        out = pl.when(hit).then(sign).otherwise(out)
-    return out
-
-
-def label(shift_len: pl.Expr, trend_len: pl.Expr, legacy: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(rule label, direction) of each point, by precedence beyond limit, trend, 2 of 3, shift.
-
-    direction is +1 (high / increasing), -1 (low / decreasing) or 0 (common cause).
-    """
-    out, tr, two, sh = beyond_limits(), trend(trend_len), two_in_three(legacy), shift(shift_len)
-    used = ~pl.col("excluded")  # patterns are found among used points only
-    tr, two, sh = (pl.when(used).then(e).otherwise(0) for e in (tr, two, sh))
+def label(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(rule label, direction) from the rule columns, by precedence beyond limit,
+    trend, 2 of 3, shift; direction +1 high, -1 low, 0 common cause."""
+    out, tr, two, sh = (pl.col(c) for c in ("_beyond", "_trend", "_two", "_shift"))
     n_shift, n_trend = shift_len.cast(pl.String), trend_len.cast(pl.String)
     rule = (pl.when(out == 1).then(pl.lit("Above UCL"))
             .when(out == -1).then(pl.lit("Below LCL"))
