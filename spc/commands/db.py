@@ -37,17 +37,18 @@ def init(
     upserted, unchanged demo rows skipped, and analysts' annotations kept.
     """
     from spc.demo import load_demo
-    from spc.results import compute_results
+    from spc.results import compute, write_results
 
     path = db_path(db)
     cat = read_catalogue(catalogue)
     con = connect(path, create=True)
     try:
         version = migrate(con)
+        # One transaction: a failure anywhere leaves the store as it was.
         with transaction(con):
             load_catalogue(con, cat)
             loaded = None if empty else load_demo(con, demo_dir)
-            computed = compute_results(con, trigger="db init")
+            computed = write_results(con, compute(con))
     finally:
         con.close()
     typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {len(cat.areas)} areas")
