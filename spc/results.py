@@ -19,7 +19,7 @@ import polars as pl
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
 from spc.store.observations import now
-from spc.store.queries import load_annotations, load_indicators, load_observations
+from spc.store.queries import frame, load_annotations, load_indicators, load_observations
 
 #: Joins indicator id and area code into the engine's series name (neither contains it).
 SEPARATOR = "|"
@@ -48,7 +48,7 @@ def _split_key(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return con.execute("SELECT * FROM series_setting").pl()
+    return frame(con, "SELECT * FROM series_setting")
 
 
 def _dates_by_series(annotations: pl.DataFrame, kind: str, keys: pl.DataFrame) -> dict[str, tuple[dt.date, ...]]:

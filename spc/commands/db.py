@@ -14,7 +14,7 @@ from spc.config import DATA_DIR, db_path
 from spc.errors import SpcError
 from spc.store import connect, migrate, schema_version, transaction
 from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
-from spc.store.queries import load_observations
+from spc.store.queries import frame, load_observations
 
 DbOption = Annotated[
     Path | None,
@@ -129,11 +129,11 @@ def export(
             if code not in areas:
                 raise SpcError(f"--area {code!r}: no such area; known: {', '.join(sorted(areas))}")
         obs = load_observations(con, indicator or None, area or None)
-        names = con.execute("SELECT id AS indicator_id, name AS indicator_name FROM indicator").pl()
-        area_names = con.execute("SELECT code AS area_code, name AS area_name FROM area").pl()
+        names = frame(con, "SELECT id AS indicator_id, name AS indicator_name FROM indicator")
+        area_names = frame(con, "SELECT code AS area_code, name AS area_name FROM area")
     finally:
         con.close()
-    frame = (
+    table = (
         obs.join(names, on="indicator_id", how="left")
         .join(area_names, on="area_code", how="left")
         .select(
@@ -142,11 +142,11 @@ def export(
         )
     )
     if fmt == "parquet":
-        frame.write_parquet(output)
+        table.write_parquet(output)
     elif output is None:
-        typer.echo(frame.write_csv(), nl=False)
+        typer.echo(table.write_csv(), nl=False)
     else:
-        frame.write_csv(output)
+        table.write_csv(output)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,11 @@ import duckdb
 import polars as pl
 
 
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None) -> pl.DataFrame:
+    """Run a parameterised query and return a polars frame (the one way the project reads frames)."""
+    return con.sql(sql, params=list(params) if params else None).pl()
+
+
 def _in_filter(column: str, values: Sequence[str] | None) -> tuple[str, list[object]]:
     """A `column IN (?, ...)` clause with its parameters, or nothing when `values` is None."""
     if values is None:
@@ -24,23 +29,23 @@ def load_observations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[st
     denominator, loaded_at, load_batch_id; sorted by indicator, area and period."""
     ind_sql, ind_params = _in_filter("indicator_id", indicator_ids)
     area_sql, area_params = _in_filter("area_code", area_codes)
-    return con.execute(
+    return frame(
+        con,
         "SELECT indicator_id, area_code, period_start AS period, period_grain, value, numerator, "
         "denominator, loaded_at, load_batch_id FROM observation WHERE true"
         + ind_sql + area_sql + " ORDER BY indicator_id, area_code, period_start",
         ind_params + area_params,
-    ).pl()
+    )
 
 
 def load_indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The catalogue as stored, in catalogue order."""
-    return con.execute("SELECT * FROM indicator ORDER BY sort_order, id").pl()
+    return frame(con, "SELECT * FROM indicator ORDER BY sort_order, id")
 
 
 def load_areas(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Areas, the force first, then the partnership areas by name."""
-    return con.execute(
-        "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name").pl()
+    return frame(con, "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name")
 
 
 def load_annotations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None = None) -> pl.DataFrame:
@@ -52,4 +57,4 @@ def load_annotations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str
         sql += " AND (indicator_id IS NULL" + (
             f" OR indicator_id IN ({', '.join('?' for _ in ids)}))" if ids else ")")
         params += ids
-    return con.execute(sql + " ORDER BY date, id", params).pl()
+    return frame(con, sql + " ORDER BY date, id", params)
