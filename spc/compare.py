@@ -414,7 +414,9 @@ def _compare_kind(part: pl.DataFrame, kind: str, alpha: float) -> pl.DataFrame:
 
 
 def _show(value: float, kind: str) -> str:
-    return f"{100 * value:.1f}%" if kind == "proportion" else fmt_number(value)
+    if kind == "proportion":
+        return f"{100 * value:.1f}%"
+    return f"{value:,.0f}" if kind == "count" else fmt_number(value)
 
 
 def _sentences(out: pl.DataFrame) -> list[str]:

@@ -1,0 +1,371 @@
+"""Plain-English sentences from engine results and indicator metadata.
+
+Every sentence quotes numbers from the results (latest value, limits, phase start, run
+lengths, trend slope and p-value) and claims nothing the statistics do not support: a change
+is only called real when a rule flagged it, and a target is only an assurance reference
+("will the process, as it runs now, meet it?"), never the judgement.
+
+Main entry points:
+
+* `describe(summary, phases, indicators, *, points=None, trend=None)` -> one row per series
+  with `headline`, `status` and `sentences` (list[str]).
+* `status_lines(summary, indicators)` -> the one-line status per summary row (summary screen).
+* `VARIATION_TEXT`, `ASSURANCE_TEXT`, `variation_status`, `assurance_status`: the wording
+  for each variation and assurance icon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+#: One plain-English line per variation icon (engine `point_type` / summary `variation`).
+VARIATION_TEXT: dict[str, str] = {
+    "common_cause": "No change beyond normal variation",
+    "special_cause_improvement": "Special cause: a change for the better",
+    "special_cause_concern": "Special cause: a change for the worse, worth investigating",
+    "special_cause_neutral_high": "Special cause: unusually high (neither better nor worse)",
+    "special_cause_neutral_low": "Special cause: unusually low (neither better nor worse)",
+}
+
+#: One plain-English line per assurance icon; {target} is the formatted target.
+ASSURANCE_TEXT: dict[str, str] = {
+    "consistent_pass": "the {target} {noun} will be met every period while the process runs as it does now",
+    "consistent_fail": "the {target} {noun} will not be met unless the process changes",
+    "inconsistent": "the {target} {noun} will be met in some periods and missed in others",
+}
+
+_RULE_TEXT = {
+    "Above UCL": "the latest value is above the upper control limit",
+    "Below LCL": "the latest value is below the lower control limit",
+    "2 in 3 Above CL": "two of the last three values are close to or beyond the upper limit",
+    "2 in 3 Below CL": "two of the last three values are close to or beyond the lower limit",
+}
+
+
+def variation_status(variation: str | None) -> str:
+    """The plain-English line for a variation icon ('' when unknown or missing)."""
+    return VARIATION_TEXT.get(variation or "", "")
+
+
+def assurance_status(assurance: str | None, target: float | None, unit: str = "", noun: str = "target") -> str:
+    """The plain-English line for an assurance icon, e.g. 'the 90% standard will be met in
+    some periods and missed in others' ('' when there is no target or no assurance)."""
+    if not assurance or target is None or assurance not in ASSURANCE_TEXT:
+        return ""
+    return ASSURANCE_TEXT[assurance].format(target=format_value(target, unit, limit=True), noun=noun)
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+# --------------------------------------------------------------------------------------------
+
+
+def _is_percent(unit: str | None) -> bool:
+    return (unit or "").strip() in {"%", "percent", "proportion"}
+
+
+def format_value(x: float | None, unit: str | None, *, decimals: int | None = None, limit: bool = False) -> str:
+    """A value in its unit: proportions (stored 0..1) as '86.5%', counts as '1,024', times as
+    '9.4 seconds'. `decimals` overrides the default precision."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    u = (unit or "").strip()
+    if _is_percent(u):
+        d = 1 if decimals is None else decimals
+        v = 100 * x
+        return f"{v:.{d}f}%" if not (limit and decimals is None and v == round(v)) else f"{v:.0f}%"
+    if u in {"count", ""} or u.startswith("count"):
+        if decimals is None:
+            decimals = 0 if abs(x) >= 100 or float(x).is_integer() else 1
+        return f"{x:,.{decimals}f}"
+    d = decimals if decimals is not None else (1 if abs(x) >= 10 else 2)
+    text = f"{x:,.{d}f}"
+    return f"{text} {u}" if u else text
+
+
+def _limit_decimals(lower: float | None, upper: float | None, unit: str | None) -> int | None:
+    """Enough decimals to tell the limits apart, no more: 82% and 91%, but 29.3% and 30.8%."""
+    if lower is None or upper is None:
+        return None
+    width = abs(upper - lower) * (100 if _is_percent(unit) else 1)
+    if width >= 5:
+        return 0
+    if width >= 0.5:
+        return 1
+    return 2
+
+
+def period_text(d: dt.date | None, frequency: str | None = "month") -> str:
+    """'November 2023', 'the quarter starting January 2014', 'the year starting April 2023'."""
+    if d is None:
+        return "n/a"
+    month = f"{_MONTHS[d.month - 1]} {d.year}"
+    f = (frequency or "month").lower()
+    if f.startswith("quarter"):
+        return f"the quarter starting {month}"
+    if f.startswith("year"):
+        return f"the year starting {month}"
+    if f.startswith("week"):
+        return f"the week of {d.day} {month}"
+    return month
+
+
+def _noun(target_source: str | None) -> str:
+    return "standard" if target_source and "standard" in target_source.lower() else "target"
+
+
+# --------------------------------------------------------------------------------------------
+# joining results to metadata
+# --------------------------------------------------------------------------------------------
+
+
+def _key(frame: pl.DataFrame) -> list[str]:
+    if "series" in frame.columns:
+        return ["series"]
+    return [c for c in ("indicator_id", "area_code") if c in frame.columns]
+
+
+def _with_metadata(summary: pl.DataFrame, indicators: pl.DataFrame | None) -> pl.DataFrame:
+    """Summary rows with name, unit, frequency, target_source (and improvement/target when the
+    summary lacks them) from the indicator catalogue."""
+    meta_cols = ["name", "unit", "frequency", "target_source", "improvement", "target", "kind"]
+    if indicators is None or indicators.height == 0:
+        out = summary
+    else:
+        ind = indicators
+        if "indicator_id" in summary.columns and "id" in ind.columns:
+            on = ("indicator_id", "id")
+        elif "series" in summary.columns and "series" in ind.columns:
+            on = ("series", "series")
+        elif "indicator_id" in summary.columns and "indicator_id" in ind.columns:
+            on = ("indicator_id", "indicator_id")
+        elif ind.height == 1:
+            on = None
+        else:
+            raise ValueError(
+                "narrative: cannot match indicators to the summary: give indicators an 'id' "
+                "(matching summary.indicator_id) or a 'series' column"
+            )
+        keep = [c for c in meta_cols if c in ind.columns]
+        sel = ind.select(*([on[1]] if on else []), *[pl.col(c).alias(f"_m_{c}") for c in keep])
+        out = summary.join(sel, left_on=on[0], right_on=on[1], how="left") if on else summary.join(sel, how="cross")
+        for c in keep:
+            if c in out.columns:
+                # the summary's own improvement and target are what the engine used
+                out = out.with_columns(pl.coalesce(c, f"_m_{c}").alias(c)).drop(f"_m_{c}")
+            else:
+                out = out.rename({f"_m_{c}": c})
+    for c in meta_cols:
+        if c not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype=pl.Float64 if c == "target" else pl.String).alias(c))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# sentences
+# --------------------------------------------------------------------------------------------
+
+
+def _rule_phrase(rule: str | None) -> str:
+    if not rule or rule == "Common Cause":
+        return "a rule for special-cause variation was triggered"
+    if rule in _RULE_TEXT:
+        return _RULE_TEXT[rule]
+    if "Point Trend" in rule:
+        n = rule.split()[0]
+        way = "rising" if "Increasing" in rule else "falling"
+        return f"the latest value is part of a run of {n} or more values each {way}"
+    if "Points Above CL" in rule or "Points Below CL" in rule:
+        n = rule.split()[0]
+        side = "above" if "Above" in rule else "below"
+        return f"the latest value is part of a run of {n} or more values {side} the average"
+    return f"rule '{rule}'"
+
+
+def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
+    unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
+    freq = r.get("frequency") or "month"
+    name = r.get("name") or r.get("series") or r.get("indicator_id") or "This indicator"
+    area = r.get("area_name") or ""
+    label = f"{name} ({area})" if area else name
+    value = format_value(r.get("latest_value"), unit)
+    when = period_text(r.get("latest_period"), freq)
+    headline = f"{label}: {value} in {when}."
+
+    lower, upper, centre = r.get("lower"), r.get("upper"), r.get("centre")
+    if _is_percent(unit) and lower is not None:
+        lower = max(lower, 0.0)
+    if lower is not None and not _is_percent(unit) and lower < 0:
+        lower = 0.0
+    d = _limit_decimals(lower, upper, unit)
+    has_limits = lower is not None and upper is not None
+    lo_s = format_value(lower, unit, decimals=d)
+    hi_s = format_value(upper, unit, decimals=d)
+    target = r.get("target")
+    noun = _noun(r.get("target_source"))
+    assurance = assurance_status(r.get("assurance"), target, unit, noun) if has_limits else ""
+
+    phase_start = r.get("phase_start")
+    if (r.get("latest_phase") or 1) > 1 and phase_start is not None:
+        since = f"since the new phase began in {period_text(phase_start, freq)}"
+    elif phase_start is not None:
+        since = f"since the series began in {period_text(phase_start, freq)}"
+    else:
+        since = "in this phase"
+
+    sentences = [headline]
+    variation = r.get("variation") or "common_cause"
+    if variation == "common_cause":
+        s = f"No change beyond normal variation {since}"
+        if has_limits:
+            s += f"; the process runs between {lo_s} and {hi_s}"
+            s += f", so {assurance}." if assurance else "."
+        else:
+            s += "."
+        sentences.append(s)
+    else:
+        rule = _rule_phrase(r.get("latest_rule"))
+        if variation == "special_cause_improvement":
+            verdict = "a change for the better"
+        elif variation == "special_cause_concern":
+            verdict = "a change for the worse"
+        elif variation == "special_cause_neutral_high":
+            verdict = "unusually high (for this indicator neither better nor worse)"
+        else:
+            verdict = "unusually low (for this indicator neither better nor worse)"
+        sentences.append(f"Special cause variation, {verdict}: {rule}.")
+        if has_limits:
+            s = (
+                f"The limits {since} run from {lo_s} to {hi_s} around an average of "
+                f"{format_value(centre, unit, decimals=d)}"
+            )
+            s += f"; at these limits {assurance}." if assurance else "."
+            sentences.append(s)
+
+    if r.get("runs_signal") and variation == "common_cause":
+        lr, lmax = r.get("longest_run"), r.get("longest_run_max")
+        cr, cmin = r.get("crossings"), r.get("crossings_min")
+        if lr is not None and lmax is not None and lr > lmax:
+            sentences.append(
+                f"The values are not randomly spread around the average: the longest run on one "
+                f"side is {lr} points, more than the {lmax} chance would give; look for a "
+                "sustained shift."
+            )
+        elif cr is not None and cmin is not None and cr < cmin:
+            sentences.append(
+                f"The values are not randomly spread around the average: they cross it only {cr} "
+                f"times, fewer than the {cmin} chance would give; look for a sustained shift."
+            )
+    if r.get("trial_limits") and has_limits:
+        n_used = r.get("phase_n_used")
+        extra = f" has only {n_used} points" if n_used is not None else " is short"
+        sentences.append(f"These limits are provisional: the phase{extra} (12 are needed for firm limits).")
+    if trend_row is not None:
+        sentences.append(_trend_sentence(trend_row, unit, r.get("improvement")))
+    for w in r.get("warnings") or []:
+        if r.get("trial_limits") and has_limits and "trial limits" in w:
+            continue  # already said in plain words above
+        sentences.append(w if w.endswith(".") else w + ".")
+
+    status = variation_status(variation)
+    if assurance:
+        status += f"; {assurance}"
+    return headline, status + ".", sentences
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _trend_sentence(t: dict, unit: str, improvement: str | None) -> str:
+    months = t.get("window_months")
+    span = f"the {months} months to" if months else "the period to"
+    end = period_text(t.get("end"), "month")
+    if t.get("direction") in ("rising", "falling"):
+        slope = t["slope_per_year"]
+        per_year = format_value(abs(slope), unit, decimals=1 if _is_percent(unit) else None)
+        if _is_percent(unit):
+            per_year = per_year.replace("%", " percentage points")
+        good = None
+        if improvement in ("increase", "decrease"):
+            good = (slope > 0) == (improvement == "increase")
+        judgement = "" if good is None else (", an improvement" if good else ", a deterioration")
+        return (
+            f"Over {span} {end} the long-term trend is {t['direction']}, by about {per_year} a "
+            f"year{judgement} (Mann-Kendall {_p(t['mk_p'])}; trend test allowing for "
+            f"autocorrelation {_p(t['ols_p'])})."
+        )
+    if t.get("direction") == "too few points":
+        return f"Too few points to judge a long-term trend over {span} {end}."
+    return f"Over {span} {end} there is no clear long-term trend."
+
+
+def describe(
+    summary: pl.DataFrame,
+    phases: pl.DataFrame | None,
+    indicators: pl.DataFrame | None,
+    *,
+    points: pl.DataFrame | None = None,
+    trend: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Plain-English narrative, one row per summary row.
+
+    `summary`, `phases` and `points` are the engine's frames (keyed by `series`, or by
+    `indicator_id` + `area_code` as stored). `indicators` is the catalogue (matched on `id` =
+    indicator_id, or on `series`; one row applies to every series): name, unit ('%' for
+    proportions stored as 0..1, 'count', 'seconds', 'minutes'), frequency, target_source and,
+    when the summary lacks them, improvement and target. `points` (optional) lets the text name
+    the rule behind a special cause; `trend` (optional, from `spc.trend.long_term_trend`, keyed
+    by `series`) adds a long-term trend sentence. An optional `area_name` column on the summary
+    is shown after the indicator name.
+
+    Returns the summary's key columns plus `headline` (first sentence), `status` (one line for
+    the summary screen) and `sentences` (list[str], headline first).
+    """
+    key = _key(summary)
+    rows = _with_metadata(summary, indicators)
+    if phases is not None and phases.height and set(key) <= set(phases.columns):
+        ph = phases.select(
+            *key,
+            pl.col("phase").alias("latest_phase"),
+            pl.col("start").alias("phase_start"),
+            *[pl.col(c) for c in ("longest_run", "longest_run_max", "crossings", "crossings_min") if c in phases.columns],
+            *([pl.col("n_used").alias("phase_n_used")] if "n_used" in phases.columns else []),
+        )
+        rows = rows.join(ph, on=[*key, "latest_phase"], how="left")
+    if points is not None and points.height and set(key) <= set(points.columns):
+        latest = points.select(*key, pl.col("period").alias("latest_period"), pl.col("rule").alias("latest_rule"))
+        rows = rows.join(latest, on=[*key, "latest_period"], how="left")
+    trend_rows: dict = {}
+    if trend is not None and trend.height and "series" in trend.columns and key == ["series"]:
+        trend_rows = {t["series"]: t for t in trend.iter_rows(named=True)}
+    out = []
+    for r in rows.iter_rows(named=True):
+        t = trend_rows.get(r.get("series")) if trend_rows else None
+        headline, status, sentences = _sentences(r, t)
+        out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences})
+    schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String, "sentences": pl.List(pl.String)}
+    return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
+
+
+def status_lines(summary: pl.DataFrame, indicators: pl.DataFrame | None = None) -> pl.Series:
+    """One plain-English status line per summary row, in summary order, e.g.
+    'No change beyond normal variation; the 90% standard will be met in some periods and
+    missed in others.' (variation icon, then assurance icon when there is a target)."""
+    rows = _with_metadata(summary, indicators)
+    lines = []
+    for r in rows.iter_rows(named=True):
+        unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
+        line = variation_status(r.get("variation"))
+        a = assurance_status(r.get("assurance"), r.get("target"), unit, _noun(r.get("target_source")))
+        if a:
+            line = f"{line}; {a}" if line else a[0].upper() + a[1:]
+        lines.append(line + "." if line else "")
+    return pl.Series("status", lines, dtype=pl.String)
