@@ -1,0 +1,238 @@
+"""`spc trend` and `spc compare`: the trend, seasonality and honest-comparison views for analysts.
+
+INPUT is the `spc chart` input: CSV or Parquet with `period` (ISO date) and `value`, or
+`numerator` and `denominator`, and optionally `series`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from spc.errors import SpcError
+
+FORMATS = ("csv", "json")
+TREND_TABLES = ("trend", "rolling", "seasonality", "adjusted", "expected", "checks", "change-points")
+
+
+def read_input(path: Path) -> pl.DataFrame:
+    """Read a CSV or Parquet input file into the normalised series frame (see spc.trend).
+
+    Raises SpcError naming the file, row and column for anything a user can fix.
+    """
+    from spc.trend import as_series_frame
+
+    if not path.exists():
+        raise SpcError(f"{path}: file not found")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            raw = pl.read_parquet(path)
+        else:
+            raw = pl.read_csv(path, infer_schema_length=0)  # all text: we check every value ourselves
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SpcError(f"{path}: cannot read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} ({str(exc).splitlines()[0]})") from None
+    if raw.height == 0:
+        raise SpcError(f"{path}: no data rows")
+    for col in ("value", "numerator", "denominator"):
+        if col in raw.columns:
+            as_text = raw[col].cast(pl.String).str.strip_chars()
+            bad = raw.with_row_index("_row").filter(
+                as_text.is_not_null() & (as_text != "") & as_text.cast(pl.Float64, strict=False).is_null()
+            )
+            if bad.height:
+                row = bad.row(0, named=True)
+                raise SpcError(f"{path}: row {row['_row'] + 2}, column '{col}': expected a number, got {row[col]!r}")
+            raw = raw.with_columns(as_text.cast(pl.Float64, strict=False).alias(col))
+    return as_series_frame(raw, source=str(path))
+
+
+def _parse_month_or_date(text: str, *, end: bool) -> dt.date:
+    text = text.strip()
+    try:
+        if len(text) == 7:  # YYYY-MM: the whole month
+            d = dt.date.fromisoformat(text + "-01")
+            if end:
+                nxt = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+                return nxt - dt.timedelta(days=1)
+            return d
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SpcError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
+
+
+def parse_window(text: str) -> tuple[dt.date, dt.date]:
+    """'2024-01:2024-03', '2024-01-01:2024-03-31', '2024-02' or '2024-02-01' -> (start, end)."""
+    start, _, stop = text.partition(":")
+    return _parse_month_or_date(start, end=False), _parse_month_or_date(stop or start, end=True)
+
+
+def _jsonable(frame: pl.DataFrame) -> list[dict]:
+    rows = frame.to_dicts()
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, (dt.date, dt.datetime)):
+                r[k] = v.isoformat()
+            elif isinstance(v, float) and not math.isfinite(v):
+                r[k] = None
+    return rows
+
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    # CSV has no lists: join list columns with " | "
+    return frame.with_columns(
+        [pl.col(c).list.join(" | ") for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    )
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+    else:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise SpcError(f"{output}: cannot write ({exc.strerror})") from None
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise SpcError(f"--format {fmt!r}: expected csv or json")
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="csv or json.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
+
+
+def trend_command(
+    input: Annotated[Path, typer.Argument(help="CSV or Parquet: series, period, value (or numerator, denominator).")],
+    window: Annotated[int, typer.Option(help="Trend window in months (0: the whole series).")] = 36,
+    rolling_months: Annotated[int, typer.Option("--rolling", help="Months in the rolling total or rate.")] = 12,
+    table: Annotated[str, typer.Option(help="CSV output table: " + ", ".join(TREND_TABLES) + ".")] = "trend",
+    adjust_seasonality: Annotated[
+        bool, typer.Option("--adjust-seasonality", help="Look for change points in seasonally adjusted (STL) values.")
+    ] = False,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+) -> None:
+    """Long-term trend (Theil-Sen + Mann-Kendall, OLS with HAC errors), seasonality, expected
+    range for the latest point, data checks and change-point suggestions for every series.
+
+    JSON holds every table; CSV holds the one chosen with --table. Nothing is rebased or
+    adjusted in place: seasonally adjusted values are their own labelled table.
+    """
+    from spc import trend as tr
+
+    _check_format(fmt)
+    if table not in TREND_TABLES:
+        raise SpcError(f"--table {table!r}: expected one of {', '.join(TREND_TABLES)}")
+    if window < 0 or rolling_months < 1:
+        raise SpcError("--window must be 0 or more and --rolling at least 1")
+    if not 0 < alpha < 1:
+        raise SpcError(f"--alpha {alpha}: expected a number between 0 and 1")
+    data = read_input(input)
+    tables: dict[str, object] = {
+        "trend": lambda: tr.long_term_trend(data, window=window or None, alpha=alpha),
+        "rolling": lambda: tr.rolling(data, months=rolling_months),
+        "seasonality": lambda: tr.seasonality(data),
+        "adjusted": lambda: _adjusted_or_empty(data),
+        "expected": lambda: tr.expected_range(data),
+        "checks": lambda: tr.data_checks(data),
+        "change-points": lambda: tr.change_points(data, adjust_seasonality=adjust_seasonality),
+    }
+    if fmt == "csv":
+        _emit(_csv_ready(tables[table]()).write_csv(), output)  # type: ignore[operator]
+        return
+    doc = {name.replace("-", "_"): _jsonable(make()) for name, make in tables.items()}  # type: ignore[operator]
+    _emit(json.dumps(doc, indent=2) + "\n", output)
+
+
+def _adjusted_or_empty(data: pl.DataFrame) -> pl.DataFrame:
+    """Seasonally adjusted values for the series long enough to adjust (others are skipped)."""
+    from spc import trend as tr
+
+    ok = tr.seasonality(data).filter(pl.col("seasonal_strength").is_not_null())["series"]
+    part = data.filter(pl.col("series").is_in(ok.implode()))
+    if part.height == 0:
+        return pl.DataFrame(schema={"series": pl.String, "period": pl.Date, "value": pl.Float64,
+                                    "value_original": pl.Float64, "seasonal": pl.Float64, "adjustment": pl.String})
+    return tr.seasonally_adjust(part)
+
+
+def compare_command(
+    input: Annotated[Path, typer.Argument(help="CSV or Parquet: series, period, value (or numerator, denominator).")],
+    current: Annotated[
+        str | None, typer.Option(help="Current window START:END (YYYY-MM or YYYY-MM-DD), e.g. 2024-04:2025-03.")
+    ] = None,
+    previous: Annotated[str | None, typer.Option(help="Previous window (default: the current one a year earlier).")] = None,
+    kind: Annotated[str, typer.Option(help="auto, count, proportion, rate or mean.")] = "auto",
+    funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot: compare the series (areas) for one --period.")] = False,
+    period: Annotated[str | None, typer.Option(help="Funnel mode: the period (YYYY-MM or a range START:END summed).")] = None,
+    overdispersion: Annotated[str, typer.Option(help="Funnel mode: auto, additive, multiplicative or none.")] = "auto",
+    figure: Annotated[Path | None, typer.Option(help="Funnel mode: also write the plot (.html, or .png/.svg/.pdf).")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level for two-period comparisons.")] = 0.05,
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+) -> None:
+    """Honest comparisons: two periods of every series with an interval and a verdict
+    ('not beyond normal variation' or beyond it), or with --funnel a Spiegelhalter funnel plot of
+    the series (areas, forces) for one period with 95% and 99.8% limits."""
+    from spc import compare as cp
+
+    _check_format(fmt)
+    if not 0 < alpha < 1:
+        raise SpcError(f"--alpha {alpha}: expected a number between 0 and 1")
+    data = read_input(input)
+    if funnel:
+        if period is None:
+            raise SpcError("--funnel needs --period (the month, or START:END to sum over)")
+        if data["denominator"].is_null().all():
+            raise SpcError(f"{input}: a funnel plot needs numerator and denominator columns")
+        start, end = parse_window(period)
+        rows = data.filter(pl.col("period").is_between(start, end))
+        if rows.height == 0:
+            raise SpcError(f"{input}: no rows with a period from {start} to {end}")
+        units = rows.group_by("series").agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+        fkind = "rate" if kind == "rate" or (units["numerator"] > units["denominator"]).any() else "proportion"
+        f = cp.funnel(units, unit="series", kind=fkind, overdispersion=overdispersion)
+        if figure is not None:
+            fig = cp.funnel_figure(f, title=f"{input.stem}: {start} to {end}")
+            try:
+                if figure.suffix.lower() == ".html":
+                    fig.write_html(figure)
+                else:
+                    fig.write_image(figure)
+            except (OSError, ValueError) as exc:
+                raise SpcError(f"{figure}: cannot write the figure ({str(exc).splitlines()[0]})") from None
+        if fmt == "csv":
+            _emit(f.units.write_csv(), output)
+            return
+        doc = {
+            "target": f.target, "kind": f.kind, "phi": f.phi, "tau2": f.tau2,
+            "overdispersed": f.overdispersed, "adjustment": f.adjustment, "notes": f.notes,
+            "units": _jsonable(f.units), "limits": _jsonable(f.limits),
+        }
+        _emit(json.dumps(doc, indent=2) + "\n", output)
+        return
+    if current is None:
+        latest = data["period"].max()
+        current = f"{latest:%Y-%m}"
+    cur = parse_window(current)
+    prev = parse_window(previous) if previous else None
+    result = cp.compare_periods(data, cur, prev, kind=kind, alpha=alpha)
+    if fmt == "csv":
+        _emit(result.write_csv(), output)
+    else:
+        _emit(json.dumps({"comparisons": _jsonable(result)}, indent=2) + "\n", output)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `spc trend` and `spc compare` to the `spc` command."""
+    app.command("trend")(trend_command)
+    app.command("compare")(compare_command)
