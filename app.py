@@ -1,0 +1,50 @@
+"""The indicator monitoring app: `streamlit run app.py` (database: $SPC_DB, default indicators.duckdb).
+
+Reading pages only read stored results (computed by `spc db init` and every refresh); the
+Analyst page is the one place that writes, and it recomputes only the indicator it changed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from spc.ui import analyst, briefing, common, compare_page, data_page, indicator, summary
+from spc.ui.data import database_path, database_problem, overview, stamp
+
+PAGES = {
+    "summary": ("Summary", summary.render),
+    "indicator": ("Indicator", indicator.render),
+    "compare": ("Compare areas", compare_page.render),
+    "analyst": ("Analyst controls", analyst.render),
+    "data": ("Data", data_page.render),
+    "briefing": ("Briefing mode", briefing.render),
+}
+
+
+def main() -> None:
+    """Route to the chosen page (sidebar, or ?page= in the address so links and bookmarks work)."""
+    st.set_page_config(page_title="Indicator monitoring", page_icon="📈", layout="wide")
+    common.setup_page()
+    path = str(database_path())
+    key = stamp(path)
+    problem = database_problem(path, key)
+    if problem:
+        common.missing_database(path, problem)
+        return
+
+    params = st.query_params
+    if "page" not in st.session_state:
+        wanted = params.get("page", "summary")
+        st.session_state["page"] = wanted if wanted in PAGES else "summary"
+        for name in ("indicator", "area"):
+            if params.get(name):
+                st.session_state[f"sel_{name}"] = params.get(name)
+    with st.sidebar:
+        st.markdown("### Indicator monitoring")
+        page = st.radio("Page", list(PAGES), format_func=lambda p: PAGES[p][0], key="page")
+        st.caption(f"Database: `{path}`")
+    params["page"] = page
+    PAGES[page][1](overview(path, key), path)
+
+
+main()

@@ -1,0 +1,375 @@
+"""Figures and icons shared by the app and the briefing pack.
+
+Colours and icons follow NHS England's Making Data Count (MDC): common cause grey, improvement
+blue, concern orange, neutral purple. Every icon carries a text label too, so meaning never
+rests on colour alone (accessibility, and black-and-white printing).
+
+Inputs are the stored result frames (`result_point`, `result_phase`, `result_summary` columns,
+as polars frames); nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+#: MDC colours (as NHSRplotthedots uses them).
+GREY = "#7B7D7D"
+BLUE = "#289DE0"
+ORANGE = "#FAB428"
+PURPLE = "#361475"
+LIMIT = "#6B6B6B"
+TARGET = "#B22222"
+
+POINT_COLOURS: dict[str, str] = {
+    "common_cause": GREY,
+    "special_cause_improvement": BLUE,
+    "special_cause_concern": ORANGE,
+    "special_cause_neutral_high": PURPLE,
+    "special_cause_neutral_low": PURPLE,
+}
+
+#: Plain-English names of the point types (what a commissioner reads in a legend).
+POINT_LABELS: dict[str, str] = {
+    "common_cause": "Normal variation",
+    "special_cause_improvement": "Improvement (beyond normal variation)",
+    "special_cause_concern": "Concern (beyond normal variation)",
+    "special_cause_neutral_high": "Change upwards (beyond normal variation)",
+    "special_cause_neutral_low": "Change downwards (beyond normal variation)",
+}
+
+#: Short labels for the variation icon.
+VARIATION_LABELS: dict[str, str] = {
+    "common_cause": "Normal variation",
+    "special_cause_improvement": "Improving",
+    "special_cause_concern": "Concern",
+    "special_cause_neutral_high": "Higher than usual",
+    "special_cause_neutral_low": "Lower than usual",
+}
+
+ASSURANCE_LABELS: dict[str | None, str] = {
+    "consistent_pass": "Will meet target",
+    "consistent_fail": "Will not meet target",
+    "inconsistent": "May or may not meet target",
+    None: "No target",
+}
+
+ASSURANCE_COLOURS: dict[str | None, str] = {
+    "consistent_pass": BLUE,
+    "consistent_fail": ORANGE,
+    "inconsistent": GREY,
+    None: "#D0D0D0",
+}
+
+#: Order for "needs attention" sorting: concern first, then change, then improvement, then calm.
+ATTENTION_ORDER: dict[str | None, int] = {
+    "special_cause_concern": 0,
+    "special_cause_neutral_high": 1,
+    "special_cause_neutral_low": 1,
+    "special_cause_improvement": 2,
+    "common_cause": 3,
+    None: 4,
+}
+
+_FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+# --------------------------------------------------------------------------------------------
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value as people read it: 87.3% (proportions are stored as fractions), 1,024, 9.4 min."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit in ("seconds", "s"):
+        return f"{value:.1f} s"
+    if unit == "minutes":
+        return f"{value:.2f} min"
+    if abs(value) >= 100:
+        return f"{value:,.0f} {unit}".strip()
+    return f"{value:.3g} {unit}".strip()
+
+
+def axis_scale(unit: str) -> float:
+    """Multiplier from stored values to the plotted axis (fractions are plotted as percent)."""
+    return 100.0 if unit == "%" else 1.0
+
+
+def format_period(period: dt.date | None, frequency: str = "month") -> str:
+    """'Mar 2024' for months, 'Jan–Mar 2024' for quarters, '2023/24' for (financial) years."""
+    if period is None:
+        return "–"
+    if frequency == "quarter":
+        end = dt.date(period.year + (period.month + 1) // 12, (period.month + 1) % 12 + 1, 1)
+        return f"{period:%b}–{end:%b %Y}"
+    if frequency == "year":
+        return f"{period.year}/{(period.year + 1) % 100:02d}" if period.month == 4 else str(period.year)
+    if frequency == "week":
+        return f"week of {period.day} {period:%b %Y}"
+    return f"{period:%b %Y}"
+
+
+# --------------------------------------------------------------------------------------------
+# icons (small inline SVGs with a text label)
+# --------------------------------------------------------------------------------------------
+
+
+def _svg_circle(colour: str, inner: str, title: str, size: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 40 40" '
+        f'role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>'
+        f'<circle cx="20" cy="20" r="18" fill="white" stroke="{colour}" stroke-width="4"/>{inner}</svg>'
+    )
+
+
+def _letter_and_arrow(colour: str, letter: str, up: bool) -> str:
+    arrow = "30,6 36,14 24,14" if up else "30,34 36,26 24,26"
+    return (f'<text x="18" y="27" text-anchor="middle" font-family="Arial, sans-serif" font-size="19" '
+            f'font-weight="bold" fill="{colour}">{letter}</text><polygon points="{arrow}" fill="{colour}"/>')
+
+
+def variation_icon_svg(variation: str | None, improvement: str | None = None, size: int = 40) -> str:
+    """The MDC variation icon as an SVG.
+
+    A grey wave for normal variation; for a change beyond normal variation, blue (improvement),
+    orange (concern) or purple (neutral) with H or L and an arrow saying which way the values
+    moved. For a "decrease is better" indicator an improvement is L, a concern is H.
+    """
+    variation = variation or "common_cause"
+    colour = POINT_COLOURS.get(variation, GREY)
+    title = VARIATION_LABELS.get(variation, variation)
+    if variation == "common_cause" or variation not in POINT_COLOURS:
+        inner = (f'<polyline points="8,22 13,16 18,24 23,14 28,22 33,18" fill="none" '
+                 f'stroke="{colour}" stroke-width="3" stroke-linejoin="round"/>')
+        return _svg_circle(colour, inner, title, size)
+    if variation.startswith("special_cause_neutral"):
+        high = variation.endswith("_high")
+    else:
+        good_is_high = improvement != "decrease"
+        high = good_is_high if variation == "special_cause_improvement" else not good_is_high
+        title += " (higher)" if high else " (lower)"
+    return _svg_circle(colour, _letter_and_arrow(colour, "H" if high else "L", high), title, size)
+
+
+def assurance_icon_svg(assurance: str | None, size: int = 40) -> str:
+    """The MDC assurance icon: P (blue) will meet the target, F (orange) will not, ? (grey)
+    may or may not; a pale dash when there is no target."""
+    colour = ASSURANCE_COLOURS.get(assurance, GREY)
+    title = ASSURANCE_LABELS.get(assurance, str(assurance))
+    letter = {"consistent_pass": "P", "consistent_fail": "F", "inconsistent": "?"}.get(assurance or "", "–")
+    inner = (f'<text x="20" y="27" text-anchor="middle" font-family="Arial, sans-serif" font-size="20" '
+             f'font-weight="bold" fill="{colour}">{letter}</text>')
+    return _svg_circle(colour, inner, title, size)
+
+
+def icon_with_label(svg: str, label: str) -> str:
+    """An icon followed by its words (never colour alone)."""
+    return (f'<span class="spc-icon" style="display:inline-flex;align-items:center;gap:0.4em">'
+            f'{svg}<span>{html.escape(label)}</span></span>')
+
+
+def variation_label(variation: str | None, improvement: str | None = None) -> str:
+    """Words for the variation icon."""
+    return VARIATION_LABELS.get(variation or "common_cause", str(variation))
+
+
+def assurance_label(assurance: str | None) -> str:
+    """Words for the assurance icon."""
+    return ASSURANCE_LABELS.get(assurance, str(assurance))
+
+
+# --------------------------------------------------------------------------------------------
+# sparkline (SVG for tables, plotly for a figure)
+# --------------------------------------------------------------------------------------------
+
+
+def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | None = None,
+                  width: int = 160, height: int = 40) -> str:
+    """A small line of the recent values with the last point coloured by its type.
+
+    Inline SVG so a summary of many indicators renders at once (no chart library per row).
+    """
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if len(vals) < 2:
+        return f'<svg width="{width}" height="{height}"></svg>'
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    n = len(values)
+    pad = 5
+    coords = []
+    for i, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            continue
+        x = pad + (width - 2 * pad) * i / max(n - 1, 1)
+        y = pad + (height - 2 * pad) * (1 - (v - lo) / span)
+        coords.append((x, y, i))
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
+    x, y, i = coords[-1]
+    last_type = point_types[i] if point_types is not None else "common_cause"
+    colour = POINT_COLOURS.get(last_type, GREY)
+    dots = ""
+    if point_types is not None:
+        for px, py, j in coords[:-1]:
+            if point_types[j] != "common_cause":
+                dots += f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{POINT_COLOURS.get(point_types[j], GREY)}"/>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="recent values"><polyline points="{line}" fill="none" stroke="{GREY}" '
+            f'stroke-width="1.6"/>{dots}<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/></svg>')
+
+
+def sparkline(points: pl.DataFrame, unit: str = "") -> go.Figure:
+    """A plotly sparkline of a series' points (period, value, point_type)."""
+    scale = axis_scale(unit)
+    fig = go.Figure()
+    fig.add_scatter(x=points["period"].to_list(), y=(points["value"] * scale).to_list(), mode="lines",
+                    line={"color": GREY, "width": 1.5}, hoverinfo="skip")
+    last = points.tail(1)
+    fig.add_scatter(x=last["period"].to_list(), y=(last["value"] * scale).to_list(), mode="markers",
+                    marker={"color": POINT_COLOURS.get(last["point_type"][0], GREY), "size": 8})
+    fig.update_layout(height=60, width=180, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+                      xaxis={"visible": False}, yaxis={"visible": False}, plot_bgcolor="white")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# control chart
+# --------------------------------------------------------------------------------------------
+
+
+def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float, *, name: str,
+                 dash: str, colour: str, width: float, row: int | None = None, col: int | None = None,
+                 showlegend: bool = True) -> None:
+    """One line per phase (a break between phases), stepped so varying limits show as steps."""
+    xs: list[object] = []
+    ys: list[object] = []
+    for phase in points["phase"].unique(maintain_order=True).to_list():
+        part = points.filter(pl.col("phase") == phase)
+        vals = part[column]
+        if vals.null_count() == part.height:
+            continue
+        xs += part["period"].to_list() + [None]
+        ys += [None if v is None else v * scale for v in vals.to_list()] + [None]
+    if not xs:
+        return
+    kwargs = {"row": row, "col": col} if row is not None else {}
+    fig.add_scatter(x=xs, y=ys, mode="lines", name=name, line={"dash": dash, "color": colour, "width": width,
+                    "shape": "hv"}, hoverinfo="skip", showlegend=showlegend, legendgroup=name, **kwargs)
+
+
+def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
+                  annotations: pl.DataFrame | None = None, two_sigma: bool = False,
+                  target: float | None = None, show_target: bool = False, height: int = 520,
+                  frequency: str = "month", large: bool = True) -> go.Figure:
+    """The control chart of one series.
+
+    `points`: result_point rows of one series (period, value, phase, excluded, centre, lower,
+    upper, lower_2s, upper_2s, rule, point_type). Points are coloured by type; each phase has
+    its own centre and limits; excluded points are hollow; `annotations` (date, kind, text)
+    become labelled markers; the target is a dashed line only when one exists and
+    `show_target` is set (it is an assurance reference, not the judgement).
+    """
+    points = points.sort("period")
+    scale = axis_scale(unit)
+    base = 18 if large else 12
+    fig = go.Figure()
+    fig.add_scatter(x=points["period"].to_list(), y=(points["value"] * scale).to_list(), mode="lines",
+                    line={"color": "#9A9A9A", "width": 1.5}, hoverinfo="skip", showlegend=False)
+    _phase_lines(fig, points, "centre", scale, name="Average (centre line)", dash="solid", colour="#333333", width=2)
+    _phase_lines(fig, points, "upper", scale, name="Process limits (normal range)", dash="dash", colour=LIMIT, width=1.6)
+    _phase_lines(fig, points, "lower", scale, name="Process limits (normal range)", dash="dash", colour=LIMIT,
+                 width=1.6, showlegend=False)
+    if two_sigma:
+        for col, show in (("upper_2s", True), ("lower_2s", False)):
+            _phase_lines(fig, points, col, scale, name="2-sigma lines", dash="dot", colour="#A0A0A0", width=1,
+                         showlegend=show)
+    for ptype, label in POINT_LABELS.items():
+        part = points.filter(pl.col("point_type") == ptype)
+        if part.is_empty():
+            continue
+        colour = POINT_COLOURS[ptype]
+        excluded = part["excluded"].to_list()
+        fig.add_scatter(
+            x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="markers", name=label,
+            marker={"color": ["white" if e else colour for e in excluded], "size": 11 if large else 7,
+                    "line": {"color": colour, "width": 2}},
+            customdata=[[format_value(v, unit), r, "excluded from the limits" if e else ""]
+                        for v, r, e in zip(part["value"].to_list(), part["rule"].to_list(), excluded)],
+            hovertemplate="%{x|%b %Y}: %{customdata[0]}<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
+        )
+    if points["excluded"].any():
+        fig.add_scatter(x=[None], y=[None], mode="markers", name="Excluded from the limits (hollow)",
+                        marker={"color": "white", "size": 11, "line": {"color": GREY, "width": 2}})
+    if target is not None and show_target:
+        fig.add_hline(y=target * scale, line={"dash": "dash", "color": TARGET, "width": 2},
+                      annotation_text=f"Target {format_value(target, unit)}", annotation_position="top left",
+                      annotation_font={"color": TARGET, "size": base - 4})
+    if annotations is not None and not annotations.is_empty():
+        ymax = points["value"].max()
+        uppers = points["upper"].drop_nulls()
+        top = max(ymax, uppers.max() if uppers.len() else ymax) * scale
+        for i, ann in enumerate(annotations.sort("date").iter_rows(named=True)):
+            kind = ann["kind"]
+            symbol = {"recalculate": "Limits recalculated", "exclude": "Excluded", "intervention": "Intervention",
+                      "note": "Note"}.get(kind, kind)
+            fig.add_vline(x=dt.datetime.combine(ann["date"], dt.time()).timestamp() * 1000,
+                          line={"color": "#555555", "width": 1, "dash": "dot"})
+            fig.add_annotation(x=ann["date"], y=top, yshift=10 + 22 * (i % 2), text=f"▼ {symbol}: {ann['text']}"[:60],
+                               showarrow=False, font={"size": base - 5, "color": "#333333"},
+                               bgcolor="rgba(255,255,255,0.85)", xanchor="left")
+    fig.update_layout(
+        title={"text": title, "font": {"size": base + 4}} if title else None,
+        height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white", paper_bgcolor="white",
+        margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "font": {"size": base - 4}},
+        hovermode="closest",
+    )
+    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside")
+    fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
+                     title={"text": "" if unit in ("%", "count") else unit})
+    return fig
+
+
+def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, height: int = 520,
+                    title: str = "") -> go.Figure:
+    """The same indicator across areas: one small control chart per area, in the order given.
+
+    `points`: result_point rows with an `area_name` column.
+    """
+    names = points["area_name"].unique(maintain_order=True).to_list()
+    rows = max(1, math.ceil(len(names) / columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, shared_xaxes=True,
+                        horizontal_spacing=0.04, vertical_spacing=0.16)
+    scale = axis_scale(unit)
+    for k, name in enumerate(names):
+        r, c = k // columns + 1, k % columns + 1
+        part = points.filter(pl.col("area_name") == name).sort("period")
+        fig.add_scatter(x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="lines",
+                        line={"color": "#9A9A9A", "width": 1}, hoverinfo="skip", showlegend=False, row=r, col=c)
+        _phase_lines(fig, part, "centre", scale, name="Average", dash="solid", colour="#333", width=1.2,
+                     row=r, col=c, showlegend=False)
+        for col in ("upper", "lower"):
+            _phase_lines(fig, part, col, scale, name="Limits", dash="dash", colour=LIMIT, width=1,
+                         row=r, col=c, showlegend=False)
+        fig.add_scatter(x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="markers",
+                        marker={"color": [POINT_COLOURS.get(t, GREY) for t in part["point_type"].to_list()],
+                                "size": 5}, showlegend=False, row=r, col=c,
+                        hovertemplate=f"{html.escape(name)} %{{x|%b %Y}}: %{{y:.3g}}<extra></extra>")
+    fig.update_layout(height=height, font={"family": _FONT, "size": 12}, plot_bgcolor="white",
+                      margin={"l": 40, "r": 10, "t": 60 if title else 40, "b": 30},
+                      title={"text": title} if title else None)
+    fig.update_annotations(font_size=14)
+    fig.update_xaxes(showgrid=False, tickformat="%Y", nticks=4)
+    fig.update_yaxes(gridcolor="#F0F0F0", nticks=4)
+    return fig

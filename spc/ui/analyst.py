@@ -1,0 +1,135 @@
+"""Analyst controls: chart settings, rebase and exclusion dates, annotations; then recompute.
+
+The only page that writes. Every change records who made it and when, and recomputes just the
+indicator it touched, so the charts everyone else sees follow at once.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from spc import plots
+from spc.errors import SpcError
+from spc.ui import common, data
+from spc.ui.data import Overview, series_data, stamp
+from spc.ui.indicator import choose_indicator
+
+CHARTS = {"xmr": "XmR (individuals) — any measure", "run": "Run chart (no limits)",
+          "p": "p chart — proportion", "pp": "p′ chart (Laney) — proportion with large denominators",
+          "u": "u chart — rate", "up": "u′ chart (Laney) — rate with large denominators",
+          "c": "c chart — count of events", "g": "g chart — rare events (gaps between)",
+          "t": "t chart — rare events (time between)"}
+DIRECTIONS = {"increase": "Higher is better", "decrease": "Lower is better", "neutral": "No better direction"}
+KINDS = {"recalculate": "Recalculate the limits from this date (a rebase)",
+         "exclude": "Exclude this point from the limits",
+         "intervention": "Mark an intervention or event",
+         "note": "Add a note"}
+
+
+def _apply(path: str, indicator_id: str, message: str, action) -> None:
+    """Run one write, recompute the indicator, and tell the user what happened."""
+    try:
+        action()
+        n = data.recompute(path, [indicator_id])
+    except SpcError as exc:
+        st.session_state["analyst_flash"] = ("error", str(exc))
+    else:
+        st.session_state["analyst_flash"] = ("success", f"{message} Recomputed {n} series.")
+    data.clear_cache()
+    st.rerun()
+
+
+def render(ov: Overview, path: str) -> None:
+    """The analyst page."""
+    st.title("Analyst controls")
+    common.notices(ov)
+    flash = st.session_state.pop("analyst_flash", None)
+    if flash:
+        (st.success if flash[0] == "success" else st.error)(flash[1])
+    ind_id, area = choose_indicator(ov)
+    meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
+    sd = series_data(path, stamp(path), ind_id)
+    summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
+    author = st.text_input("Your name (recorded with every change)", key="author")
+
+    setting = sd.settings.filter(pl.col("area_code").is_in([area, "*"])).sort("area_code", descending=True)
+    current = setting.row(0, named=True) if setting.height else {}
+    s = summ.row(0, named=True) if summ.height else {}
+    st.subheader("Chart settings")
+    if current:
+        scope_text = "every area" if current["area_code"] == "*" else "this area"
+        st.caption(f"Overridden for {scope_text} by {current['author']} on {common.fmt_time(current['updated_at'])}; "
+                   f"the catalogue says {meta['chart']}, {meta['improvement']}.")
+    with st.form("settings_form"):
+        c1, c2 = st.columns(2)
+        chart_now = current.get("chart") or s.get("chart") or meta["chart"]
+        chart = c1.selectbox("Chart type", list(CHARTS), index=list(CHARTS).index(chart_now),
+                             format_func=CHARTS.get, key="set_chart")
+        dir_now = current.get("improvement") or s.get("improvement") or meta["improvement"]
+        improvement = c2.selectbox("Which direction is better", list(DIRECTIONS), index=list(DIRECTIONS).index(dir_now),
+                                   format_func=DIRECTIONS.get, key="set_improvement")
+        c3, c4, c5 = st.columns(3)
+        shift = c3.number_input("Shift rule: points in a row on one side", 6, 8, int(current.get("shift") or 7),
+                                key="set_shift")
+        trend = c4.number_input("Trend rule: points in a row rising or falling", 6, 8, int(current.get("trend") or 7),
+                                key="set_trend")
+        two_sigma = c5.selectbox("'2 of 3' rule", ["current", "legacy"],
+                                 index=0 if (current.get("two_sigma") or "current") == "current" else 1,
+                                 key="set_two_sigma", help="current: MDC since Nov 2023; legacy: NHSRplotthedots 0.2.2")
+        screen = st.checkbox("Screen unusually large moving ranges (recommended)",
+                             value=current.get("screen_outliers") is not False, key="set_screen")
+        scope = st.radio("Apply to", ["this area", "every area of this indicator"], horizontal=True, key="set_scope")
+        saved = st.form_submit_button("Save settings and recompute")
+    if saved:
+        code = area if scope == "this area" else "*"
+        _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({'this area' if code != '*' else 'every area'}).",
+               lambda: data.save_setting(path, ind_id, code, author, chart=chart, improvement=improvement,
+                                         shift=int(shift), trend=int(trend), two_sigma=two_sigma,
+                                         screen_outliers=bool(screen)))
+    if current and st.button("Go back to the catalogue's settings", key="clear_setting"):
+        _apply(path, ind_id, "Back to the catalogue's settings.",
+               lambda: data.clear_setting(path, ind_id, current["area_code"]))
+
+    st.subheader("Recalculation, exclusion and annotation dates")
+    periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
+    with st.form("annotation_form"):
+        kind = st.selectbox("What", list(KINDS), format_func=KINDS.get, key="ann_kind")
+        c1, c2 = st.columns(2)
+        date = c1.selectbox("Date", list(reversed(periods)),
+                            format_func=lambda d: plots.format_period(d, meta["frequency"]), key="ann_date")
+        ann_scope = c2.radio("For", ["this area", "every area of this indicator"], horizontal=True, key="ann_scope")
+        reason = st.text_input("Reason (shown on the chart and kept with the change)", key="ann_reason")
+        added = st.form_submit_button("Save and recompute")
+    if added:
+        code = area if ann_scope == "this area" else None
+        _apply(path, ind_id, f"Saved: {KINDS[kind].lower()} at {plots.format_period(date, meta['frequency'])}.",
+               lambda: data.add_annotation(path, ind_id, code, date, kind, reason, author))
+
+    anns = sd.all_annotations.filter(pl.col("indicator_id") == ind_id)
+    if anns.height:
+        st.markdown("**Dates recorded for this indicator** (withdrawn ones are kept, struck through):")
+        for a in anns.sort("date", descending=True).iter_rows(named=True):
+            where = "every area" if a["area_code"] is None else a["area_code"]
+            line = (f"{plots.format_period(a['date'], meta['frequency'])} — **{a['kind']}** ({where}): "
+                    f"{a['text']} — {a['author']}, {common.fmt_time(a['created_at'])}")
+            cols = st.columns([6, 1])
+            if a["deleted_at"] is not None:
+                cols[0].markdown(f"~~{line}~~ (withdrawn {common.fmt_time(a['deleted_at'])})")
+            else:
+                cols[0].markdown(line)
+                if cols[1].button("Withdraw", key=f"withdraw_{a['id']}"):
+                    _apply(path, ind_id, "Withdrawn.", lambda a=a: data.withdraw_annotation(path, a["id"]))
+    else:
+        st.caption("No dates recorded for this indicator yet.")
+
+    st.subheader("The chart as it stands")
+    points = sd.points.filter(pl.col("area_code") == area)
+    if s:
+        st.markdown(f"**{s.get('status') or ''}** — chart: {s.get('chart')}, computed {common.fmt_time(s.get('computed_at'))}.")
+    if points.height:
+        live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+        st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440),
+                        width="stretch", key="analyst_chart")
+    if st.button("Recompute this indicator now", key="recompute"):
+        _apply(path, ind_id, "Recomputed.", lambda: None)

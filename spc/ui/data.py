@@ -1,0 +1,333 @@
+"""Database access for the app: cached reads and the analyst's few writes.
+
+Why it looks like this: the scheduled refresh (another process) writes to the same DuckDB file,
+and DuckDB lets one process write at a time. So the app never keeps a connection open across
+reruns. Each read opens a short-lived read-only connection (waiting up to 30 s for a refresh
+to finish), fetches frames and closes; the frames are cached keyed on the file's modification
+time, so a refresh (which changes the file) invalidates them. Writes (analyst controls only)
+open a short-lived read-write connection, run one transaction and close. One in-process lock
+serialises connections, because DuckDB refuses a read-only and a read-write connection to
+the same file at once within one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from spc.config import db_path
+from spc.errors import SpcError
+from spc.store import connect, transaction
+
+WAIT_SECONDS = 30.0
+_LOCK = threading.RLock()
+
+#: Result and store tables the app needs; a file without them has not been built.
+_REQUIRED = ("indicator", "area", "observation", "result_summary", "result_point")
+
+
+def database_path() -> Path:
+    """The database the app shows: $SPC_DB, else indicators.duckdb."""
+    return db_path()
+
+
+def stamp(path: str | Path) -> tuple[int, int] | None:
+    """The cache key of the file's contents: modification times of the file and its WAL.
+
+    None when the file does not exist.
+    """
+    path = Path(path)
+    try:
+        main = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    wal = Path(str(path) + ".wal")
+    return main, (wal.stat().st_mtime_ns if wal.exists() else 0)
+
+
+@contextmanager
+def reading(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection, closed on exit."""
+    with _LOCK:
+        con = connect(path, read_only=True, wait_seconds=WAIT_SECONDS)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-write connection running one transaction, closed on exit."""
+    with _LOCK:
+        con = connect(path, read_only=False, wait_seconds=WAIT_SECONDS)
+        try:
+            with transaction(con):
+                yield con
+        finally:
+            con.close()
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+    return con.sql(sql, params=list(params) if params else None).pl()
+
+
+# --------------------------------------------------------------------------------------------
+# is there a database to show?
+# --------------------------------------------------------------------------------------------
+
+
+def build_command(path: str | Path) -> str:
+    """The command that builds the demo database at `path`."""
+    return f"spc db init --db {path}"
+
+
+@st.cache_data(show_spinner=False)
+def database_problem(path: str, key: tuple[int, int] | None) -> str | None:
+    """A plain-English reason the database cannot be shown yet, or None when it can."""
+    if key is None:
+        return f"There is no database at `{path}` yet."
+    try:
+        with reading(path) as con:
+            tables = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables").fetchall()}
+            missing = [t for t in _REQUIRED if t not in tables]
+            if missing:
+                return f"`{path}` is not an indicator database yet (no {', '.join(missing)} tables)."
+            n_ind = con.execute("SELECT count(*) FROM indicator").fetchone()[0]
+            n_res = con.execute("SELECT count(*) FROM result_summary").fetchone()[0]
+    except SpcError as exc:
+        return str(exc)
+    except duckdb.Error as exc:
+        return f"`{path}` could not be read as a DuckDB database ({exc})."
+    if n_ind == 0:
+        return f"`{path}` has no indicators loaded."
+    if n_res == 0:
+        return f"`{path}` has indicators but no computed results yet."
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# cached reads
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the summary, briefing and most pages need, read in one connection."""
+
+    indicators: pl.DataFrame      # the catalogue
+    areas: pl.DataFrame           # force first
+    summary: pl.DataFrame         # result_summary joined with indicator and area names
+    spark: pl.DataFrame           # the last 24 points of every series
+    changes: pl.DataFrame         # signals new or ended in the latest refresh
+    freshness: dict[str, Any]     # newest data, oldest/newest result, stale series
+    demo: bool                    # the data came from the illustrative demo loader
+    last_refresh: dict[str, Any] | None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def overview(path: str, key: tuple[int, int] | None) -> Overview:
+    """Everything for the summary page, read in one short connection."""
+    with reading(path) as con:
+        indicators = _frame(con, "SELECT * FROM indicator ORDER BY sort_order, id")
+        areas = _frame(con, "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name")
+        summary = _frame(con, """
+            SELECT r.*, i.name, i.unit, i.kind, i.priority, i.frequency, i.sort_order, i.local,
+                   i.target AS catalogue_target, a.name AS area_name, a.type AS area_type
+            FROM result_summary r
+            JOIN indicator i ON i.id = r.indicator_id
+            JOIN area a ON a.code = r.area_code
+            ORDER BY i.sort_order, i.id, CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name""")
+        spark = _frame(con, """
+            SELECT indicator_id, area_code, period, value, point_type FROM (
+                SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
+                FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
+        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 2")
+        latest_run = runs["id"][0] if runs.height else None
+        changes = _frame(con, """
+            SELECT s.*, CASE WHEN s.first_seen_run = ? THEN 'new' ELSE s.status END AS change
+            FROM signal s
+            WHERE s.first_seen_run = ? OR (s.status = 'ended' AND s.updated_at >= ?)
+            ORDER BY s.indicator_id, s.area_code""",
+            [latest_run, latest_run, runs["started_at"][0] if runs.height else dt.datetime(9999, 1, 1)])
+        fresh = con.execute("""
+            SELECT max(o.loaded) AS newest_data, min(r.computed_at) AS oldest_result,
+                   max(r.computed_at) AS newest_result,
+                   count(*) FILTER (WHERE r.indicator_id IS NULL OR r.data_loaded_at IS NULL
+                                    OR r.data_loaded_at < o.loaded) AS stale_series,
+                   count(*) AS series
+            FROM (SELECT indicator_id, area_code, max(loaded_at) AS loaded FROM observation GROUP BY ALL) o
+            LEFT JOIN result_summary r USING (indicator_id, area_code)""").fetchone()
+        demo = bool(con.execute("SELECT count(*) FROM load_batch WHERE source = 'demo'").fetchone()[0])
+    freshness = dict(zip(("newest_data", "oldest_result", "newest_result", "stale_series", "series"), fresh))
+    last = runs.row(0, named=True) if runs.height else None
+    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last)
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """Everything the indicator page needs for one indicator (all its areas)."""
+
+    points: pl.DataFrame         # result_point with area_name, area_type
+    phases: pl.DataFrame         # result_phase
+    annotations: pl.DataFrame    # live annotations that apply to the indicator
+    all_annotations: pl.DataFrame  # including withdrawn, for the audit list
+    observations: pl.DataFrame   # current observations with loaded_at
+    settings: pl.DataFrame       # series_setting rows of the indicator
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def series_data(path: str, key: tuple[int, int] | None, indicator_id: str) -> SeriesData:
+    """Result points, phases, annotations, observations and settings of one indicator."""
+    with reading(path) as con:
+        points = _frame(con, """
+            SELECT p.*, a.name AS area_name, a.type AS area_type FROM result_point p
+            JOIN area a ON a.code = p.area_code WHERE p.indicator_id = ?
+            ORDER BY CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name, p.period""", [indicator_id])
+        phases = _frame(con, "SELECT * FROM result_phase WHERE indicator_id = ? ORDER BY area_code, phase",
+                        [indicator_id])
+        all_ann = _frame(con, """
+            SELECT * FROM annotation WHERE indicator_id = ? OR indicator_id IS NULL
+            ORDER BY date, id""", [indicator_id])
+        obs = _frame(con, """
+            SELECT o.area_code, a.name AS area_name, o.period_start AS period, o.value, o.numerator,
+                   o.denominator, o.loaded_at, o.load_batch_id
+            FROM observation o JOIN area a ON a.code = o.area_code WHERE o.indicator_id = ?
+            ORDER BY CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name, o.period_start""", [indicator_id])
+        settings = _frame(con, "SELECT * FROM series_setting WHERE indicator_id = ?", [indicator_id])
+    live = all_ann.filter(pl.col("deleted_at").is_null())
+    return SeriesData(points, phases, live, all_ann, obs, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFrame]:
+    """What is loaded, loads, refresh runs, late or missing data, rejected rows."""
+    with reading(path) as con:
+        coverage = _frame(con, """
+            SELECT i.priority, i.name AS indicator, i.id AS indicator_id, i.frequency,
+                   count(DISTINCT o.area_code) AS areas, count(o.period_start) AS observations,
+                   min(o.period_start) AS first_period, max(o.period_start) AS latest_period,
+                   max(o.loaded_at) AS last_loaded
+            FROM indicator i LEFT JOIN observation o ON o.indicator_id = i.id
+            GROUP BY ALL ORDER BY any_value(i.sort_order), i.id""")
+        # a series is late when its latest period is behind the newest period of its indicator;
+        # gaps are missing periods between its first and latest (monthly/quarterly/yearly steps)
+        late = _frame(con, """
+            WITH s AS (
+                SELECT o.indicator_id, o.area_code, any_value(i.name) AS indicator, any_value(a.name) AS area,
+                       any_value(i.frequency) AS frequency, min(o.period_start) AS first_period,
+                       max(o.period_start) AS latest_period, count(*) AS n
+                FROM observation o JOIN indicator i ON i.id = o.indicator_id JOIN area a ON a.code = o.area_code
+                GROUP BY o.indicator_id, o.area_code),
+            t AS (SELECT *, max(latest_period) OVER (PARTITION BY indicator_id) AS newest,
+                         CASE frequency WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE NULL END AS step
+                  FROM s)
+            SELECT indicator, area, frequency, latest_period, newest AS newest_for_indicator,
+                   CASE WHEN step IS NULL THEN NULL
+                        ELSE datediff('month', latest_period, newest) // step END AS periods_behind,
+                   CASE WHEN step IS NULL THEN NULL
+                        ELSE datediff('month', first_period, latest_period) // step + 1 - n END AS missing_periods
+            FROM t
+            WHERE latest_period < newest OR (step IS NOT NULL AND datediff('month', first_period, latest_period) // step + 1 > n)
+            ORDER BY indicator, area""")
+        batches = _frame(con, "SELECT * FROM load_batch ORDER BY id DESC LIMIT 50")
+        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 20")
+        rejected = _frame(con, """
+            SELECT r.id, r.load_batch_id, b.source, r.file, r.line, r.column_name, r.value, r.reason, r.raw
+            FROM rejected_row r LEFT JOIN load_batch b ON b.id = r.load_batch_id
+            ORDER BY r.id DESC LIMIT 1000""")
+        n_rejected = con.execute("SELECT count(*) FROM rejected_row").fetchone()[0]
+    return {"coverage": coverage, "late": late, "batches": batches, "runs": runs, "rejected": rejected,
+            "n_rejected": pl.DataFrame({"n": [n_rejected]})}
+
+
+def clear_cache() -> None:
+    """Forget every cached read (after the app itself wrote)."""
+    st.cache_data.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# writes (analyst controls only)
+# --------------------------------------------------------------------------------------------
+
+SETTING_FIELDS = ("chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
+                  "baseline_points")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _author(author: str) -> str:
+    author = (author or "").strip()
+    if not author:
+        raise SpcError("please enter your name, so the change records who made it")
+    return author
+
+
+def save_setting(path: str | Path, indicator_id: str, area_code: str, author: str,
+                 **fields: Any) -> None:
+    """Store an analyst's chart settings for a series ('*' = every area of the indicator).
+
+    Fields left out or None fall back to the catalogue. One transaction.
+    """
+    unknown = set(fields) - set(SETTING_FIELDS)
+    if unknown:
+        raise SpcError(f"unknown chart setting(s): {', '.join(sorted(unknown))}")
+    values = [fields.get(f) for f in SETTING_FIELDS]
+    with writing(path) as con:
+        con.execute(
+            f"INSERT OR REPLACE INTO series_setting (indicator_id, area_code, {', '.join(SETTING_FIELDS)}, "
+            f"author, updated_at) VALUES (?, ?, {', '.join('?' for _ in SETTING_FIELDS)}, ?, ?)",
+            [indicator_id, area_code, *values, _author(author), _now()])
+
+
+def clear_setting(path: str | Path, indicator_id: str, area_code: str) -> None:
+    """Go back to the catalogue's chart settings for a series."""
+    with writing(path) as con:
+        con.execute("DELETE FROM series_setting WHERE indicator_id = ? AND area_code = ?",
+                    [indicator_id, area_code])
+
+
+def add_annotation(path: str | Path, indicator_id: str | None, area_code: str | None, date: dt.date,
+                   kind: str, text: str, author: str) -> int:
+    """Record a rebase ('recalculate'), an exclusion, an intervention or a note, with who and when."""
+    if kind not in ("intervention", "recalculate", "exclude", "note"):
+        raise SpcError(f"annotation kind {kind!r}: expected intervention, recalculate, exclude or note")
+    text = (text or "").strip()
+    if not text:
+        raise SpcError("please give a reason, so others can see why")
+    with writing(path) as con:
+        return int(con.execute(
+            "INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [indicator_id, area_code, date, kind, text, _author(author), _now()]).fetchone()[0])
+
+
+def withdraw_annotation(path: str | Path, annotation_id: int) -> None:
+    """Withdraw an annotation: it is kept, marked with when it was withdrawn."""
+    with writing(path) as con:
+        con.execute("UPDATE annotation SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                    [_now(), annotation_id])
+
+
+def recompute(path: str | Path, indicator_ids: Sequence[str]) -> int:
+    """Recompute and store the results of these indicators (spc.results); returns series written."""
+    from spc.results import compute_results
+
+    with _LOCK:
+        con = connect(path, read_only=False, wait_seconds=WAIT_SECONDS)
+        try:
+            return compute_results(con, list(indicator_ids), trigger="app")
+        finally:
+            con.close()

@@ -1,0 +1,234 @@
+"""Indicator page: the control chart and everything behind one indicator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from spc import plots
+from spc.ui import common
+from spc.ui.data import Overview, series_data, stamp
+
+
+def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True) -> tuple[str, str]:
+    """The indicator (and area) pickers shared by the indicator, compare and analyst pages.
+
+    The choice lives in session state (`sel_indicator`, `sel_area`) so it follows the user from
+    page to page, and it can be set from the address (?indicator=...&area=...).
+    """
+    inds = ov.indicators
+    ids = inds["id"].to_list()
+    names = dict(zip(ids, inds["name"].to_list()))
+    if st.session_state.get(f"{key_prefix}_indicator") not in ids:
+        st.session_state[f"{key_prefix}_indicator"] = ids[0]
+    cols = st.columns([3, 2]) if with_area else [st.container()]
+    with cols[0]:
+        ind = st.selectbox("Indicator", ids, format_func=lambda i: names.get(i, i), key=f"{key_prefix}_indicator")
+    area = ""
+    if with_area:
+        have = ov.summary.filter(pl.col("indicator_id") == ind)
+        codes = have["area_code"].to_list() or ov.areas["code"].head(1).to_list()
+        area_names = dict(zip(have["area_code"].to_list(), have["area_name"].to_list()))
+        if st.session_state.get(f"{key_prefix}_area") not in codes:
+            st.session_state[f"{key_prefix}_area"] = codes[0]
+        with cols[1]:
+            area = st.selectbox("Area", codes, format_func=lambda c: area_names.get(c, c), key=f"{key_prefix}_area")
+    st.query_params["indicator"] = ind
+    if area:
+        st.query_params["area"] = area
+    return ind, area
+
+
+def rule_episodes(points: pl.DataFrame) -> pl.DataFrame:
+    """Consecutive points flagged by the same rule, as episodes: rule, point_type, first, last, points."""
+    flagged = points.sort("period").with_columns(
+        episode=(pl.col("rule") != pl.col("rule").shift(1)).fill_null(True).cum_sum())
+    return (flagged.filter(pl.col("rule") != "Common Cause")
+            .group_by("episode", maintain_order=True)
+            .agg(rule=pl.col("rule").first(), point_type=pl.col("point_type").first(),
+                 first=pl.col("period").first(), last=pl.col("period").last(), points=pl.len())
+            .drop("episode"))
+
+
+def episodes_in_words(episodes: pl.DataFrame, frequency: str) -> list[str]:
+    """One sentence per episode: 'Mar 2024 to Sep 2024: a run of 7 points below the average (improvement).'"""
+    lines = []
+    for e in episodes.iter_rows(named=True):
+        when = plots.format_period(e["first"], frequency)
+        if e["last"] != e["first"]:
+            when += f" to {plots.format_period(e['last'], frequency)}"
+        kind = plots.VARIATION_LABELS.get(e["point_type"], e["point_type"]).lower()
+        lines.append(f"**{when}**: {common.rule_words(e['rule'])} — {kind}.")
+    return lines
+
+
+def _series_frame(points: pl.DataFrame) -> pl.DataFrame:
+    return points.select(pl.col("area_code").alias("series"), "period", "value", "numerator", "denominator")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trend_panel(path: str, key: Any, indicator_id: str, area_code: str, _points: pl.DataFrame) -> dict[str, Any]:
+    """Long-term trend, seasonality and the expected range of the latest point (spc.trend)."""
+    from spc import trend
+
+    data = _series_frame(_points)
+    out: dict[str, Any] = {}
+    for name, call in (("trend", lambda: trend.long_term_trend(data, window=36)),
+                       ("season", lambda: trend.seasonality(data)),
+                       ("expected", lambda: trend.expected_range(data))):
+        try:
+            out[name] = call().row(0, named=True)
+        except Exception as exc:  # a panel that cannot be computed says why; the page still works
+            out[name] = {"error": str(exc)}
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def year_on_year(path: str, key: Any, indicator_id: str, area_code: str, frequency: str,
+                 _points: pl.DataFrame) -> dict[str, Any]:
+    """The latest 12 months against the 12 months before, with whether the difference is
+    beyond what chance gives (spc.compare)."""
+    from spc import compare
+
+    data = _series_frame(_points).filter(pl.col("value").is_not_null())
+    if data.is_empty():
+        return {"error": "no data"}
+    end: dt.date = data["period"].max()
+    step = {"month": 1, "quarter": 3, "year": 12}.get(frequency, 1)
+    # the window covers 12 months of periods ending with the latest one
+    start_month = end.year * 12 + end.month - 1 - (12 - step)
+    start = dt.date(start_month // 12, start_month % 12 + 1, 1)
+    try:
+        row = compare.compare_periods(data, (start, end)).row(0, named=True)
+    except Exception as exc:
+        return {"error": str(exc)}
+    return row
+
+
+def render(ov: Overview, path: str) -> None:
+    """The indicator page."""
+    common.notices(ov)
+    ind_id, area = choose_indicator(ov)
+    meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
+    key = stamp(path)
+    sd = series_data(path, key, ind_id)
+    points = sd.points.filter(pl.col("area_code") == area)
+    summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
+    st.title(meta["name"])
+    if summ.is_empty() or points.is_empty():
+        st.warning("No results are stored for this indicator and area yet.")
+        return
+    s = summ.row(0, named=True)
+    unit, freq = meta["unit"], meta["frequency"]
+    direction = {"increase": "higher is better", "decrease": "lower is better",
+                 "neutral": "no better direction (a rise may mean more reporting)"}[s["improvement"] or meta["improvement"]]
+    st.markdown(
+        f"<div class='spc-small'>{html.escape(meta['description'] or '')} "
+        f"{html.escape(s['area_name'])}; {html.escape(direction)}; "
+        f"{html.escape(meta['frequency'])}ly data from {html.escape(meta['source'])}.</div>",
+        unsafe_allow_html=True)
+    c1, c2, c3 = st.columns([2, 3, 3])
+    c1.metric(f"Latest ({plots.format_period(s['latest_period'], freq)})", plots.format_value(s["latest_value"], unit))
+    c2.markdown(plots.icon_with_label(plots.variation_icon_svg(s["variation"], s["improvement"], 48),
+                                      plots.variation_label(s["variation"])), unsafe_allow_html=True)
+    c3.markdown(plots.icon_with_label(plots.assurance_icon_svg(s["assurance"], 48),
+                                      plots.assurance_label(s["assurance"])), unsafe_allow_html=True)
+    st.markdown(f"### {html.escape(s.get('status') or '')}")
+
+    o1, o2, _ = st.columns([2, 2, 4])
+    two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
+                            help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' rule.")
+    show_target = False
+    if s["target"] is not None:
+        show_target = o2.checkbox(f"Show target ({plots.format_value(s['target'], unit)})", key="opt_target",
+                                  help=f"Source: {meta.get('target_source') or 'catalogue'}. A reference, not the judgement.")
+    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
+                              target=s["target"], show_target=show_target, frequency=freq)
+    st.plotly_chart(fig, width="stretch", key="control_chart")
+    chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
+                  "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart"}
+    trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
+    st.caption(f"Chart: {chart_name.get(s['chart'], s['chart'])}. Results computed "
+               f"{common.fmt_time(s['computed_at'])}.{trial}")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("What the rules found")
+        episodes = rule_episodes(points)
+        if episodes.is_empty():
+            st.markdown("No point is beyond normal variation: every change is within the range this "
+                        "measure normally moves in.")
+        else:
+            recent = episodes.tail(8)
+            st.markdown("\n".join(f"- {line}" for line in reversed(episodes_in_words(recent, freq))))
+            if episodes.height > 8:
+                st.caption(f"{episodes.height - 8} earlier episodes not listed (see the data table).")
+        phases = sd.phases.filter(pl.col("area_code") == area)
+        if phases.height:
+            latest = phases.row(-1, named=True)
+            if latest.get("runs_signal"):
+                st.markdown(f"The runs analysis also finds non-random variation in the latest phase "
+                            f"(longest run {latest['longest_run']}, more than {latest['longest_run_max']} "
+                            f"would be unusual; {latest['crossings']} crossings of the average).")
+            if phases.height > 1:
+                st.caption(f"{phases.height} phases: the limits were recalculated "
+                           + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:]) + ".")
+    with right:
+        st.subheader("Trend and seasonality")
+        panel = trend_panel(path, key, ind_id, area, points)
+        t, se, ex = panel["trend"], panel["season"], panel["expected"]
+        if "error" in t:
+            st.markdown(f"Long-term trend: not available ({t['error']}).")
+        else:
+            pct = t.get("pct_change")
+            size = f", about {abs(pct):.0f}% over the period" if pct is not None and t["direction"] in ("rising", "falling") else ""
+            st.markdown(f"**Long-term trend** (last {t.get('n')} points): **{t['direction']}**{size}.")
+        if "error" not in se:
+            if se.get("seasonal") is None:
+                st.markdown(f"**Seasonality**: cannot tell ({se.get('note') or 'not enough data'}).")
+            else:
+                if se["seasonal"]:
+                    word = (f"a clear seasonal pattern, highest in {se.get('peak_month')} and lowest in "
+                            f"{se.get('trough_month')}")
+                else:
+                    word = "no strong seasonal pattern"
+                strength = se.get("seasonal_strength") or 0.0
+                st.markdown(f"**Seasonality**: {word} (strength {strength:.2f} on a 0 to 1 scale). "
+                            "The control chart is not seasonally adjusted.")
+        if "error" not in ex and ex.get("lower") is not None:
+            inside = "inside" if ex.get("within") else "outside"
+            st.markdown(f"**Expected range** for the latest point, given the trend and season: "
+                        f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
+                        f"the latest value is {inside} it.")
+        st.subheader("This year against last year")
+        yoy = year_on_year(path, key, ind_id, area, freq, points)
+        if "error" in yoy:
+            st.markdown(f"Not available ({yoy['error']}).")
+        else:
+            st.markdown(yoy["sentence"])
+            st.caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
+                       f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
+                       "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
+
+    all_points = sd.points
+    if all_points["area_code"].n_unique() > 1:
+        st.subheader("Across the areas")
+        local = all_points.filter(pl.col("area_type") != "force")
+        st.plotly_chart(plots.small_multiples(local, unit=unit), width="stretch", key="small_multiples")
+
+    st.subheader("Data")
+    table = points.select(
+        pl.col("period").alias("Period"), pl.col("value").alias("Value"),
+        pl.col("numerator").alias("Numerator"), pl.col("denominator").alias("Denominator"),
+        pl.col("phase").alias("Phase"), pl.col("centre").alias("Average"),
+        pl.col("lower").alias("Lower limit"), pl.col("upper").alias("Upper limit"),
+        pl.col("rule").alias("Rule"), pl.col("excluded").alias("Excluded"))
+    with st.expander("Show the data table", expanded=False):
+        st.dataframe(table, hide_index=True, width="stretch")
+    st.download_button("Download this series (CSV)", table.write_csv(), file_name=f"{ind_id}_{area}.csv",
+                       mime="text/csv", key="download_series")

@@ -1,0 +1,126 @@
+"""Summary: every indicator on one screen, grouped by plan priority."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlencode
+
+import polars as pl
+import streamlit as st
+
+from spc import plots
+from spc.ui import common
+from spc.ui.data import Overview
+
+
+def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = None,
+                 attention_first: bool = False) -> pl.DataFrame:
+    """The summary rows for one area: one per indicator, with sparkline values and change markers."""
+    rows = ov.summary.filter(pl.col("area_code") == area_code)
+    if priorities:
+        rows = rows.filter(pl.col("priority").is_in(priorities))
+    spark = ov.spark.group_by("indicator_id", "area_code").agg(
+        spark_values=pl.col("value"), spark_types=pl.col("point_type"))
+    rows = rows.join(spark, on=["indicator_id", "area_code"], how="left")
+    if ov.changes.height:
+        change = ov.changes.sort("change", descending=True).group_by("indicator_id", "area_code").agg(
+            change=pl.col("change").first(), change_rule=pl.col("rule").first(),
+            change_type=pl.col("point_type").first())
+        rows = rows.join(change, on=["indicator_id", "area_code"], how="left")
+    else:
+        rows = rows.with_columns(change=pl.lit(None, pl.String), change_rule=pl.lit(None, pl.String),
+                                 change_type=pl.lit(None, pl.String))
+    # priorities keep catalogue order; within each, plan order or "needs attention" (concern first)
+    order = ov.indicators.group_by("priority", maintain_order=True).agg(p_order=pl.col("sort_order").min())
+    rows = rows.join(order, on="priority", how="left").with_columns(
+        attention=pl.col("variation").replace_strict(plots.ATTENTION_ORDER, default=4, return_dtype=pl.Int32),
+        assurance_rank=pl.col("assurance").replace_strict(
+            {"consistent_fail": 0, "inconsistent": 1}, default=2, return_dtype=pl.Int32))
+    keys = ["p_order", "attention", "assurance_rank", "sort_order"] if attention_first else ["p_order", "sort_order"]
+    return rows.sort(keys)
+
+
+def _link(indicator_id: str, area_code: str, text: str) -> str:
+    query = urlencode({"page": "indicator", "indicator": indicator_id, "area": area_code})
+    return f'<a href="?{query}" target="_self">{html.escape(text)}</a>'
+
+
+def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True) -> str:
+    """The summary as one HTML table grouped by priority (icons are inline SVG with words)."""
+    head = ["Indicator", "Latest", "Period"] + (["Last 24 points"] if sparklines else []) + \
+        ["Variation", "Assurance", "Status"]
+    out = ['<table class="spc-summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+    current = None
+    for r in rows.iter_rows(named=True):
+        if r["priority"] != current:
+            current = r["priority"]
+            out.append(f'<tr class="spc-priority"><td colspan="{len(head)}">{html.escape(current)}</td></tr>')
+        name = _link(r["indicator_id"], r["area_code"], r["name"]) if links else html.escape(r["name"])
+        marker = ""
+        if r.get("change") == "new":
+            what = plots.VARIATION_LABELS.get(r.get("change_type") or "", "signal").lower()
+            marker = (f' <span class="spc-new" title="{html.escape(r.get("change_rule") or "")}">'
+                      f"NEW since last refresh: {html.escape(what)}</span>")
+        elif r.get("change") == "ended":
+            marker = ' <span class="spc-ended">signal ended since last refresh</span>'
+        cells = [
+            f"{name}{marker}",
+            f'<span class="num">{plots.format_value(r["latest_value"], r["unit"])}</span>',
+            plots.format_period(r["latest_period"], r["frequency"]),
+        ]
+        if sparklines:
+            cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types")))
+        cells += [
+            plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 36),
+                                  plots.variation_label(r["variation"])),
+            plots.icon_with_label(plots.assurance_icon_svg(r["assurance"], 36), plots.assurance_label(r["assurance"])),
+            f'<span class="spc-status">{html.escape(r.get("status") or "")}</span>',
+        ]
+        classes = ["", "num", "", "", "", "", ""] if sparklines else ["", "num", "", "", "", ""]
+        out.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' for c, v in zip(classes, cells)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render(ov: Overview, path: str) -> None:
+    """The summary page."""
+    st.title("Indicator summary")
+    common.notices(ov)
+    areas = ov.areas
+    codes = areas["code"].to_list()
+    names = dict(zip(codes, areas["name"].to_list()))
+    priorities = ov.indicators["priority"].unique(maintain_order=True).to_list()
+    c1, c2, c3 = st.columns([2, 3, 2])
+    with c1:
+        area = st.selectbox("Area", codes, format_func=names.get, key="summary_area")
+    with c2:
+        chosen = st.multiselect("Plan priorities", priorities, default=[], key="summary_priorities",
+                                placeholder="All priorities")
+    with c3:
+        sort = st.radio("Order", ["Plan order", "Needs attention first"], key="summary_sort", horizontal=False)
+    rows = summary_rows(ov, area, chosen or None, attention_first=sort == "Needs attention first")
+    last = ov.last_refresh
+    n_new = ov.changes.filter(pl.col("change") == "new").height if ov.changes.height else 0
+    if last:
+        st.markdown(
+            f"Results last updated **{common.fmt_time(last.get('finished_at') or last.get('started_at'))}** "
+            f"({last.get('trigger')}). Changes since the previous refresh: **{n_new}** new "
+            f"signal{'s' if n_new != 1 else ''} beyond normal variation, marked **NEW** below.")
+    if rows.is_empty():
+        st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
+    else:
+        counts = rows["variation"].value_counts()
+        n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
+        st.markdown(
+            f"**{rows.height} indicators** for {html.escape(names.get(area, area))}: "
+            f"{n.get('special_cause_concern', 0)} of concern, "
+            f"{n.get('special_cause_improvement', 0)} improving, "
+            f"{n.get('special_cause_neutral_high', 0) + n.get('special_cause_neutral_low', 0)} changed "
+            f"(no better direction), {n.get('common_cause', 0)} within normal variation.")
+        st.markdown(summary_table_html(rows), unsafe_allow_html=True)
+    local_only = ov.indicators.filter(~pl.col("local")).height
+    if area != codes[0] and local_only:
+        st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")
+    with st.expander("How to read this page", expanded=False):
+        st.markdown(common.SPECIAL_CAUSE_HELP)
+        st.markdown(common.ASSURANCE_HELP)
