@@ -1,0 +1,183 @@
+"""The refresh digest: what changed, in a few lines (Markdown for people, JSON for scripts).
+
+Sections: new concerns, new improvements, other new signals (neutral indicators), signals that
+ended, signals withdrawn (a revised figure or a changed setting removed them), data that was
+expected and did not arrive, files imported and rows rejected, errors. `build_digest` makes
+the JSON-ready dict, `render_markdown` the text piped to `--notify-command`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from spc.store.queries import frame
+
+#: How many rejected rows the digest lists (all are kept in `rejected_row`).
+REJECTED_SHOWN = 10
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int = 1,
+                   lag: dict[str, int] | None = None, indicator_ids: list[str] | None = None) -> pl.DataFrame:
+    """Series whose latest period is older than their frequency allows on `today`.
+
+    A period's figure is due once the period has ended plus `lag` whole periods (per indicator,
+    else `default_lag`): a monthly series with lag 1 should have October by the end of
+    November. Overdue when any period after the latest one is due. Returns indicator_id, indicator, area_code, area,
+    frequency, latest_period, expected_period (the newest period that should be there).
+    """
+    latest = frame(con, """
+        SELECT o.indicator_id, i.name AS indicator, o.area_code, a.name AS area, i.frequency,
+               max(o.period_start) AS latest_period
+        FROM observation o JOIN indicator i ON i.id = o.indicator_id JOIN area a ON a.code = o.area_code
+        WHERE o.value IS NOT NULL OR o.numerator IS NOT NULL
+        GROUP BY ALL ORDER BY any_value(i.sort_order), o.indicator_id, o.area_code
+    """)
+    if indicator_ids is not None:
+        latest = latest.filter(pl.col("indicator_id").is_in(indicator_ids))
+    if latest.is_empty():
+        return latest.with_columns(expected_period=pl.col("latest_period"))
+    lags = pl.DataFrame({"indicator_id": list((lag or {}).keys()), "_lag": list((lag or {}).values())},
+                        schema={"indicator_id": pl.String, "_lag": pl.Int64})
+    steps = latest.join(lags, on="indicator_id", how="left").with_columns(
+        _lag=pl.col("_lag").fill_null(default_lag))
+
+    # periods after the latest one that are already due: P is due once P + (1 + lag) periods <= today
+    week = pl.col("frequency") == "week"
+    size = pl.col("frequency").replace_strict(_MONTHS, default=1, return_dtype=pl.Int64)
+    months = (today.year * 12 + today.month - 1) - (
+        pl.col("latest_period").dt.year().cast(pl.Int64) * 12 + pl.col("latest_period").dt.month() - 1)
+    days = (pl.lit(today) - pl.col("latest_period")).dt.total_days()
+    elapsed = pl.when(week).then(days // 7).otherwise(months // size)
+    due = elapsed - 1 - pl.col("_lag")
+    step = pl.when(week).then(pl.concat_str((due * 7).cast(pl.String), pl.lit("d"))).otherwise(
+        pl.concat_str((due * size).cast(pl.String), pl.lit("mo")))
+    return (steps.with_columns(_due=due).filter(pl.col("_due") >= 1)
+            .with_columns(expected_period=pl.col("latest_period").dt.offset_by(step))
+            .drop("_due", "_lag"))
+
+
+def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
+                 point_types: list[str] | None = None) -> list[dict[str, Any]]:
+    chosen = changes.filter(pl.col("change").is_in(kinds))
+    if point_types is not None:
+        chosen = chosen.filter(pl.col("point_type").is_in(point_types))
+    if chosen.is_empty():
+        return []
+    rows = chosen.join(names, on=["indicator_id", "area_code"], how="left").sort(
+        "indicator_id", "area_code", "first_period")
+    return [{"indicator_id": r["indicator_id"], "indicator": r["indicator"] or r["indicator_id"],
+             "area_code": r["area_code"], "area": r["area"] or r["area_code"], "rule": r["rule"],
+             "first_period": r["first_period"].isoformat(), "last_period": r["last_period"].isoformat(),
+             "direction": r["direction"], "point_type": r["point_type"], "status": r["status"]}
+            for r in rows.iter_rows(named=True)]
+
+
+def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_at: dt.datetime,
+                 status: str, changes: pl.DataFrame, imports: list[dict[str, Any]], since_batch: int,
+                 series_computed: int, series_changed: int, overdue: pl.DataFrame,
+                 errors: list[str], dry_run: bool = False) -> dict[str, Any]:
+    """The digest as a JSON-ready dict. `con` is the store (or the refresh's copy of it) after
+    the imports, for names and the rejected rows of load batches above `since_batch`."""
+    names = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, a.code AS area_code, a.name AS area "
+                       "FROM indicator i CROSS JOIN area a")
+    rejected = frame(con, "SELECT r.file, r.line, r.column_name, r.value, r.reason FROM rejected_row r "
+                          "WHERE r.load_batch_id > ? ORDER BY r.load_batch_id, r.line NULLS FIRST, r.id",
+                     [since_batch])
+    concern, improvement = ["special_cause_concern"], ["special_cause_improvement"]
+    neutral = ["special_cause_neutral_high", "special_cause_neutral_low"]
+    return {
+        "run_id": run_id,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "status": status,
+        "dry_run": dry_run,
+        "files_imported": len(imports),
+        "rows_loaded": sum(f.get("loaded", 0) for f in imports),
+        "rows_revised": sum(f.get("revised", 0) for f in imports),
+        "rows_rejected": sum(f.get("rejected", 0) for f in imports),
+        "series_computed": series_computed,
+        "series_changed": series_changed,
+        "new_concerns": _signal_rows(changes, names, ["new"], concern),
+        "new_improvements": _signal_rows(changes, names, ["new"], improvement),
+        "new_neutral": _signal_rows(changes, names, ["new"], neutral),
+        "ended": _signal_rows(changes, names, ["ended"]),
+        "withdrawn": _signal_rows(changes, names, ["withdrawn"]),
+        "continuing": len(changes.filter(pl.col("change").is_in(["continuing", "updated"]))),
+        "history_recorded": len(changes.filter(pl.col("change") == "found_ended")),
+        "missing_data": [
+            {"indicator_id": r["indicator_id"], "indicator": r["indicator"], "area_code": r["area_code"],
+             "area": r["area"], "frequency": r["frequency"], "latest_period": r["latest_period"].isoformat(),
+             "expected_period": r["expected_period"].isoformat()}
+            for r in overdue.iter_rows(named=True)],
+        "imports": imports,
+        "rejected_rows": [
+            {k: (v if v is None or isinstance(v, (int, str)) else str(v)) for k, v in r.items()}
+            for r in rejected.head(REJECTED_SHOWN).iter_rows(named=True)],
+        "errors": errors,
+    }
+
+
+def _when(first: str, last: str) -> str:
+    return first if first == last else f"{first} to {last}"
+
+
+def render_markdown(digest: dict[str, Any]) -> str:
+    """The digest as short Markdown: headline counts, then one bullet per item."""
+    run = f"run {digest['run_id']}" if digest.get("run_id") is not None else "dry run"
+    lines = [f"# SPC refresh digest ({run}, {digest['started_at'].replace('T', ' ')} UTC)", ""]
+    headline = (f"Status: **{digest['status']}**. {digest['files_imported']} new file(s) imported "
+                f"({digest['rows_loaded']} new rows, {digest['rows_revised']} revised, "
+                f"{digest['rows_rejected']} rejected); {digest['series_changed']} of "
+                f"{digest['series_computed']} series changed.")
+    lines += [headline, ""]
+    if digest.get("dry_run"):
+        lines += ["_Dry run: nothing was written to the store._", ""]
+
+    def section(title: str, items: list[dict[str, Any]], empty: str | None = None) -> None:
+        if not items and empty is None:
+            return
+        lines.append(f"## {title} ({len(items)})")
+        if not items:
+            lines.append(empty or "")
+        for s in items:
+            lines.append(f"- **{s['indicator']}**, {s['area']}: {s['rule']} "
+                         f"({_when(s['first_period'][:7], s['last_period'][:7])})")
+        lines.append("")
+
+    section("New concerns", digest["new_concerns"], "None.")
+    section("New improvements", digest["new_improvements"], "None.")
+    section("Other new signals (neutral indicators)", digest["new_neutral"])
+    section("Signals that ended", digest["ended"])
+    section("Signals withdrawn (a revised figure or setting removed them)", digest["withdrawn"])
+    if digest.get("history_recorded"):
+        lines += [f"{digest['history_recorded']} earlier signal(s), already over, were recorded for the "
+                  "first time.", ""]
+    missing = digest["missing_data"]
+    if missing:
+        lines.append(f"## Expected data that did not arrive ({len(missing)})")
+        for m in missing:
+            lines.append(f"- {m['indicator']}, {m['area']}: latest {m['frequency']} is {m['latest_period'][:7]}, "
+                         f"data up to {m['expected_period'][:7]} was due")
+        lines.append("")
+    if digest["imports"]:
+        lines.append("## Files imported")
+        for f in digest["imports"]:
+            lines.append(f"- {f['file']} ({f['source']}): {f['status']}, {f['loaded']} new, {f['revised']} revised, "
+                         f"{f['rejected']} rejected")
+        lines.append("")
+    if digest["rejected_rows"]:
+        lines.append(f"## Rejected rows ({digest['rows_rejected']}; first {len(digest['rejected_rows'])} shown)")
+        for r in digest["rejected_rows"]:
+            where = ", ".join(x for x in (r["file"], f"line {r['line']}" if r["line"] else None,
+                                          f"column {r['column_name']}" if r["column_name"] else None) if x)
+            lines.append(f"- {where}: {r['reason']}")
+        lines.append("")
+    if digest["errors"]:
+        lines.append("## Errors")
+        lines += [f"- {e}" for e in digest["errors"]]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
