@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from spc.charts import CHARTS, COUNT_CHARTS, LINES, RATIO_CHARTS
+from spc.charts import CHARTS, COUNT_CHARTS, LINES, RATIO_CHARTS, lines
 from spc.errors import SpcError
-from spc.rules import RULE_SETS, classify, point_type
+from spc.rules import RULE_SETS, classify, point_type, rule_labels
 from spc.rules.anhoj import runs_analysis
 
 IMPROVEMENTS = ("increase", "decrease", "neutral")
@@ -58,8 +58,9 @@ class SeriesSpec:
         if self.rule_set not in RULE_SETS:
             raise SpcError(f"rule_set {self.rule_set!r}: expected one of {', '.join(RULE_SETS)}")
         for name in ("shift", "trend"):
-            if int(getattr(self, name)) < 2:
-                raise SpcError(f"{name} length {getattr(self, name)}: expected at least 2 (6 to 8 usual)")
+            if not 2 <= int(getattr(self, name)) <= 30:
+                raise SpcError(f"{name} length {getattr(self, name)}: expected 2 to 30 "
+                               "(6 to 8 usual)")
         if self.baseline_points is not None and int(self.baseline_points) < 2:
             raise SpcError(f"baseline_points {self.baseline_points}: expected at least 2")
         object.__setattr__(self, "rebase", tuple(_as_date(d, "rebase") for d in self.rebase))
@@ -101,41 +102,52 @@ _SPEC_SCHEMA = {
 }
 
 
-def _spec_frames(specs: SeriesSpec | Mapping[str, SeriesSpec], series: pl.Series
+def _spec_frames(specs: SeriesSpec | Mapping[str, SeriesSpec], frame: pl.DataFrame
                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(spec per series, rebase dates, excluded dates) as frames keyed by series."""
-    names = series.unique()
+    """(frame with its spec columns, rebase dates, excluded dates keyed by series)."""
+    date_schema = {"series": pl.String, "period": pl.Date}
     if isinstance(specs, SeriesSpec):
-        row = {k: getattr(specs, k) for k in _SPEC_SCHEMA}
-        frame = pl.DataFrame({"series": names}).with_columns(
-            pl.lit(v, dtype=_SPEC_SCHEMA[k]).alias(k) for k, v in row.items())
+        # one spec for all: literal columns, no join
+        frame = frame.with_columns(pl.lit(getattr(specs, k), dtype=t).alias(k)
+                                   for k, t in _SPEC_SCHEMA.items())
+        names = frame["series"].unique()
         dates = {kind: pl.DataFrame({"series": names}).join(
             pl.DataFrame({"period": list(getattr(specs, kind))}, schema={"period": pl.Date}),
             how="cross") for kind in ("rebase", "exclude")}
         return frame, dates["rebase"], dates["exclude"]
+    names = frame["series"].unique()
     missing = names.filter(~names.is_in(list(specs)))
     if len(missing):
         raise SpcError(f"series {missing[0]!r}: no spec given (column series)")
     keys = list(specs)
-    frame = pl.DataFrame({"series": keys, **{k: [getattr(specs[s], k) for s in keys]
-                                             for k in _SPEC_SCHEMA}},
-                         schema={"series": pl.String, **_SPEC_SCHEMA})
-    dates = {kind: pl.DataFrame(
-        [(s, d) for s in keys for d in getattr(specs[s], kind)],
-        schema={"series": pl.String, "period": pl.Date}, orient="row")
-        for kind in ("rebase", "exclude")}
+    spec_frame = pl.DataFrame({"series": keys, **{k: [getattr(specs[s], k) for s in keys]
+                                                  for k in _SPEC_SCHEMA}},
+                              schema={"series": pl.String, **_SPEC_SCHEMA})
+    dates = {kind: pl.DataFrame([(s, d) for s in keys for d in getattr(specs[s], kind)],
+                                schema=date_schema, orient="row")
+             for kind in ("rebase", "exclude")}
+    frame = frame.join(spec_frame, on="series", how="left", maintain_order="left")
     return frame, dates["rebase"], dates["exclude"]
 
 
 # ---------------------------------------------------------------- input checks
 
-def _fail_first(frame: pl.DataFrame, bad: pl.Expr, column: str, expected: str) -> None:
-    """Raise naming the first row where ``bad`` holds."""
-    hit = frame.filter(bad.fill_null(False)).head(1)
-    if hit.height:
-        row = hit.row(0, named=True)
-        raise SpcError(f"series {row['series']!r}, period {row['period']}, column {column}: "
-                       f"{expected} (got {row.get(column)!r})")
+def _fail_first(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str, str]]) -> None:
+    """Raise for the first check that fails, naming series, period and column of its first row.
+
+    ``checks`` are (bad-row expression, column, what was expected); all are
+    evaluated in one pass and only a failing one is looked at row by row.
+    """
+    if frame.height == 0 or not checks:
+        return
+    hits = frame.select(pl.any_horizontal(bad.fill_null(False).any()).alias(str(i))
+                        for i, (bad, _, _) in enumerate(checks)).row(0)
+    for hit, (bad, column, expected) in zip(hits, checks, strict=True):
+        if hit:
+            row = frame.filter(bad.fill_null(False)).row(0, named=True)
+            where = f"row {row['_line']}, " if row.get("_line") is not None else ""
+            raise SpcError(f"{where}series {row.get('series')!r}, period {row.get('period')}, "
+                           f"column {column}: {expected} (got {row.get(column)!r})")
 
 
 def _numeric(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -145,108 +157,140 @@ def _numeric(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         return frame.with_columns(pl.col(column).cast(pl.Float64))
     if dtype not in (pl.String, pl.Null):
         raise SpcError(f"column {column}: expected numbers, got {dtype}")
-    cast = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
-    _fail_first(frame, cast.is_null() & pl.col(column).is_not_null()
-                & (pl.col(column).str.strip_chars() != ""), column, "expected a number")
+    text = pl.col(column).str.strip_chars()
+    cast = text.cast(pl.Float64, strict=False)
+    _fail_first(frame, [(cast.is_null() & (text != ""), column, "expected a number")])
     return frame.with_columns(cast.alias(column))
 
 
 def _prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Columns series, period (date), value, numerator, denominator with checked types."""
+    """Columns series, period (date), value, numerator, denominator with checked types,
+    sorted by series and period, no duplicate periods."""
     frame = data.collect() if isinstance(data, pl.LazyFrame) else data
     if "period" not in frame.columns:
         raise SpcError("column period: missing (expected ISO dates)")
     if "series" not in frame.columns:
         frame = frame.with_columns(series=pl.lit(SINGLE_SERIES))
     frame = frame.with_columns(pl.col("series").cast(pl.String))
-    _fail_first(frame.with_columns(period=pl.lit("?")), pl.col("series").is_null(), "series",
-                "expected a series name")
-    if frame.schema["period"] != pl.Date:
-        if frame.schema["period"] == pl.Datetime or isinstance(frame.schema["period"], pl.Datetime):
-            frame = frame.with_columns(pl.col("period").dt.date())
-        else:
-            raw = pl.col("period").cast(pl.String)
-            parsed = raw.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
-            bad = frame.with_columns(_p=parsed).filter(pl.col("_p").is_null()).head(1)
-            if bad.height:
-                r = bad.row(0, named=True)
-                raise SpcError(f"series {r['series']!r}, column period: expected an ISO date, "
-                               f"got {r['period']!r}")
-            frame = frame.with_columns(parsed.alias("period"))
-    has_ratio = {"numerator", "denominator"} <= set(frame.columns)
-    if "value" not in frame.columns and not has_ratio:
+    _fail_first(frame, [(pl.col("series").is_null(), "series", "expected a series name")])
+    ptype = frame.schema["period"]
+    if isinstance(ptype, pl.Datetime):
+        frame = frame.with_columns(pl.col("period").dt.date())
+    elif ptype != pl.Date:
+        text = pl.col("period").cast(pl.String).str.strip_chars()
+        parsed = text.str.to_date("%Y-%m-%d", strict=False)
+        _fail_first(frame, [(parsed.is_null(), "period", "expected an ISO date (YYYY-MM-DD)")])
+        frame = frame.with_columns(parsed.alias("period"))
+    if "value" not in frame.columns and not {"numerator", "denominator"} <= set(frame.columns):
         raise SpcError("columns: expected value, or numerator and denominator")
     for col in ("value", "numerator", "denominator"):
-        if col in frame.columns:
-            frame = _numeric(frame, col)
-        else:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
-    return frame.select("series", "period", "value", "numerator", "denominator")
+        frame = (_numeric(frame, col) if col in frame.columns
+                 else frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col)))
+    line = ["_line"] if "_line" in frame.columns else []  # source row, for error messages
+    frame = frame.select("series", "period", "value", "numerator", "denominator", *line)
+    s, p = pl.col("series"), pl.col("period")
+    ordered = ((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1)))).fill_null(True).all()
+    if not frame.select(ordered).item():
+        frame = frame.sort("series", "period")
+    _fail_first(frame, [((s == s.shift(1)) & (p == p.shift(1)), "period",
+                         "duplicate period within the series")])
+    return frame
 
 
 def _check(frame: pl.DataFrame) -> pl.DataFrame:
-    """Apply the bad-input rules to a frame already joined with its specs; drop missing rows."""
+    """Apply the bad-input rules to a frame with its spec columns; drop missing values
+    (counted per series in ``n_missing``)."""
     ratio = pl.col("chart").is_in(list(RATIO_CHARTS))
-    num, den = pl.col("numerator"), pl.col("denominator")
-    _fail_first(frame, ratio & num.is_not_null() & den.is_null(), "denominator",
-                "missing denominator")
-    _fail_first(frame, ratio & num.is_null() & den.is_not_null() & pl.col("value").is_null(),
-                "numerator", "missing numerator")
-    _fail_first(frame, ratio & (den <= 0), "denominator", "expected a positive denominator")
-    _fail_first(frame, ratio & (num < 0), "numerator", "expected a count of 0 or more")
-    _fail_first(frame, pl.col("chart").is_in(["p", "pp"]) & (num > den), "numerator",
-                "numerator above denominator")
-    frame = frame.with_columns(
-        value=pl.when(ratio & num.is_not_null()).then(num / den).otherwise(pl.col("value")))
+    num, den, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
+    proportion = pl.col("chart").is_in(["p", "pp"])
     count = pl.col("chart").is_in(list(COUNT_CHARTS - RATIO_CHARTS))
-    _fail_first(frame, count & (pl.col("value") < 0), "value", "expected a count of 0 or more")
-    _fail_first(frame, pl.col("value").is_infinite() | pl.col("value").is_nan(), "value",
-                "expected a finite number")
-    _fail_first(frame, pl.col("chart").is_in(["p", "pp"]) & (pl.col("value") > 1), "value",
-                "expected a proportion between 0 and 1")
-    _fail_first(frame, pl.len().over("series", "period") > 1, "period",
-                "duplicate period within the series")
-    frame = frame.with_columns(_missing=pl.col("value").is_null())
-    missing = frame.group_by("series").agg(n_missing=pl.col("_missing").sum().cast(pl.Int64))
-    frame = frame.filter(~pl.col("_missing")).drop("_missing")
-    counts = missing.join(frame.group_by("series").len(), on="series", how="left")
-    _fail_first(counts.with_columns(period=pl.lit("-"), n_points=pl.col("len").fill_null(0)),
-                pl.col("n_points") < 2, "n_points", "expected at least 2 points with values")
-    return frame.join(missing, on="series", how="left")
+    _fail_first(frame, [
+        (ratio & num.is_not_null() & den.is_null(), "denominator", "missing denominator"),
+        (ratio & num.is_null() & den.is_not_null(), "numerator", "missing numerator"),
+        (ratio & (den <= 0), "denominator", "expected a positive denominator"),
+        (ratio & (num < 0), "numerator", "expected a count of 0 or more"),
+        (proportion & (num > den), "numerator", "numerator above denominator"),
+    ])
+    frame = frame.with_columns(
+        value=pl.when(ratio & num.is_not_null()).then(num / den).otherwise(value))
+    _fail_first(frame, [
+        (ratio & value.is_not_null() & den.is_null(), "denominator",
+         "this chart needs numerator and denominator"),
+        (count & (value < 0), "value", "expected a count of 0 or more"),
+        (value.is_infinite() | value.is_nan(), "value", "expected a finite number"),
+        (proportion & (value > 1), "value", "expected a proportion between 0 and 1"),
+    ])
+    missing = value.is_null()
+    if frame.select(missing.any()).item():
+        n_missing = frame.group_by("series").agg(n_missing=missing.sum().cast(pl.Int64))
+        frame = frame.filter(~missing).join(n_missing, on="series", how="left",
+                                            maintain_order="left")
+        lost = n_missing.join(frame.group_by("series").len(), on="series", how="anti")
+        if lost.height:
+            raise SpcError(f"series {lost['series'][0]!r}, column value: every value is missing")
+    else:
+        frame = frame.with_columns(n_missing=pl.lit(0, dtype=pl.Int64))
+    runs = frame["series"].rle()
+    short = runs.filter(runs.struct.field("len") < 2)
+    if len(short):
+        raise SpcError(f"series {short.struct.field('value')[0]!r}, column value: "
+                       "expected at least 2 points with values")
+    return frame
 
 
 # ---------------------------------------------------------------- the pass
 
+def _flag_dates(frame: pl.DataFrame, dates: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Add boolean ``name``: the point's period is one of ``dates`` for its series."""
+    if dates.height == 0:
+        return frame.with_columns(pl.lit(False).alias(name))
+    return frame.join(dates.unique().with_columns(pl.lit(True).alias(name)),
+                      on=["series", "period"], how="left", maintain_order="left"
+                      ).with_columns(pl.col(name).fill_null(False))
+
+
 def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.DataFrame
                      ) -> pl.DataFrame:
-    """Add phase (1-based), excluded and _base (point used for centre and limits)."""
-    on = ["series", "period"]
-    frame = (frame.sort(on)
-             .join(rebase.unique().with_columns(_rebase=pl.lit(True)), on=on, how="left")
-             .join(exclude.unique().with_columns(excluded=pl.lit(True)), on=on, how="left"))
-    first = pl.int_range(pl.len()).over("series") == 0
+    """Add phase (1-based), excluded, _base (used for centre and limits) and the integer
+    window ids _g (series, phase) and _w (series, phase, excluded).
+
+    The frame is sorted by series and period, so every id is a running count of
+    starts: no window functions needed here.
+    """
+    frame = _flag_dates(_flag_dates(frame, rebase, "_rebase"), exclude, "excluded")
+    new_series = (pl.col("series") != pl.col("series").shift(1)).fill_null(True)
+    start = new_series | pl.col("_rebase")
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    frame = frame.with_columns(_new=new_series, _g=start.cum_sum().cast(pl.Int64), _row=row,
+                               _s=new_series.cum_sum().cast(pl.Int64))
+    at = pl.col  # shorthand
     frame = frame.with_columns(
-        phase=(pl.col("_rebase").fill_null(False) & ~first).cum_sum().over("series")
-        .cast(pl.Int32) + 1,
-        excluded=pl.col("excluded").fill_null(False))
-    # baseline: the first N points of the phase (as qicharts2's freeze), less any excluded
-    rank = pl.int_range(1, pl.len() + 1).over("series", "phase")
-    base = ~pl.col("excluded") & (pl.col("baseline_points").is_null()
-                                  | (rank <= pl.col("baseline_points")))
-    return frame.with_columns(_base=base).drop("_rebase")
+        phase=(at("_g") - pl.when(at("_new")).then(at("_g")).forward_fill() + 1).cast(pl.Int32),
+        _w=at("_g") * 2 + at("excluded").cast(pl.Int64),
+        # position within the phase, 1-based: baseline = the first N points (qicharts2's
+        # freeze), less any excluded ones
+        _rank=at("_row") - pl.when(at("_g") != at("_g").shift(1).fill_null(-1))
+        .then(at("_row")).forward_fill() + 1,
+    )
+    base = ~at("excluded") & (at("baseline_points").is_null()
+                              | (at("_rank") <= at("baseline_points")))
+    return frame.with_columns(_base=base).drop("_rebase", "_new", "_row", "_rank")
 
 
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     """Centre and 1, 2, 3 sigma lines, one chart type at a time (a loop over ~9 types)."""
-    parts = [frame.lazy().filter(pl.col("chart") == chart).with_columns(**CHARTS[chart]())
-             for chart in frame["chart"].unique().sort()]
-    out = pl.concat(parts).sort("series", "period").collect()
-    n_base = pl.col("_base").sum().over("series", "phase")
+    charts = frame["chart"].unique().sort().to_list()
+    if len(charts) == 1:
+        out = lines(frame.lazy(), charts[0])
+    else:
+        out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
+                         for chart in charts]).sort("_g", "period")
+    n_base = pl.col("_base").sum().over("_g")
     # a phase with one used point has that value as centre and no limits
     limits = [c for c in LINES if c != "centre"]
-    return out.with_columns(
-        pl.when(n_base >= 2).then(pl.col(c)).alias(c) for c in limits).with_columns(
-        trial_limits=n_base < TRIAL_BELOW)
+    return out.with_columns(_n_base=n_base).with_columns(
+        [pl.when(pl.col("_n_base") >= 2).then(pl.col(c)).alias(c) for c in limits],
+        trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base").collect()
 
 
 def _assurance() -> pl.Expr:
@@ -267,6 +311,17 @@ POINT_COLUMNS = ["series", "period", "value", "numerator", "denominator", "phase
                  *LINES, "outside_limits", "rule", "point_type", "trial_limits"]
 
 
+_TIMINGS: dict[str, float] | None = None  # set to {} to record stage timings (benchmarks)
+
+
+def _lap(name: str, t0: list[float]) -> None:
+    if _TIMINGS is not None:
+        import time
+        now = time.perf_counter()
+        _TIMINGS[name] = _TIMINGS.get(name, 0.0) + now - t0[0]
+        t0[0] = now
+
+
 def analyse(data: pl.DataFrame | pl.LazyFrame,
             specs: SeriesSpec | Mapping[str, SeriesSpec] | None = None) -> Analysis:
     """Analyse every series of ``data`` under its spec in one vectorised pass.
@@ -276,57 +331,76 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     for all series or a mapping from series name to spec (default: XmR, neutral).
     Raises :class:`SpcError` naming series, period and column on bad input.
     """
+    import time
+    t0 = [time.perf_counter()]
     specs = SeriesSpec() if specs is None else specs
-    frame = _prepare(data)
-    spec_frame, rebase, exclude = _spec_frames(specs, frame["series"])
-    frame = _check(frame.join(spec_frame, on="series", how="left"))
-    frame = _limits(_phases_and_base(frame, rebase, exclude))
+    frame, rebase, exclude = _spec_frames(specs, _prepare(data))
+    frame = _phases_and_base(_check(frame), rebase, exclude)
+    _lap("prepare", t0)
+    frame = _limits(frame)
+    _lap("limits", t0)
 
     v = pl.col("value")
-    points = classify(frame.lazy().with_columns(
+    frame = frame.with_columns(
         outside_limits=((v > pl.col("upper")) | (v < pl.col("lower"))).fill_null(False))
-    ).with_columns(point_type=point_type(pl.col("_dir"), pl.col("improvement"))).collect()
+    if frame["excluded"].any():
+        # rules see the used points as adjacent; excluded points only meet the limits
+        parts = [classify(frame.lazy().filter(pl.col("excluded") == e)) for e in (False, True)]
+        points = pl.concat(parts).sort("_g", "period")
+    else:
+        points = classify(frame.lazy())
+    improve = (pl.when(pl.col("improvement") == "increase").then(1)
+               .when(pl.col("improvement") == "decrease").then(-1).otherwise(0))
+    points = points.with_columns(_improve=improve).with_columns(
+        point_type=point_type(pl.col("_dir"), pl.col("_improve"))).collect()
+    points = points.with_columns(rule_labels(points["_rule_code"]))
+    _lap("rules", t0)
 
     runs = runs_analysis(points)
-    phases = (points.group_by("series", "phase", maintain_order=True).agg(
-        start=pl.col("period").first(), end=pl.col("period").last(),
+    phases = (points.group_by("_g", maintain_order=True).agg(
+        series=pl.col("series").first(), phase=pl.col("phase").first(), start=pl.col("period").first(), end=pl.col("period").last(),
         n_points=pl.len().cast(pl.Int64), n_used=(~pl.col("excluded")).sum().cast(pl.Int64),
         centre=pl.col("centre").last(), lower=pl.col("lower").last(),
         upper=pl.col("upper").last(), trial_limits=pl.col("trial_limits").first())
-        .join(runs, on=["series", "phase"], how="left")
-        .select("series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
+        .join(runs, on="_g", how="left")
+        .select("_g", "series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
                 "upper", "trial_limits", "runs_signal", "longest_run", "longest_run_max",
                 "crossings", "crossings_min")
-        .sort("series", "phase"))
+        )
 
+    _lap("phases", t0)
     summary = _summary(points, phases, specs)
-    return Analysis(points=points.select(POINT_COLUMNS), phases=phases, summary=summary,
+    _lap("summary", t0)
+    return Analysis(points=points.select(POINT_COLUMNS), phases=phases.drop("_g"), summary=summary,
                     specs=specs)
 
 
 def _summary(points: pl.DataFrame, phases: pl.DataFrame,
              specs: SeriesSpec | Mapping[str, SeriesSpec]) -> pl.DataFrame:
     """One row per series: icons, latest point and limits, counts, warnings."""
-    rule = pl.col("rule")
     pt = pl.col("point_type")
-    summary = points.group_by("series", maintain_order=True).agg(
+    direction, improve = pl.col("_dir").cast(pl.Int8), pl.col("_improve").cast(pl.Int8)
+    kind = pl.col("_rule_code") // 100  # see spc.rules.mdc.KINDS
+    summary = points.group_by("_s", maintain_order=True).agg(
+        series=pl.col("series").first(),
         chart=pl.col("chart").first(), improvement=pl.col("improvement").first(),
         target=pl.col("target").first(),
         variation=pt.last(), latest_period=pl.col("period").last(),
         latest_value=pl.col("value").last(), latest_phase=pl.col("phase").last(),
         centre=pl.col("centre").last(), lower=pl.col("lower").last(),
         upper=pl.col("upper").last(), n_points=pl.len().cast(pl.Int64),
-        n_improvement=(pt == "special_cause_improvement").sum().cast(pl.Int64),
-        n_concern=(pt == "special_cause_concern").sum().cast(pl.Int64),
-        n_neutral=pt.str.starts_with("special_cause_neutral").sum().cast(pl.Int64),
+        # counted from the integer codes behind point_type and rule (cheaper than text)
+        n_improvement=(direction * improve == 1).sum().cast(pl.Int64),
+        n_concern=(direction * improve == -1).sum().cast(pl.Int64),
+        n_neutral=((direction != 0) & (improve == 0)).sum().cast(pl.Int64),
         n_beyond_limits=pl.col("outside_limits").sum().cast(pl.Int64),
-        n_shift=rule.str.contains(" Points (Above|Below) CL").sum().cast(pl.Int64),
-        n_trend=rule.str.contains("Point Trend").sum().cast(pl.Int64),
-        n_two_of_three=rule.str.starts_with("2 in 3").sum().cast(pl.Int64),
+        n_shift=kind.is_in([7, 8]).sum().cast(pl.Int64),
+        n_trend=kind.is_in([3, 4]).sum().cast(pl.Int64),
+        n_two_of_three=kind.is_in([5, 6]).sum().cast(pl.Int64),
         n_missing=pl.col("n_missing").first(),
         shift_len=pl.col("shift").first(), trend_len=pl.col("trend").first(),
     )
-    latest = phases.group_by("series").agg(
+    latest = phases.group_by("series", maintain_order=True).agg(
         runs_signal=pl.col("runs_signal").last(), trial_limits=pl.col("trial_limits").last())
     warn_missing = pl.when(pl.col("n_missing") > 0).then(
         pl.format("{} missing values skipped", pl.col("n_missing")))
@@ -335,7 +409,7 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
     warn_len = [pl.when((pl.col(c) < 6) | (pl.col(c) > 8)).then(
         pl.format(f"{name} length {{}} is outside the usual 6 to 8", pl.col(c)))
         for c, name in (("shift_len", "shift"), ("trend_len", "trend"))]
-    return (summary.join(latest, on="series", how="left")
+    return (summary.join(latest, on="series", how="left", maintain_order="left")
             .with_columns(assurance=_assurance())
             .with_columns(warnings=pl.concat_list(warn_missing, warn_trial, *warn_len)
                           .list.drop_nulls())
@@ -344,4 +418,4 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
                     "n_points", "n_improvement", "n_concern", "n_neutral", "n_beyond_limits",
                     "n_shift", "n_trend", "n_two_of_three", "runs_signal", "trial_limits",
                     "warnings")
-            .sort("series"))
+            )

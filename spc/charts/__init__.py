@@ -1,9 +1,10 @@
 """Limit formulas, one small pure function per chart type.
 
-Each function returns polars expressions for ``centre``, ``lower``, ``upper``,
-``lower_2s``, ``upper_2s``, ``lower_1s``, ``upper_1s`` over a frame with columns
-``series``, ``phase``, ``value``, ``numerator``, ``denominator``, ``_base`` (point
-used for the limits) and ``screen_outliers``; windows are ``(series, phase)``.
+Each function takes a lazy frame sorted by series and period, with columns ``_g``
+(id of the series and phase), ``value``, ``numerator``, ``denominator``, ``_base``
+(point used for the limits) and ``screen_outliers``, and adds ``centre``, ``_mid``
+and ``_sigma``; :func:`lines` turns those into ``lower``, ``upper``, ``lower_2s``,
+``upper_2s``, ``lower_1s``, ``upper_1s`` with the chart's clipping (its ``Scale``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,32 @@ from collections.abc import Callable
 
 import polars as pl
 
-from spc.charts._common import LINES
-from spc.charts.attribute import c, p, u
-from spc.charts.laney import pp, up
-from spc.charts.rare import g, t
+from spc.charts._common import LINES, Scale, bands
+from spc.charts.attribute import C_SCALE, P_SCALE, U_SCALE, c, p, u
+from spc.charts.laney import PP_SCALE, UP_SCALE, pp, up
+from spc.charts.rare import G_SCALE, T_SCALE, g, t
+from spc.charts.run import SCALE as RUN_SCALE
 from spc.charts.run import run
+from spc.charts.xmr import SCALE as XMR_SCALE
 from spc.charts.xmr import xmr
 
-CHARTS: dict[str, Callable[[], dict[str, pl.Expr]]] = {
-    "xmr": xmr, "run": run, "p": p, "pp": pp, "u": u, "up": up, "c": c, "g": g, "t": t,
+ChartFn = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+CHARTS: dict[str, tuple[ChartFn, Scale]] = {
+    "xmr": (xmr, XMR_SCALE), "run": (run, RUN_SCALE), "p": (p, P_SCALE), "pp": (pp, PP_SCALE),
+    "u": (u, U_SCALE), "up": (up, UP_SCALE), "c": (c, C_SCALE), "g": (g, G_SCALE),
+    "t": (t, T_SCALE),
 }
 #: charts whose value is numerator / denominator
 RATIO_CHARTS = frozenset({"p", "pp", "u", "up"})
-#: charts on counts (non-negative values)
+#: charts on counts or times (non-negative values)
 COUNT_CHARTS = frozenset({"p", "pp", "u", "up", "c", "g", "t"})
 
-__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS"]
+
+def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
+    """Centre and 1, 2, 3 sigma lines of ``chart`` for every point of ``lf``."""
+    fn, scale = CHARTS[chart]
+    return bands(fn(lf), scale)
+
+
+__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS", "lines"]

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import PHASE, base_only, bands
+from spc.charts._common import Scale, base_only, per_phase
+
+P_SCALE = Scale(low=0.0, high=1.0)
+U_SCALE = Scale(low=0.0)
+C_SCALE = Scale(low=0.0)
 
 
-def pooled_ratio() -> pl.Expr:
-    """Σ numerator / Σ denominator over the used points of a phase."""
-    num = base_only(pl.col("numerator")).sum().over(PHASE)
-    den = base_only(pl.col("denominator")).sum().over(PHASE)
-    return num / den
+def add_pooled_ratio(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``centre`` = Σ numerator / Σ denominator over the used points of each phase."""
+    num = per_phase(base_only(pl.col("numerator")).sum())
+    den = per_phase(base_only(pl.col("denominator")).sum())
+    return lf.with_columns(centre=num / den)
 
 
-def p() -> dict[str, pl.Expr]:
+def p(lf: pl.LazyFrame) -> pl.LazyFrame:
     """p chart: CL = p̄ = Σy/Σn; limits p̄ ± 3 √(p̄(1 − p̄)/n_i), clipped to [0, 1]."""
-    pbar = pooled_ratio()
-    sigma = (pbar * (1 - pbar) / pl.col("denominator")).sqrt()
-    return bands(pbar, pbar, sigma, low=0.0, high=1.0)
+    pbar = pl.col("centre")
+    return add_pooled_ratio(lf).with_columns(
+        _mid=pbar, _sigma=(pbar * (1 - pbar) / pl.col("denominator")).sqrt())
 
 
-def u() -> dict[str, pl.Expr]:
+def u(lf: pl.LazyFrame) -> pl.LazyFrame:
     """u chart: CL = ū = Σy/Σn; limits ū ± 3 √(ū/n_i), lower limit at least 0."""
-    ubar = pooled_ratio()
-    sigma = (ubar / pl.col("denominator")).sqrt()
-    return bands(ubar, ubar, sigma, low=0.0)
+    ubar = pl.col("centre")
+    return add_pooled_ratio(lf).with_columns(
+        _mid=ubar, _sigma=(ubar / pl.col("denominator")).sqrt())
 
 
-def c() -> dict[str, pl.Expr]:
+def c(lf: pl.LazyFrame) -> pl.LazyFrame:
     """c chart: CL = c̄ (mean count); limits c̄ ± 3 √c̄, lower limit at least 0."""
-    cbar = base_only(pl.col("value")).mean().over(PHASE)
-    return bands(cbar, cbar, cbar.sqrt(), low=0.0)
+    cbar = pl.col("centre")
+    return lf.with_columns(centre=per_phase(base_only(pl.col("value")).mean())).with_columns(
+        _mid=cbar, _sigma=cbar.sqrt())

@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import D2, bands, mean_moving_range
-from spc.charts.attribute import pooled_ratio
+from spc.charts._common import D2, Scale, add_mean_moving_range
+from spc.charts.attribute import P_SCALE, U_SCALE, add_pooled_ratio
+
+PP_SCALE = P_SCALE
+UP_SCALE = U_SCALE
 
 
-def _laney(centre: pl.Expr, sigma_i: pl.Expr, *, high: float | None) -> dict[str, pl.Expr]:
-    z = (pl.col("value") - centre) / sigma_i
-    sigma_z = mean_moving_range(z) / D2
-    return bands(centre, centre, sigma_i * sigma_z, low=0.0, high=high)
+def _laney(lf: pl.LazyFrame, sigma_i: pl.Expr) -> pl.LazyFrame:
+    lf = add_pooled_ratio(lf).with_columns(_sigma_i=sigma_i)
+    z = (pl.col("value") - pl.col("centre")) / pl.col("_sigma_i")
+    lf = add_mean_moving_range(lf, z, "_mrbar_z")
+    return lf.with_columns(
+        _mid=pl.col("centre"), _sigma=pl.col("_sigma_i") * pl.col("_mrbar_z") / D2
+    ).drop("_sigma_i", "_mrbar_z")
 
 
-def pp() -> dict[str, pl.Expr]:
+def pp(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Laney p′ chart (Laney 2002).
 
     p̄ = Σy/Σn, σ_i = √(p̄(1 − p̄)/n_i), z_i = (p_i − p̄)/σ_i,
     σ_z = MR̄(z)/1.128 (screened), limits p̄ ± 3 σ_i σ_z clipped to [0, 1].
     """
-    pbar = pooled_ratio()
-    return _laney(pbar, (pbar * (1 - pbar) / pl.col("denominator")).sqrt(), high=1.0)
+    pbar = pl.col("centre")
+    return _laney(lf, (pbar * (1 - pbar) / pl.col("denominator")).sqrt())
 
 
-def up() -> dict[str, pl.Expr]:
+def up(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Laney u′ chart: ū = Σy/Σn, σ_i = √(ū/n_i), z_i = (u_i − ū)/σ_i,
     σ_z = MR̄(z)/1.128 (screened), limits ū ± 3 σ_i σ_z, lower at least 0."""
-    ubar = pooled_ratio()
-    return _laney(ubar, (ubar / pl.col("denominator")).sqrt(), high=None)
+    ubar = pl.col("centre")
+    return _laney(lf, (ubar / pl.col("denominator")).sqrt())
+
+
+__all__ = ["pp", "up", "PP_SCALE", "UP_SCALE", "Scale"]

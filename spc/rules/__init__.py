@@ -14,23 +14,39 @@ from spc.rules import mdc
 RULE_SETS = ("mdc", "western_electric", "nelson")
 
 
-def point_type(direction: pl.Expr, improvement: pl.Expr) -> pl.Expr:
-    """Map a signed special-cause direction and the improvement direction to a point type."""
-    improve = (pl.when(improvement == "increase").then(1)
-               .when(improvement == "decrease").then(-1).otherwise(0))
-    return (pl.when(direction == 0).then(pl.lit("common_cause"))
-            .when(improve == 0).then(
-                pl.when(direction > 0).then(pl.lit("special_cause_neutral_high"))
-                .otherwise(pl.lit("special_cause_neutral_low")))
-            .when(direction == improve).then(pl.lit("special_cause_improvement"))
-            .otherwise(pl.lit("special_cause_concern")))
+_TYPES = {1: "special_cause_improvement", -1: "special_cause_concern"}
+
+
+def point_type(direction: pl.Expr, improve: pl.Expr) -> pl.Expr:
+    """Point type from the special-cause direction (+1 high, -1 low, 0 none) and the
+    improvement direction (+1 increase, -1 decrease, 0 neutral)."""
+    mapping = {}
+    for d in (-1, 0, 1):
+        for i in (-1, 0, 1):
+            if d == 0:
+                text = "common_cause"
+            elif i == 0:
+                text = "special_cause_neutral_high" if d > 0 else "special_cause_neutral_low"
+            else:
+                text = _TYPES[d * i]
+            mapping[(d + 1) * 3 + (i + 1)] = text
+    code = (direction.cast(pl.Int8) + 1) * 3 + (improve.cast(pl.Int8) + 1)
+    return code.replace_strict(mapping, return_dtype=pl.String)
 
 
 def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``rule`` (label) and ``_dir`` (+1 high, -1 low, 0 common cause) to every point."""
+    """Add ``_rule_code`` (see :func:`rule_labels`) and ``_dir`` (+1 high, -1 low,
+    0 common cause) to every point."""
     lf = mdc.add_flags(lf, pl.col("shift"), pl.col("trend"), pl.col("two_sigma") == "legacy")
-    rule, direction = mdc.label(pl.col("shift"), pl.col("trend"))
-    return lf.with_columns(rule=rule, _dir=direction).drop("_beyond", "_trend", "_two", "_shift")
+    code, direction = mdc.label_code(pl.col("shift"), pl.col("trend"))
+    return lf.with_columns(_rule_code=code, _dir=direction).drop(
+        "_beyond", "_trend", "_two", "_shift")
 
 
-__all__ = ["RULE_SETS", "classify", "point_type"]
+def rule_labels(codes: pl.Series) -> pl.Series:
+    """Rule label text for rule codes (computed once per distinct code)."""
+    mapping = {c: mdc.label_text(c) for c in codes.unique().to_list()}
+    return codes.replace_strict(mapping, return_dtype=pl.String).alias("rule")
+
+
+__all__ = ["RULE_SETS", "classify", "point_type", "rule_labels"]

@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
-PHASE = ["series", "phase"]
+from spc.rules._runs import prev, run_length
+
+PHASE = "_g"  # integer id of (series, phase)
 
 
 def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -26,21 +28,20 @@ def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
-    """One row per (series, phase) with runs_signal, longest_run, longest_run_max,
-    crossings, crossings_min and n_useful; ``points`` needs series, phase, excluded,
-    value and centre, sorted by period within each series."""
+    """One row per phase id ``_g`` with runs_signal, longest_run, longest_run_max,
+    crossings, crossings_min and n_useful; ``points`` needs _g, excluded, value and
+    centre, sorted by series and period."""
     side = (pl.col("value") - pl.col("centre")).sign()
     useful = (points.lazy().filter(~pl.col("excluded") & (side != 0))
-              .select(*PHASE, side.alias("_side")))
-    runs = useful.with_columns(
-        _run=(pl.col("_side") != pl.col("_side").shift(1).over(PHASE)).fill_null(True)
-        .cum_sum().over(PHASE))
-    per_phase = (runs.group_by(*PHASE, "_run").agg(pl.len().alias("_len"))
-                 .group_by(*PHASE).agg(
+              .select(PHASE, side.alias("_side")))
+    # rows of a phase stay adjacent after the filter: runs are stretches of equal side
+    s = pl.col("_side")
+    per_phase = (useful.with_columns(_len=run_length(s), _start=(s != prev(s)).fill_null(True))
+                 .group_by(PHASE).agg(
                      longest_run=pl.col("_len").max().cast(pl.Int64),
-                     crossings=(pl.len() - 1).cast(pl.Int64),
-                     n_useful=pl.col("_len").sum().cast(pl.Int64)))
-    per_phase = (points.lazy().select(*PHASE).unique()
+                     crossings=(pl.col("_start").sum() - 1).cast(pl.Int64),
+                     n_useful=pl.len().cast(pl.Int64)))
+    per_phase = (points.lazy().select(PHASE).unique()
                  .join(per_phase, on=PHASE, how="left")
                  .with_columns(pl.col("longest_run", "crossings", "n_useful").fill_null(0))
                  .collect())

@@ -2,14 +2,15 @@
 
 :func:`add_flags` adds one signed Int8 column per rule: +1 (high / increasing),
 -1 (low / decreasing), 0 (not part of the pattern). Patterns never cross a
-phase and skip excluded points (an excluded point is only judged against the limits).
+phase and skip excluded points: the engine passes the used points and the excluded ones
+as separate frames, and an excluded point is only judged against the limits.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from spc.rules._runs import add_run_lengths, count_in_windows, prev
+from spc.rules._runs import prev, run_length
 
 VALUE = pl.col("value")
 CENTRE = pl.col("centre")
@@ -56,40 +57,64 @@ def add_flags(lf: pl.LazyFrame, shift_len: pl.Expr, trend_len: pl.Expr,
     """
     lf = lf.with_columns(_beyond=beyond_limits(), _side=side(), _step=step(),
                          _hi2=beyond_two_sigma(1, legacy), _lo2=beyond_two_sigma(-1, legacy))
-    lf = add_run_lengths(lf, {"_side": "_side_len", "_step": "_step_len"})
     s, st = pl.col("_side"), pl.col("_step")
+
+    def two_of_three_ending_here(flag: str, sign: int) -> pl.Expr:
+        # the three points ending here lie on one side, and two or more are beyond 2σ
+        f = pl.col(flag).cast(pl.Int8)
+        one_side = (s == sign) & (prev(s) == sign) & (prev(s, 2) == sign)
+        return (one_side & (f + prev(f) + prev(f, 2) >= 2)).fill_null(False)
+
+    lf = lf.with_columns(_side_len=run_length(s), _step_len=run_length(st),
+                         _w_hi=two_of_three_ending_here("_hi2", 1),
+                         _w_lo=two_of_three_ending_here("_lo2", -1))
+
+    def in_window(flag: str, window: str) -> pl.Expr:
+        # a flagged point inside a qualifying window ending here or up to 2 points later
+        w = pl.col(window)
+        return pl.col(flag) & (w | prev(w, -1).fill_null(False) | prev(w, -2).fill_null(False))
+
     own = pl.when((st != 0) & (pl.col("_step_len") >= trend_len - 1)).then(st).otherwise(0)
     lf = lf.with_columns(
-        _shift=pl.when(USED & (s != 0) & (pl.col("_side_len") >= shift_len)).then(s).otherwise(0),
-        _trend_own=own.cast(pl.Int8))
-    two = pl.lit(0, dtype=pl.Int8)
-    for col, sign in (("_lo2", -1), ("_hi2", 1)):
-        counts = count_in_windows(pl.col(col), 3)
-        sides = count_in_windows(s == sign, 3)
-        ok = [(n >= 2) & (m == 3) for n, m in zip(counts, sides, strict=True)]
-        two = pl.when(pl.col(col) & pl.any_horizontal(ok).fill_null(False)).then(sign).otherwise(two)
+        _shift=pl.when((s != 0) & (pl.col("_side_len") >= shift_len)).then(s).otherwise(0)
+        .cast(pl.Int8),
+        _trend_own=own.cast(pl.Int8),
+        _two=pl.when(in_window("_hi2", "_w_hi")).then(1)
+        .when(in_window("_lo2", "_w_lo")).then(-1).otherwise(0).cast(pl.Int8))
     nxt = prev(pl.col("_trend_own"), -1).fill_null(0)
     trend = pl.when(pl.col("_trend_own") != 0).then(pl.col("_trend_own")).otherwise(nxt)
+    # patterns are found among used points only
     return lf.with_columns(
-        _trend=pl.when(USED).then(trend).otherwise(0).cast(pl.Int8),
-        _two=pl.when(USED).then(two).otherwise(0).cast(pl.Int8),
-    ).drop("_side", "_step", "_hi2", "_lo2", "_side_len", "_step_len", "_trend_own")
+        pl.when(USED).then(pl.col(c)).otherwise(0).cast(pl.Int8).alias(c)
+        for c in ("_shift", "_two")
+    ).with_columns(_trend=pl.when(USED).then(trend).otherwise(0).cast(pl.Int8)).drop(
+        "_side", "_step", "_hi2", "_lo2", "_side_len", "_step_len", "_w_hi", "_w_lo",
+        "_trend_own")
 
 
-def label(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(rule label, direction) from the rule columns, by precedence beyond limit,
-    trend, 2 of 3, shift; direction +1 high, -1 low, 0 common cause."""
+#: rule kinds in precedence order; a label's number is the shift or trend length
+KINDS = {0: "Common Cause", 1: "Above UCL", 2: "Below LCL",
+         3: "{} Point Trend (Increasing)", 4: "{} Point Trend (Decreasing)",
+         5: "2 in 3 Above CL", 6: "2 in 3 Below CL",
+         7: "{} Points Above CL", 8: "{} Points Below CL"}
+
+
+def label_code(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(rule code, direction) from the rule columns, by precedence beyond limit, trend,
+    2 of 3, shift. The code is kind * 100 + length (see :data:`KINDS`, :func:`label_text`);
+    integers keep the pass cheap, text is attached once per distinct code.
+    direction is +1 high, -1 low, 0 common cause."""
     out, tr, two, sh = (pl.col(c) for c in ("_beyond", "_trend", "_two", "_shift"))
-    n_shift, n_trend = shift_len.cast(pl.String), trend_len.cast(pl.String)
-    rule = (pl.when(out == 1).then(pl.lit("Above UCL"))
-            .when(out == -1).then(pl.lit("Below LCL"))
-            .when(tr == 1).then(pl.format("{} Point Trend (Increasing)", n_trend))
-            .when(tr == -1).then(pl.format("{} Point Trend (Decreasing)", n_trend))
-            .when(two == 1).then(pl.lit("2 in 3 Above CL"))
-            .when(two == -1).then(pl.lit("2 in 3 Below CL"))
-            .when(sh == 1).then(pl.format("{} Points Above CL", n_shift))
-            .when(sh == -1).then(pl.format("{} Points Below CL", n_shift))
-            .otherwise(pl.lit("Common Cause")))
+    code = (pl.when(out == 1).then(100).when(out == -1).then(200)
+            .when(tr == 1).then(300 + trend_len).when(tr == -1).then(400 + trend_len)
+            .when(two == 1).then(500).when(two == -1).then(600)
+            .when(sh == 1).then(700 + shift_len).when(sh == -1).then(800 + shift_len)
+            .otherwise(0))
     direction = (pl.when(out != 0).then(out).when(tr != 0).then(tr)
                  .when(two != 0).then(two).otherwise(sh))
-    return rule, direction
+    return code.cast(pl.Int16), direction.cast(pl.Int8)
+
+
+def label_text(code: int) -> str:
+    """The rule label of a code from :func:`label_code`."""
+    return KINDS[code // 100].format(code % 100)
