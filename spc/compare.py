@@ -207,8 +207,12 @@ def dispersion(data: pl.DataFrame, *, kind: str = "auto") -> pl.DataFrame:
         .otherwise((pbar / pl.col("denominator")).sqrt())
     )
     frame = frame.with_columns(((pl.col("value") - pbar) / se).alias("_z"))
+    frame = frame.with_columns(
+        pl.when(pl.col("kind").is_in(["proportion", "rate"])).then(pl.col("_z")).otherwise(pl.col("value")).alias("_x")
+    ).with_columns((pl.col("_x") - pl.col("_x").mean().over("series")).alias("_d"))
     out = frame.group_by("series", "kind", maintain_order=True).agg(
         pl.len().alias("n_history"),
+        ((pl.col("_d") * pl.col("_d").shift(1)).sum() / (pl.col("_d") ** 2).sum()).alias("acf1"),
         # median moving range / 0.954: a step in the history (one huge moving range) would
         # otherwise inflate the variation and hide the very change being compared
         (pl.col("value").diff().abs().median() / 0.954).alias("_sigma"),
@@ -224,7 +228,8 @@ def dispersion(data: pl.DataFrame, *, kind: str = "auto") -> pl.DataFrame:
     )
     return out.with_columns(
         pl.when(pl.col("n_history") >= 8).then(value).otherwise(None).alias("dispersion")
-    ).select("series", "kind", "n_history", "dispersion")
+    ).select("series", "kind", "n_history", "dispersion",
+             pl.when(pl.col("n_history") >= 8).then(pl.col("acf1")).otherwise(None).alias("acf1"))
 
 
 def _kinds(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -269,8 +274,9 @@ def compare_periods(
 
     Returns one row per series: kind, both windows, before, after (total, proportion, rate or
     mean), change, pct_change, lower, upper (interval of the % change for counts and rates, of
-    the difference for proportions and means), p_value, verdict, method, dispersion, periods in
-    each window and a plain-English `sentence`.
+    the difference for proportions and means), p_value, verdict, method, dispersion, acf1,
+    periods in each window and a plain-English `sentence` (with a caution when consecutive
+    periods are strongly autocorrelated, which makes window totals vary more than assumed).
     """
     c0, c1 = (_as_date(v, "current window") for v in current)
     if previous is None:
@@ -343,6 +349,7 @@ def compare_periods(
         "verdict",
         "method",
         "dispersion",
+        "acf1",
         "sentence",
     ).sort("series")
 
@@ -356,6 +363,7 @@ def _compare_kind(part: pl.DataFrame, kind: str, alpha: float) -> pl.DataFrame:
         pl.col("k_before").cast(pl.Int64).alias("periods_before"),
         pl.col("k_after").cast(pl.Int64).alias("periods_after"),
         pl.col("dispersion"),
+        pl.col("acf1"),
     )
     if kind == "count":
         r = compare_counts(
@@ -436,10 +444,17 @@ def _sentences(out: pl.DataFrame) -> list[str]:
             size = f"{abs(r['pct_change']):.0f}%"
         else:
             size = fmt_number(abs(r["change"]))
-        lines.append(
+        line = (
             f"{word} {size} ({_show(r['before'], r['kind'])} to {_show(r['after'], r['kind'])}), "
             f"{chance} the variation chance alone gives ({p}; {r['method']})."
         )
+        if r.get("acf1") is not None and r["acf1"] > 0.5 and max(r["periods_before"], r["periods_after"]) > 1:
+            # totals of strongly related consecutive periods vary more than the test assumes
+            line += (
+                f" Caution: consecutive periods are strongly related (lag-1 autocorrelation "
+                f"{r['acf1']:.2f}), so the true uncertainty is wider than shown."
+            )
+        lines.append(line)
     return lines
 
 
