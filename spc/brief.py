@@ -1,0 +1,287 @@
+"""The briefing pack: a cover summary of every chosen indicator, then one page per indicator.
+
+Made for a Police, Fire and Crime Panel paper: the cover has a table with each indicator's
+latest value and its variation and assurance icons (with words, never colour alone); each
+following page has the control chart (the app's own plotly figure, `spc.plots.control_chart`)
+and the narrative (`spc.narrative.describe`). Pages are ordered by need for attention
+(concerns first, then other special causes, then improvements, then normal variation; within
+each, a target that will not be met first). Every page is dated and sourced: the indicator's
+source, and "demo data: illustrative" when its figures came from the demo batch.
+
+HTML is self-contained (plotly.js inline) and works offline. PDF is that HTML printed by
+headless Chromium (`--print-to-pdf`), so the charts in the paper are the charts in the app.
+The figures are computed for the chosen reporting period from a private in-memory copy of the
+store (observations after the period are dropped first), so a pack for March 2024 shows what
+the data up to March 2024 said, whatever has been loaded since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from spc.errors import SpcError
+from spc.store.queries import frame
+
+#: Chromium binaries tried in order ($SPC_CHROMIUM first).
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_ASSURANCE_ORDER = {"consistent_fail": 0, "inconsistent": 1, "consistent_pass": 2}
+#: Chart size on an A4 portrait page with 15 mm margins (CSS pixels).
+CHART_WIDTH, CHART_HEIGHT = 700, 430
+
+
+@dataclass(frozen=True)
+class BriefResult:
+    """What `build_brief` wrote."""
+
+    path: Path
+    pages: int            # indicator pages (the cover comes first)
+    indicators: list[str]  # in page order
+    period: dt.date
+
+
+def _parse_period(text: str) -> dt.date:
+    try:
+        year, month = text.strip().split("-")[:2]
+        return dt.date(int(year), int(month), 1)
+    except (ValueError, TypeError):
+        raise SpcError(f"--period {text!r}: expected a month as YYYY-MM, e.g. 2024-03", exit_code=2) from None
+
+
+@dataclass
+class _Data:
+    indicators: pl.DataFrame
+    area: dict[str, str]
+    summary: pl.DataFrame
+    points: pl.DataFrame
+    phases: pl.DataFrame
+    annotations: pl.DataFrame
+    demo: set[str]
+    period: dt.date
+
+
+def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area: str | None) -> _Data:
+    """Read the store (one short read-only copy) and compute every chosen series up to `period`."""
+    from spc.refresh import snapshot
+    from spc.results import compute
+
+    mem = snapshot(db, 30.0)
+    try:
+        indicators = frame(mem, "SELECT * FROM indicator ORDER BY sort_order, id")
+        areas = frame(mem, "SELECT code, name, type FROM area")
+        if area is None:
+            force = areas.filter(pl.col("type") == "force")
+            if force.is_empty():
+                raise SpcError(f"{db}: no force-wide area; run `spc db init`")
+            area = force["code"][0]
+        chosen = areas.filter(pl.col("code") == area)
+        if chosen.is_empty():
+            raise SpcError(f"--area {area!r}: no such area; known: {', '.join(sorted(areas['code']))}", exit_code=2)
+        known = set(indicators["id"])
+        for ind in indicator_ids or []:
+            if ind not in known:
+                raise SpcError(f"--indicators {ind!r}: no such indicator (see `spc db status`)", exit_code=2)
+        with_data = {r[0] for r in mem.execute(
+            "SELECT DISTINCT indicator_id FROM observation WHERE area_code = ?", [area]).fetchall()}
+        ids = [i for i in (indicator_ids or indicators["id"].to_list()) if i in with_data]
+        if not ids:
+            raise SpcError(f"no data for the chosen indicators in area {area!r}")
+        if period is None:
+            end = mem.execute(
+                f"SELECT max(period_start) FROM observation WHERE area_code = ? AND indicator_id IN "
+                f"({', '.join('?' for _ in ids)})", [area, *ids]).fetchall()[0][0]
+        else:
+            end = _parse_period(period)
+        # The pack shows what the data up to the reporting period said.
+        mem.execute("DELETE FROM observation WHERE period_start > ? OR area_code <> ?", [end, area])
+        demo = {r[0] for r in mem.execute(
+            "SELECT DISTINCT o.indicator_id FROM observation o JOIN load_batch b ON b.id = o.load_batch_id "
+            "WHERE b.source = 'demo'").fetchall()}
+        results = compute(mem, ids)
+        annotations = frame(mem, "SELECT * FROM annotation WHERE deleted_at IS NULL AND date <= ? "
+                                 "AND (area_code IS NULL OR area_code = ?)", [end, area])
+    finally:
+        mem.close()
+    if results.summary.is_empty():
+        raise SpcError(f"no indicator has two or more points up to {end:%Y-%m} in area {area!r}")
+    return _Data(indicators=indicators, area={"code": area, "name": chosen["name"][0]},
+                 summary=results.summary, points=results.points, phases=results.phases,
+                 annotations=annotations, demo=demo, period=end)
+
+
+def _ordered(data: _Data) -> pl.DataFrame:
+    """Summary rows joined to the catalogue, in order of need for attention."""
+    from spc.plots import ATTENTION_ORDER
+
+    attention = pl.DataFrame({"variation": [k for k in ATTENTION_ORDER if k is not None],
+                              "_attention": [v for k, v in ATTENTION_ORDER.items() if k is not None]})
+    assurance = pl.DataFrame({"assurance": list(_ASSURANCE_ORDER), "_assure": list(_ASSURANCE_ORDER.values())})
+    meta = data.indicators.select(pl.col("id").alias("indicator_id"), "name", "unit", "frequency", "source",
+                                  "target_source", "sort_order", "priority")
+    return (data.summary.join(meta, on="indicator_id", how="left")
+            .join(attention, on="variation", how="left").join(assurance, on="assurance", how="left")
+            .with_columns(pl.col("_attention").fill_null(9), pl.col("_assure").fill_null(9))
+            .sort("_attention", "_assure", "sort_order", "indicator_id"))
+
+
+_CSS = """
+@page { size: A4 portrait; margin: 14mm 14mm 16mm 14mm; }
+body { font-family: 'DejaVu Sans', Arial, Helvetica, sans-serif; color: #222; font-size: 10.5pt; margin: 0; }
+.page { page-break-after: always; break-after: page; }
+.page:last-child { page-break-after: auto; break-after: auto; }
+h1 { font-size: 19pt; margin: 0 0 2mm 0; } h2 { font-size: 15pt; margin: 0 0 2mm 0; }
+.sub { color: #555; margin: 0 0 4mm 0; }
+table.summary { border-collapse: collapse; width: 100%; font-size: 9pt; }
+table.summary th { text-align: left; border-bottom: 2px solid #444; padding: 1.5mm 1.5mm; }
+table.summary td { border-bottom: 1px solid #ccc; padding: 1.2mm 1.5mm; vertical-align: middle; }
+td.num { white-space: nowrap; text-align: right; }
+.icons { display: flex; gap: 8mm; margin: 2mm 0 3mm 0; }
+.narrative p { margin: 0 0 2mm 0; line-height: 1.35; }
+.narrative p.headline { font-weight: bold; }
+.source { color: #444; font-size: 8.5pt; border-top: 1px solid #bbb; padding-top: 2mm; margin-top: 3mm; }
+.demo { color: #8a4b00; font-weight: bold; }
+.note { font-size: 8.5pt; color: #444; margin-top: 4mm; }
+"""
+
+
+def _source_line(row: dict, data: _Data, produced: dt.date) -> str:
+    parts = [f"Source: {html.escape(row['source'] or 'not recorded')}."]
+    if row["indicator_id"] in data.demo:
+        parts.append('<span class="demo">Demo data: illustrative figures generated by spc, '
+                     'not published statistics.</span>')
+    if row.get("data_loaded_at") is not None:
+        parts.append(f"Data loaded {row['data_loaded_at']:%d %B %Y}.")
+    parts.append(f"Figures to {row['_period_text']}; pack produced {produced:%d %B %Y}.")
+    return " ".join(parts)
+
+
+def render_html(data: _Data, *, title: str | None = None, produced: dt.date | None = None,
+                plotlyjs: str | None = None) -> tuple[str, list[str]]:
+    """The pack as one self-contained HTML document; returns it and the indicator ids in page order."""
+    from plotly.offline import get_plotlyjs
+
+    from spc import narrative, plots
+
+    produced = produced or dt.date.today()
+    rows = _ordered(data)
+    text = narrative.describe(rows.with_columns(area_name=pl.lit(data.area["name"])), data.phases,
+                              data.indicators, points=data.points)
+    rows = rows.join(text.select("indicator_id", "area_code", "headline", "status", "sentences"),
+                     on=["indicator_id", "area_code"], how="left", maintain_order="left")
+    rows = rows.with_columns(_period_text=pl.struct("latest_period", "frequency").map_elements(
+        lambda s: plots.format_period(s["latest_period"], s["frequency"] or "month"), return_dtype=pl.String))
+    title = title or "Performance summary: police, fire and crime indicators"
+    month = f"{data.period:%B %Y}"
+    any_demo = bool(set(rows["indicator_id"]) & data.demo)
+    cover = [f'<section class="page"><h1>{html.escape(title)}</h1>',
+             f'<p class="sub">Police, Fire and Crime Panel · {html.escape(data.area["name"])} · data to {month} · '
+             f'produced {produced:%d %B %Y}</p>',
+             "<p>Each indicator is judged by statistical process control: a change is called real only when a "
+             "rule says it is beyond normal variation. Targets, where they exist, are an assurance reference "
+             "(will the process, as it runs now, meet it?), not the judgement. Indicators needing attention "
+             "come first.</p>",
+             '<table class="summary"><thead><tr><th>Indicator</th><th>Latest</th><th>Period</th>'
+             "<th>Variation</th><th>Assurance</th></tr></thead><tbody>"]
+    for r in rows.iter_rows(named=True):
+        unit = r["unit"] or ""
+        cover.append(
+            f"<tr><td>{html.escape(r['name'] or r['indicator_id'])}</td>"
+            f'<td class="num">{html.escape(plots.format_value(r["latest_value"], unit))}</td>'
+            f"<td>{html.escape(r['_period_text'])}</td>"
+            f"<td>{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 26), plots.variation_label(r['variation'], r['improvement']))}</td>"
+            f"<td>{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 26), plots.assurance_label(r['assurance']))}</td></tr>")
+    cover.append("</tbody></table>")
+    sources = sorted({r["source"] for r in rows.iter_rows(named=True) if r["source"]})
+    cover.append(f'<p class="note">Sources: {html.escape("; ".join(sources))}.</p>')
+    if any_demo:
+        cover.append('<p class="note demo">This pack uses demo data: illustrative figures generated by spc '
+                     "and calibrated to published figures. They are not published statistics.</p>")
+    cover.append("</section>")
+    pages = []
+    for r in rows.iter_rows(named=True):
+        key = (pl.col("indicator_id") == r["indicator_id"]) & (pl.col("area_code") == r["area_code"])
+        pts = data.points.filter(key)
+        anns = data.annotations.filter(pl.col("indicator_id").is_null()
+                                       | (pl.col("indicator_id") == r["indicator_id"]))
+        fig = plots.control_chart(pts, unit=r["unit"] or "", annotations=anns, target=r["target"],
+                                  show_target=r["target"] is not None, height=CHART_HEIGHT,
+                                  frequency=r["frequency"] or "month", large=False)
+        fig.update_layout(width=CHART_WIDTH, height=CHART_HEIGHT)
+        chart = fig.to_html(full_html=False, include_plotlyjs=False,
+                            config={"staticPlot": True, "displayModeBar": False})
+        sentences = r["sentences"] or []
+        body = "".join(f'<p class="{"headline" if i == 0 else ""}">{html.escape(s)}</p>'
+                       for i, s in enumerate(sentences))
+        pages.append(
+            f'<section class="page"><h2>{html.escape(r["name"] or r["indicator_id"])}</h2>'
+            f'<p class="sub">{html.escape(data.area["name"])} · {html.escape(r["priority"] or "")} · '
+            f'latest {html.escape(r["_period_text"])}: {html.escape(plots.format_value(r["latest_value"], r["unit"] or ""))}</p>'
+            f'<div class="icons">'
+            f"{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 34), plots.variation_label(r['variation'], r['improvement']))}"
+            f"{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 34), plots.assurance_label(r['assurance']))}"
+            f"</div>{chart}<div class=\"narrative\">{body}</div>"
+            f'<p class="source">{_source_line(r, data, produced)}</p></section>')
+    js = plotlyjs if plotlyjs is not None else get_plotlyjs()
+    document = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{html.escape(title)} – {month}</title><style>{_CSS}</style>"
+                f"<script>{js}</script></head><body>{''.join(cover)}{''.join(pages)}</body></html>")
+    return document, rows["indicator_id"].to_list()
+
+
+def chromium() -> str:
+    """The headless Chromium used to print PDFs ($SPC_CHROMIUM, else the first found on PATH)."""
+    explicit = os.environ.get("SPC_CHROMIUM")
+    if explicit:
+        return explicit
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise SpcError("no Chromium found to print the PDF (install the `chromium` package, set $SPC_CHROMIUM, "
+                   "or write --out briefing.html)")
+
+
+def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
+    """Print an HTML file to PDF with headless Chromium (offline: the HTML carries plotly.js)."""
+    with tempfile.TemporaryDirectory(prefix="spc-chromium-") as profile:
+        command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                   "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                   f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+                   "--virtual-time-budget=15000", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SpcError(f"{pdf_path}: Chromium did not finish printing within {timeout:.0f} s") from None
+    if done.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        raise SpcError(f"{pdf_path}: Chromium could not print the PDF (exit {done.returncode}: {err[0]})")
+
+
+def build_brief(db: str | Path, out: str | Path, *, period: str | None = None,
+                indicator_ids: list[str] | None = None, area: str | None = None,
+                title: str | None = None) -> BriefResult:
+    """Write the briefing pack to `out` (.html, or .pdf printed from the same HTML)."""
+    db, out = Path(db), Path(out)
+    if not db.exists():
+        raise SpcError(f"{db}: no such database; build it with `spc db init --db {db}`")
+    data = _gather(db, period, indicator_ids, area)
+    document, order = render_html(data, title=title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".html", ".htm"):
+        out.write_text(document, encoding="utf-8")
+    else:
+        with tempfile.TemporaryDirectory(prefix="spc-brief-") as tmp:
+            page = Path(tmp) / "briefing.html"
+            page.write_text(document, encoding="utf-8")
+            partial = out.with_name(out.name + ".part")
+            print_pdf(page, partial)
+            partial.replace(out)  # never leave a half-written PDF under the real name
+    return BriefResult(path=out, pages=len(order), indicators=order, period=data.period)
