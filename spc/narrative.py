@@ -34,11 +34,12 @@ VARIATION_TEXT: dict[str, str] = {
     "special_cause_neutral_low": "Special cause: unusually low (neither better nor worse)",
 }
 
-#: One plain-English line per assurance icon; {target} is the formatted target.
+#: One plain-English line per assurance icon; {target} is the formatted target, {noun}
+#: 'standard' or 'target', {period}/{periods} the indicator's frequency ('month'/'months').
 ASSURANCE_TEXT: dict[str, str] = {
-    "consistent_pass": "the {target} {noun} will be met every period while the process runs as it does now",
+    "consistent_pass": "the {target} {noun} will be met every {period} while the process runs as it does now",
     "consistent_fail": "the {target} {noun} will not be met unless the process changes",
-    "inconsistent": "the {target} {noun} will be met in some periods and missed in others",
+    "inconsistent": "the {target} {noun} will be met in some {periods} and missed in others",
 }
 
 _RULE_TEXT = {
@@ -54,12 +55,26 @@ def variation_status(variation: str | None) -> str:
     return VARIATION_TEXT.get(variation or "", "")
 
 
-def assurance_status(assurance: str | None, target: float | None, unit: str = "", noun: str = "target") -> str:
+def assurance_status(
+    assurance: str | None, target: float | None, unit: str = "", noun: str = "target", frequency: str | None = "month"
+) -> str:
     """The plain-English line for an assurance icon, e.g. 'the 90% standard will be met in
-    some periods and missed in others' ('' when there is no target or no assurance)."""
+    some months and missed in others' ('' when there is no target or no assurance)."""
     if not assurance or target is None or assurance not in ASSURANCE_TEXT:
         return ""
-    return ASSURANCE_TEXT[assurance].format(target=format_value(target, unit, limit=True), noun=noun)
+    period = _period_word(frequency)
+    return ASSURANCE_TEXT[assurance].format(
+        target=format_value(target, unit, limit=True), noun=noun, period=period,
+        periods=period + "s" if period != "period" else "periods",
+    )
+
+
+def _period_word(frequency: str | None) -> str:
+    f = (frequency or "").lower()
+    for word in ("month", "quarter", "year", "week"):
+        if f.startswith(word):
+            return word
+    return "period"
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,7 +225,7 @@ def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
     hi_s = format_value(upper, unit, decimals=d)
     target = r.get("target")
     noun = _noun(r.get("target_source"))
-    assurance = assurance_status(r.get("assurance"), target, unit, noun) if has_limits else ""
+    assurance = assurance_status(r.get("assurance"), target, unit, noun, freq) if has_limits else ""
 
     phase_start = r.get("phase_start")
     if (r.get("latest_phase") or 1) > 1 and phase_start is not None:
@@ -364,7 +379,7 @@ def status_lines(summary: pl.DataFrame, indicators: pl.DataFrame | None = None) 
     for r in rows.iter_rows(named=True):
         unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
         line = variation_status(r.get("variation"))
-        a = assurance_status(r.get("assurance"), r.get("target"), unit, _noun(r.get("target_source")))
+        a = assurance_status(r.get("assurance"), r.get("target"), unit, _noun(r.get("target_source")), r.get("frequency"))
         if a:
             line = f"{line}; {a}" if line else a[0].upper() + a[1:]
         lines.append(line + "." if line else "")
