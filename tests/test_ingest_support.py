@@ -4,6 +4,7 @@ and full-table snapshots to prove a failed import changed nothing."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,9 @@ NEEDED = [
                 "crime_criminal_damage_arson", "crime_drugs", "crime_other_crime", "crime_other_theft",
                 "crime_possession_of_weapons", "crime_public_order", "crime_robbery", "crime_shoplifting",
                 "crime_theft_from_the_person", "crime_vehicle_crime", "crime_violence_and_sexual_offences",
-                "calls_999_received", "calls_999_answered_60s_plus", "fire_incidents_attended")],
+                "calls_999_received", "fire_incidents_attended")],
+    Indicator(id="calls_999_answered_60s_plus", name="x", unit="%", kind="proportion", chart="pp", frequency="month",
+              **_COMMON),
     Indicator(id="calls_999_answered_10s", name="x", unit="%", kind="proportion", chart="pp", frequency="month", **_COMMON),
     Indicator(id="calls_999_mean_answer_seconds", name="x", unit="seconds", kind="mean", chart="xmr",
               frequency="month", **_COMMON),
@@ -52,15 +55,25 @@ def catalogue(force: str | None = None) -> Catalogue:
     return Catalogue(indicators=indicators, areas=areas)
 
 
+_TEMPLATES: dict[str | None, bytes] = {}
+
+
 def make_store(path: Path, force: str | None = None) -> Path:
-    """A real DuckDB store at `path` with the schema and catalogue, no observations."""
-    con = connect(path, create=True)
-    try:
-        migrate(con)
-        with transaction(con):
-            load_catalogue(con, catalogue(force))
-    finally:
-        con.close()
+    """A real DuckDB store at `path` with the schema and catalogue, no observations.
+
+    Built once per force and copied (a closed DuckDB file is self-contained), to keep tests fast.
+    """
+    if force not in _TEMPLATES:
+        template = Path(tempfile.mkdtemp()) / "template.duckdb"
+        con = connect(template, create=True)
+        try:
+            migrate(con)
+            with transaction(con):
+                load_catalogue(con, catalogue(force))
+        finally:
+            con.close()
+        _TEMPLATES[force] = template.read_bytes()
+    path.write_bytes(_TEMPLATES[force])
     return path
 
 

@@ -7,7 +7,8 @@ seconds. It becomes four observations for the month, stored under the force (or 
 * `calls_999_answered_10s`: numerator = answered under 10 s, denominator = calls (value = fraction)
 * `calls_999_mean_answer_seconds`: the mean answer time, seconds
 * `calls_999_received`: calls received
-* `calls_999_answered_60s_plus`: calls answered in 60 seconds or more
+* `calls_999_answered_60s_plus`: numerator = answered in 60 seconds or more, denominator = calls
+  (value = fraction, as the catalogue declares it a proportion)
 
 The headers are not fixed. A header matches when it equals one of the aliases below after
 lower-casing and turning every run of other characters into `_` (so "Calls answered in under
@@ -99,7 +100,7 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
         obs("calls_999_answered_10s", None, "answered_10s", "calls"),
         obs("calls_999_mean_answer_seconds", "mean_answer_seconds"),
         obs("calls_999_received", "calls"),
-        obs("calls_999_answered_60s_plus", "answered_60s_plus"),
+        obs("calls_999_answered_60s_plus", None, "answered_60s_plus", "calls"),
     ])
     observations = with_sources(observations, period=cols["month"], area=cols.get("force"))
     return Parsed(observations=observations, rows_read=rows_read, rejected=pl.concat([rejected, over]).sort("line"),

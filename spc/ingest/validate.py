@@ -50,12 +50,12 @@ def file_rejection(file: str, problem: FileRejected) -> pl.DataFrame:
     )
 
 
-def _delimiter_hint(columns: list[str]) -> str:
+def _delimiter_hint(columns: list[str]) -> str | None:
     if len(columns) == 1:
         for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
             if sep in columns[0]:
-                return f"; the header is one column holding {name}s: the file looks {name}-separated, expected commas"
-    return ""
+                return name
+    return None
 
 
 def find_columns(columns: list[str], spec: dict[str, tuple[str, ...]], required: tuple[str, ...]
@@ -66,6 +66,7 @@ def find_columns(columns: list[str], spec: dict[str, tuple[str, ...]], required:
     A required field with no matching header raises `FileRejected` naming it, its accepted
     headers and the headers the file has.
     """
+    columns = [c for c in columns if c != "_line"]
     by_norm: dict[str, str] = {}
     for col in columns:
         by_norm.setdefault(normalise_header(col), col)
@@ -77,12 +78,17 @@ def find_columns(columns: list[str], spec: dict[str, tuple[str, ...]], required:
                 break
     missing = [name for name in required if name not in found]
     if missing:
+        header = ",".join(columns)[:200]
+        separator = _delimiter_hint(columns)
+        if separator:
+            raise FileRejected(f"the file looks {separator}-separated, expected commas (the header is one "
+                               f"column: {header!r})", line=1, column=spec[missing[0]][0], value=header)
         details = "; ".join(
-            f"'{spec[m][0]}' (accepted headers: {', '.join(repr(a) for a in spec[m])})" for m in missing)
+            f"'{spec[m][0]}'" + (f" (accepted headers: {', '.join(repr(a) for a in spec[m])})" if len(spec[m]) > 1 else "")
+            for m in missing)
         shown = ", ".join(repr(c) for c in columns[:15]) + (" ..." if len(columns) > 15 else "")
-        raise FileRejected(
-            f"missing column {details}; the header has {shown}{_delimiter_hint(columns)}",
-            line=1, column=spec[missing[0]][0], value=",".join(columns)[:200])
+        raise FileRejected(f"missing column{'s' if len(missing) > 1 else ''} {details}; the header has {shown}",
+                           line=1, column=spec[missing[0]][0], value=header)
     return found
 
 
@@ -172,36 +178,48 @@ def parse_fields(frame: pl.DataFrame, file: str, fields: list[Field]) -> tuple[p
     boolean `_bad` marking rows with at least one rejected cell. Parsed columns are named by
     `Field.name`; a `period` field also yields `<name>_grain`.
     """
-    exprs: list[pl.Expr] = []
-    reasons: list[pl.Expr] = []
+    parsed = frame
+    sources: dict[str, str] = {}   # field name -> column holding its raw text
     for f in fields:
-        raw = pl.col(f.column)
+        src = f.column
+        if f.name in parsed.columns:  # keep the raw text when the parsed column takes its name
+            src = f"_raw_{f.name}"
+            parsed = parsed.with_columns(pl.col(f.column).alias(src))
+        sources[f.name] = src
+        raw = pl.col(src)
         blank = raw.is_null() | (raw.str.strip_chars() == "")
+        grain = None
         if f.kind == "text":
-            value, reason = _clean(f.column), pl.lit(None, pl.String)
+            value, reason = _clean(src), pl.lit(None, pl.String)
         elif f.kind == "count":
-            value, reason = _count(f.column)
+            value, reason = _count(src)
         elif f.kind == "number":
-            value, reason = _number(f.column)
+            value, reason = _number(src)
         elif f.kind == "month":
-            value, reason = _month(f.column)
+            value, reason = _month(src)
         elif f.kind == "date":
-            value, reason = _date(f.column)
+            value, reason = _date(src)
         elif f.kind == "period":
-            value, grain, reason = _period(f.column)
-            exprs.append(pl.when(~blank).then(grain).alias(f"{f.name}_grain"))
+            value, grain, reason = _period(src)
         else:
             raise ValueError(f"unknown field kind {f.kind!r}")
-        missing = pl.lit(f"empty (a value is required)") if f.required else pl.lit(None, pl.String)
-        exprs.append(pl.when(~blank).then(value).alias(f.name))
-        reasons.append(pl.when(blank).then(missing).otherwise(reason).alias(f"_why_{f.name}"))
-    parsed = frame.with_columns(exprs + reasons)
+        missing = pl.lit("empty (a value is required)") if f.required else pl.lit(None, pl.String)
+        exprs = [pl.when(~blank).then(value).alias(f.name),
+                 pl.when(blank).then(missing).otherwise(reason).alias(f"_why_{f.name}")]
+        if grain is not None:
+            exprs.append(pl.when(~blank).then(grain).alias(f"{f.name}_grain"))
+        if f.kind == "text":
+            parsed = parsed.with_columns(exprs)
+        else:
+            # Parse each distinct text once (a street file has one month in 10,000 rows), then join back.
+            distinct = parsed.select(pl.col(src).unique()).with_columns(exprs)
+            parsed = parsed.join(distinct, on=src, how="left", nulls_equal=True, maintain_order="left")
     why = [f"_why_{f.name}" for f in fields]
     parsed = parsed.with_columns(pl.any_horizontal([pl.col(w).is_not_null() for w in why]).alias("_bad"))
     rejections = [
         parsed.filter(pl.col(f"_why_{f.name}").is_not_null()).select(
             pl.lit(file).alias("file"), pl.col("_line").alias("line"), pl.lit(f.column).alias("column_name"),
-            pl.col(f.column).alias("value"), pl.col(f"_why_{f.name}").alias("reason"),
+            pl.col(sources[f.name]).alias("value"), pl.col(f"_why_{f.name}").alias("reason"),
             pl.lit(None, pl.String).alias("raw"))
         for f in fields
     ]
