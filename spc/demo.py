@@ -115,8 +115,10 @@ def _month_index(text: str, where: str) -> int:
         raise SpcError(f"{where}: {exc}") from None
 
 
-def _dates(indices: np.ndarray) -> list[dt.date]:
-    return [dt.date(int(i) // 12, int(i) % 12 + 1, 1) for i in indices]
+def _dates(indices: np.ndarray) -> pl.Series:
+    """Month indices as first-of-month dates (vectorised)."""
+    frame = pl.DataFrame({"y": indices // 12, "m": indices % 12 + 1})
+    return frame.select(pl.date("y", "m", 1).alias("period_start")).to_series()
 
 
 # --- calibration -----------------------------------------------------------------------------
@@ -205,9 +207,14 @@ def _shares(spec: dict[str, Any], areas: list[str]) -> np.ndarray:
     return raw / raw.sum()
 
 
-def _annotations(ind: Indicator, spec: dict[str, Any]) -> list[dict[str, Any]]:
+def _annotations(ind: Indicator, spec: dict[str, Any], catalogue: Catalogue) -> list[dict[str, Any]]:
+    """The indicator's dated steps and events as annotations; a `sum_of` total also carries its
+    parts' steps (without their events), so a step in a part is explained on the total's chart."""
+    items = spec.get("steps", []) + spec.get("events", [])
+    for part in spec.get("sum_of", []):
+        items += [step for step in catalogue.indicator(part).demo.get("steps", []) if step not in items]
     rows = []
-    for item in spec.get("steps", []) + spec.get("events", []):
+    for item in items:
         if not item.get("text"):
             continue
         is_step = "date" in item
@@ -340,7 +347,7 @@ def _frame(ind: Indicator, series: _Series) -> pl.DataFrame:
     return pl.DataFrame({
         "indicator_id": [ind.id] * (n_areas * n_periods),
         "area_code": np.repeat(series.areas, n_periods),
-        "period_start": dates * n_areas,
+        "period_start": pl.concat([dates] * n_areas) if n_areas else dates,
         "period_grain": [ind.frequency] * (n_areas * n_periods),
         "value": value,
         "numerator": flat(series.numerator),
@@ -362,7 +369,7 @@ def generate(catalogue: Catalogue, seed: int = 2024, end: dt.date | None = None)
         if not ind.demo:
             continue
         frames.append(_frame(ind, _generate_one(ind, catalogue, seed, end, done, set())))
-        notes += _annotations(ind, _spec(ind))
+        notes += _annotations(ind, _spec(ind), catalogue)
     observations = (pl.concat(frames) if frames else pl.DataFrame(schema=OBSERVATION_COLUMNS))
     annotations = pl.DataFrame(notes, schema=ANNOTATION_COLUMNS).sort("date", "indicator_id", "kind", "text")
     return DemoData(observations=observations, annotations=annotations, seed=seed, end=end)

@@ -239,8 +239,13 @@ def test_step_changes_are_annotated_as_interventions(catalogue: Catalogue, demo:
     assert set(ann["kind"]) <= {"intervention", "recalculate", "exclude", "note"}
     interventions = ann.filter(pl.col("kind") == "intervention")
     assert interventions.height >= 10
-    expected = sum(1 for i in catalogue.indicators for s in i.demo.get("steps", []) if s.get("text"))
+    steps = {i.id: [s for s in i.demo.get("steps", []) if s.get("text")] for i in catalogue.indicators}
+    expected = sum(len(own) + sum(len(steps[part]) for part in catalogue.indicator(ind).demo.get("sum_of", []))
+                   for ind, own in steps.items())
     assert interventions.height == expected
+    # a total carries its parts' steps: the Tamworth burglary team shows on neighbourhood crime
+    tamworth = interventions.filter((pl.col("indicator_id") == "neighbourhood_crime") & (pl.col("area_code") == "tamworth"))
+    assert tamworth.height == 1 and "burglary" in tamworth["text"].item()
     assert set(ann["indicator_id"]) <= {i.id for i in catalogue.indicators}
     assert set(ann["area_code"].drop_nulls()) <= {a.code for a in catalogue.local_areas}
     # a step shows in the data: referrals within 48 hours rose after automatic referral (October 2021)
@@ -321,3 +326,21 @@ def test_load_demo_without_files_names_the_file_and_the_command(catalogue: Catal
             load_demo(con, tmp_path / "nowhere")
     finally:
         con.close()
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+def test_demo_data_command_writes_the_generator_output(catalogue: Catalogue, tmp_path: Path, capsys) -> None:
+    from spc.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo-data", "--end", "2019-06", "--seed", "11", "--out", str(out)]) == 0
+    expected = generate(catalogue, seed=11, end=dt.date(2019, 6, 1))
+    written = pl.read_csv(out / "observations.csv", try_parse_dates=True,
+                          schema_overrides={"value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64})
+    assert written.equals(expected.observations)
+    assert written["period_start"].max() == dt.date(2019, 6, 1)
+    assert "spc demo-data --end 2019-06 --seed 11" in (out / "README.md").read_text()
+    assert main(["demo-data", "--end", "June 2019", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "expected YYYY-MM" in err and len(err.strip().splitlines()) == 1
