@@ -1,0 +1,60 @@
+"""`spc compare` (two periods and funnel mode) through the real CLI entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from spc.cli import main
+
+FORCES_PATH = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "derived" / "police_uk_force_month_crime_type_counts.csv"
+needs_realdata = pytest.mark.skipif(not FORCES_PATH.exists(), reason="../shared/realdata not present")
+
+
+def test_compare_robbery_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "robbery.csv"
+    per = [dt.date(2023 + (i >= 12), (i % 12) + 1, 1).isoformat() for i in range(24)]
+    small = [1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1] + [2, 1, 1, 2, 0, 1, 2, 1, 1, 2, 1, 1]
+    pl.DataFrame({"series": "robbery", "period": per, "value": small}).write_csv(path)
+    assert main(["compare", str(path), "--current", "2024-01:2024-12"]) == 0
+    row = pl.read_csv(capsys.readouterr().out.encode()).row(0, named=True)
+    assert (row["before"], row["after"]) == (7, 15)
+    assert row["previous_start"] == "2023-01-01" and row["previous_end"] == "2023-12-31"
+    assert row["verdict"] == "not beyond normal variation"
+
+
+@needs_realdata
+def test_compare_funnel_json_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # ASB share of street records by force, January 2024 (see test_compare for the reasoning)
+    d = pl.read_csv(FORCES_PATH)
+    path = tmp_path / "forces.parquet"
+    d.group_by("month", "falls_within").agg(
+        pl.col("count").sum().alias("denominator"),
+        pl.col("count").filter(pl.col("crime_type") == "Anti-social behaviour").sum().alias("numerator"),
+    ).select(pl.col("falls_within").alias("series"), (pl.col("month") + "-01").str.to_date().alias("period"),
+             "numerator", "denominator").write_parquet(path)
+    fig = tmp_path / "funnel.html"
+    assert main(["compare", str(path), "--funnel", "--period", "2024-01", "--format", "json", "--figure", str(fig)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["overdispersed"] is True and doc["adjustment"] == "additive"
+    bands = {u["unit"]: u["band"] for u in doc["units"]}
+    assert len(bands) == 40 and bands["Staffordshire Police"] == "within"
+    assert fig.exists() and "plotly" in fig.read_text()[:5000].lower()
+    assert main(["compare", str(path), "--funnel", "--period", "2024-01", "--overdispersion", "none"]) == 0
+    units = pl.read_csv(capsys.readouterr().out.encode())
+    assert (units["band"] != "within").sum() >= 30
+
+
+def test_compare_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v.csv"
+    pl.DataFrame({"period": ["2024-01-01", "2024-02-01"], "value": [1, 2]}).write_csv(path)
+    assert main(["compare", str(path), "--funnel"]) == 1
+    assert "--funnel needs --period" in capsys.readouterr().err
+    assert main(["compare", str(path), "--funnel", "--period", "2024-01"]) == 1
+    assert "needs numerator and denominator" in capsys.readouterr().err
+    assert main(["compare", str(path), "--current", "2024-13"]) == 1
+    assert "expected a date YYYY-MM-DD or a month YYYY-MM" in capsys.readouterr().err
