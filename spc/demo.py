@@ -144,6 +144,8 @@ def _spec(ind: Indicator) -> dict[str, Any]:
         _check_keys(f"{where} event {i}", event, _EVENT_KEYS)
         if not {"start", "end", "change"} <= set(event):
             raise SpcError(f"{where} event {i}: needs 'start', 'end' and 'change'")
+    if "pin" in demo and (ind.kind == "count" or {"denominator", "denominator_from", "sum_of"} & set(demo)):
+        raise SpcError(f"{where}: 'pin' is for value-only series (durations, means, survey shares)")
     if len(demo.get("month_effects", [0] * 12)) != 12:
         raise SpcError(f"{where}: 'month_effects' needs 12 values, January first")
     return demo

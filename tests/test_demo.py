@@ -260,6 +260,9 @@ def test_a_bad_calibration_names_the_indicator_and_field(catalogue: Catalogue) -
     broken = dataclasses.replace(ind, demo={**ind.demo, "amplitude": 0.1})
     with pytest.raises(SpcError, match=r"ksi_casualties.*'amplitude'"):
         generate(Catalogue(indicators=[broken], areas=catalogue.areas), end=END)
+    pinned_count = dataclasses.replace(ind, demo={**ind.demo, "pin": {"2024-03": 40}})
+    with pytest.raises(SpcError, match=r"ksi_casualties.*'pin'"):
+        generate(Catalogue(indicators=[pinned_count], areas=catalogue.areas), end=END)
     no_levels = dataclasses.replace(ind, demo={"cv": 0.1})
     with pytest.raises(SpcError, match=r"ksi_casualties.*'levels'"):
         generate(Catalogue(indicators=[no_levels], areas=catalogue.areas), end=END)
