@@ -1,0 +1,111 @@
+"""Published control-chart examples, each with its source.
+
+Data and published figures:
+- Montgomery, *Introduction to Statistical Quality Control* (Example 7.1, orange juice
+  cans, p chart; Example 7.3, circuit boards, c chart); the same data ship with the R
+  package qcc (``orangejuice``, ``circuit``) and are used in the qicharts2 vignette.
+- NIST/SEMATECH e-Handbook of Statistical Methods, section 6.3.2.2 (flow-rate
+  individuals chart).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from spc.engine import SeriesSpec, analyse
+
+
+def months(n: int) -> list[dt.date]:
+    return [dt.date(2000 + i // 12, i % 12 + 1, 1) for i in range(n)]
+
+
+# Montgomery Example 7.1: nonconforming cans in samples of 50; samples 1-30 are the trial
+# run, 31-54 follow the machine adjustment. Samples 15 and 23 have assignable causes.
+OJ_TRIAL = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22, 8, 10, 5, 13, 11,
+            20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
+OJ_AFTER = [9, 6, 12, 5, 6, 4, 6, 3, 7, 6, 2, 4, 3, 6, 5, 4, 8, 5, 6, 7, 5, 6, 3, 5]
+
+# Montgomery Example 7.3: nonconformities in 26 samples of 100 printed circuit boards.
+CIRCUIT = [21, 24, 16, 12, 15, 5, 28, 20, 31, 25, 20, 24, 16, 19, 10, 17, 13, 22, 18, 39,
+           30, 24, 16, 19, 17, 15]
+
+# NIST/SEMATECH e-Handbook 6.3.2.2: flow rate, individuals and moving range chart.
+FLOWRATE = [49.6, 47.6, 49.9, 51.3, 47.8, 51.2, 52.6, 52.4, 53.6, 52.1]
+
+
+def orange_juice(n: int) -> pl.DataFrame:
+    counts = (OJ_TRIAL + OJ_AFTER)[:n]
+    return pl.DataFrame({"period": months(n), "numerator": counts, "denominator": [50] * n})
+
+
+def test_orange_juice_trial_limits() -> None:
+    """Montgomery 7.1, trial limits from 30 samples: p̄ = 0.2313, UCL 0.4102, LCL 0.0524;
+    samples 15 and 23 are above the UCL."""
+    points = analyse(orange_juice(30), SeriesSpec(chart="p")).points
+    assert points["centre"][0] == pytest.approx(0.2313, abs=5e-5)
+    assert points["upper"][0] == pytest.approx(0.4102, abs=1e-4)
+    assert points["lower"][0] == pytest.approx(0.0524, abs=1e-4)
+    assert points.with_row_index(offset=1).filter("outside_limits")["index"].to_list() == [15, 23]
+
+
+def test_orange_juice_exclusions_and_new_phase() -> None:
+    """Montgomery 7.1 revised: samples 15 and 23 excluded gives p̄ = 0.2150, UCL 0.3893,
+    LCL 0.0407, and sample 21 (0.40) is then above the UCL; after the adjustment
+    (samples 31-54, a new phase) p̄ = 0.1108, UCL 0.2440 and the LCL is clipped to 0."""
+    data = orange_juice(54)
+    dates = data["period"].to_list()
+    spec = SeriesSpec(chart="p", exclude=(dates[14], dates[22]), rebase=(dates[30],))
+    result = analyse(data, spec)
+    p = result.points.with_row_index("sample", offset=1)
+    first, second = p.filter(pl.col("phase") == 1), p.filter(pl.col("phase") == 2)
+    assert first["centre"][0] == pytest.approx(301 / 1400)
+    assert first["upper"][0] == pytest.approx(0.3893, abs=1e-4)
+    assert first["lower"][0] == pytest.approx(0.0407, abs=1e-4)
+    # the excluded samples are still drawn and flagged against their phase's limits
+    assert first.filter("outside_limits")["sample"].to_list() == [15, 21, 23]
+    assert first.filter("excluded")["sample"].to_list() == [15, 23]
+    assert second["centre"][0] == pytest.approx(0.1108, abs=5e-5)
+    assert second["upper"][0] == pytest.approx(0.2440, abs=1e-4)
+    assert second["lower"][0] == 0.0
+    assert result.phases["n_used"].to_list() == [28, 24]
+
+
+def test_circuit_boards_c_chart() -> None:
+    """Montgomery 7.3: c̄ = 19.85, UCL 33.22, LCL 6.48; samples 6 and 20 outside.
+    Revised without them: c̄ = 19.67, UCL 32.97, LCL 6.36. (The book works from c̄
+    rounded to 19.85, so its limits sit up to 0.01 from the unrounded ones.)"""
+    data = pl.DataFrame({"period": months(26), "value": CIRCUIT})
+    points = analyse(data, SeriesSpec(chart="c")).points.with_row_index("sample", offset=1)
+    assert points["centre"][0] == pytest.approx(19.85, abs=5e-3)
+    assert points["upper"][0] == pytest.approx(33.22, abs=1.5e-2)
+    assert points["lower"][0] == pytest.approx(6.48, abs=1.5e-2)
+    assert points.filter("outside_limits")["sample"].to_list() == [6, 20]
+    dates = data["period"].to_list()
+    revised = analyse(data, SeriesSpec(chart="c", exclude=(dates[5], dates[19]))).points
+    assert revised["centre"][0] == pytest.approx(19.67, abs=5e-3)
+    assert revised["upper"][0] == pytest.approx(32.97, abs=1.5e-2)
+    assert revised["lower"][0] == pytest.approx(6.36, abs=1.5e-2)
+
+
+def test_circuit_boards_u_chart_matches_c_chart_per_unit() -> None:
+    """The same counts as a u chart over 100 boards per sample: ū = c̄/100 and the limits
+    scale by 1/100 (√(ū/n) = √c̄/n), so the same samples are outside."""
+    data = pl.DataFrame({"period": months(26), "numerator": CIRCUIT, "denominator": [100] * 26})
+    points = analyse(data, SeriesSpec(chart="u")).points
+    assert points["centre"][0] == pytest.approx(0.1985, abs=5e-5)
+    assert points["upper"][0] == pytest.approx(0.3322, abs=1.5e-4)
+    assert points.with_row_index(offset=1).filter("outside_limits")["index"].to_list() == [6, 20]
+
+
+def test_nist_flowrate_individuals() -> None:
+    """NIST e-Handbook 6.3.2.2: CL 50.81, MR̄ 1.8778, UCL 55.8041, LCL 45.8159 (3/1.128 ×
+    MR̄; the 2.66 of Making Data Count agrees to 2e-5 relative)."""
+    data = pl.DataFrame({"period": months(10), "value": FLOWRATE})
+    points = analyse(data, SeriesSpec(chart="xmr")).points
+    assert points["centre"][0] == pytest.approx(50.81)
+    assert points["upper"][0] == pytest.approx(55.8041, rel=5e-5)
+    assert points["lower"][0] == pytest.approx(45.8159, rel=5e-5)
+    assert not points["outside_limits"].any()
