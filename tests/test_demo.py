@@ -188,7 +188,7 @@ def test_every_indicator_has_data_for_the_force_and_local_ones_for_every_area(
 
 def test_periods_follow_each_indicator_frequency(catalogue: Catalogue, demo: DemoData) -> None:
     n_months = (END.year - 2018) * 12 + END.month - 4 + 1
-    for ind in catalogue.indicators:
+    for ind in (i for i in catalogue.indicators if i.demo):  # extras without a demo table are skipped
         rows = _force(demo, ind.id).sort("period_start")
         assert set(rows["period_grain"]) == {ind.frequency}, ind.id
         assert rows["period_start"].min() == dt.date(2018, 4, 1), ind.id
