@@ -467,7 +467,9 @@ def load_demo(con: duckdb.DuckDBPyConnection, demo_dir: Path) -> WriteCounts:
     finish_batch(con, batch, status=status, rows_read=observations.height, counts=counts,
                  rows_rejected=n_rejected, message="illustrative demo data")
 
-    annotations = annotations.filter(pl.col("indicator_id").is_null() | pl.col("indicator_id").is_in(indicators))
+    annotations = annotations.filter(
+        (pl.col("indicator_id").is_null() | pl.col("indicator_id").is_in(indicators))
+        & (pl.col("area_code").is_null() | pl.col("area_code").is_in(areas)))
     con.register("_demo_annotations", annotations.to_arrow())
     try:
         con.execute("""
