@@ -107,8 +107,10 @@ def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str
                           pl.col("_from")).alias("reason"),
                 pl.lit(None, pl.String).alias("raw")).cast(REJECTION_COLUMNS)])  # type: ignore[arg-type]
             good = good.join(seen, on=_KEY, how="anti")
-        rejected = pl.concat([parsed.rejected.cast(REJECTION_COLUMNS), bad])  # type: ignore[arg-type]
-        rows_read, notes, extra = parsed.rows_read, parsed.notes, parsed.extra
+        rejected = pl.concat([file_rejection(file.name, *parsed.read_problems),
+                              parsed.rejected.cast(REJECTION_COLUMNS), bad])  # type: ignore[arg-type]
+        rows_read = parsed.rows_read + len(parsed.read_problems)
+        notes, extra = parsed.notes, parsed.extra
     except FileRejected as problem:
         good, rejected = None, file_rejection(file.name, problem)
         rows_read, notes, extra = 0, [], {}

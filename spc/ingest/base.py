@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from spc.errors import SpcError
+from spc.ingest.files import FileRejected
 from spc.ingest.validate import empty_rejections
 
 
@@ -26,9 +27,11 @@ class Context:
     @classmethod
     def from_store(cls, con: duckdb.DuckDBPyConnection, **options: object) -> Context:
         """Read the catalogue from the store; an empty catalogue is a clear error."""
-        # via Arrow: DuckDB 2's result objects have no `.pl()`
-        indicators = pl.from_arrow(con.sql("SELECT id, kind, frequency, unit FROM indicator").to_arrow_table())
-        areas = pl.from_arrow(con.sql("SELECT code, name, type FROM area").to_arrow_table())
+        # plain rows: DuckDB 2's results have no `.pl()`, and the catalogue is small
+        indicators = pl.DataFrame(con.execute("SELECT id, kind, frequency, unit FROM indicator").fetchall(),
+                                  schema=["id", "kind", "frequency", "unit"], orient="row")
+        areas = pl.DataFrame(con.execute("SELECT code, name, type FROM area").fetchall(),
+                             schema=["code", "name", "type"], orient="row")
         if indicators.is_empty():
             raise SpcError("the store has no indicators: run `spc db init` first")
         forces = areas.filter(pl.col("type") == "force").get_column("code").to_list()
@@ -57,3 +60,4 @@ class Parsed:
     rejected: pl.DataFrame = field(default_factory=empty_rejections)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, int] = field(default_factory=dict)   # source-specific counts for the summary
+    read_problems: list[FileRejected] = field(default_factory=list)  # lines left out when reading

@@ -66,7 +66,7 @@ def force_slug(name: pl.Expr) -> pl.Expr:
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one 999 file into the four monthly observations per row."""
-    frame, notes = read_table(file, ctx.encoding)
+    frame, notes, problems = read_table(file, ctx.encoding)
     cols = find_columns(frame.columns, COLUMNS, REQUIRED)
     rows_read = frame.height
     if "force" in cols:
@@ -104,4 +104,4 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     ])
     observations = with_sources(observations, period=cols["month"], area=cols.get("force"))
     return Parsed(observations=observations, rows_read=rows_read, rejected=pl.concat([rejected, over]).sort("line"),
-                  notes=notes)
+                  notes=notes, read_problems=problems)

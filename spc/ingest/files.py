@@ -180,28 +180,31 @@ def _field_counts_problem(data: bytes, n_header: int) -> FileRejected | None:
     return None
 
 
-def read_table(file: SourceFile, encoding: str = "utf-8") -> tuple[pl.DataFrame, list[str]]:
+def read_table(file: SourceFile, encoding: str = "utf-8") -> tuple[pl.DataFrame, list[str], list[FileRejected]]:
     """Read a CSV file as strings with a `_line` column (line number in the file; header = 1).
 
-    Raises `FileRejected` for an empty or binary file, bad encoding, a line with more fields
-    than the header, or a last line cut short (the file ends without a newline and its last line
-    has fewer fields than the header).
+    Returns the table, notes, and line problems: a last line cut short (the file ends without a
+    newline and its last line has fewer fields than the header, so its last value may be cut
+    too) is left out of the table and returned as a problem. Raises `FileRejected` for an empty
+    or binary file, bad encoding, or a line with more fields than the header.
     """
     data, notes = decode(file.read(), encoding)
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
     n_header = len(next(csv.reader([first_line.decode("utf-8")])))
+    problems: list[FileRejected] = []
     body = data.rstrip(b"\r\n")
     if not data.endswith(b"\n") and b"\n" in body:
-        last = body.rsplit(b"\n", 1)[1].rstrip(b"\r").decode("utf-8")
+        head, last_bytes = body.rsplit(b"\n", 1)
+        last = last_bytes.rstrip(b"\r").decode("utf-8")
         fields = next(csv.reader([last]), [])
         if len(fields) < n_header:
-            raise FileRejected(
+            problems.append(FileRejected(
                 f"truncated last line: {len(fields)} of {n_header} fields and no line ending "
-                "(the file was cut short; download it again)",
-                line=body.count(b"\n") + 1, value=last[:200])
+                "(the file was cut short; its last value may be cut too)",
+                line=body.count(b"\n") + 1, value=last[:200]))
+            data = head + b"\n"
     try:
-        frame = pl.read_csv(data, infer_schema=False, has_header=True,
-                            raise_if_empty=True)
+        frame = pl.read_csv(data, infer_schema=False, has_header=True, raise_if_empty=True)
     except pl.exceptions.NoDataError as exc:
         raise FileRejected("empty file: no header line and no data", line=1) from exc
     except pl.exceptions.ComputeError as exc:
@@ -212,4 +215,4 @@ def read_table(file: SourceFile, encoding: str = "utf-8") -> tuple[pl.DataFrame,
     frame = frame.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("_line"))
     # Short lines in the middle of a file come back with nulls; the importers' required-column
     # checks reject them line by line.
-    return frame, notes
+    return frame, notes, problems

@@ -43,7 +43,7 @@ def patterns(ctx: Context) -> tuple[str, ...]:
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one fire response file into three observations per row."""
-    frame, notes = read_table(file, ctx.encoding)
+    frame, notes, problems = read_table(file, ctx.encoding)
     cols = find_columns(frame.columns, COLUMNS, ("period", "attended", "met"))
     if "mean_minutes" not in cols and "mean_seconds" not in cols:
         find_columns(frame.columns, COLUMNS, ("mean_minutes",))  # raises naming the accepted headers
@@ -83,4 +83,4 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     ])
     observations = with_sources(observations, period=cols["period"], area=cols.get("area"))
     return Parsed(observations=observations, rows_read=frame.height, rejected=pl.concat([rejected, over]).sort("line"),
-                  notes=notes)
+                  notes=notes, read_problems=problems)

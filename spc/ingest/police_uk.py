@@ -95,7 +95,7 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     match = _NAME.match(file.basename)
     if match and match.group(2).lower() != ctx.force:
         raise FileRejected(f"file is for force '{match.group(2)}'; this store's force is '{ctx.force}'")
-    frame, notes = read_table(file, ctx.encoding)
+    frame, notes, problems = read_table(file, ctx.encoding)
     kind = match.group(3).lower() if match else ("outcomes" if "Outcome type" in frame.columns else "street")
     file_month = match.group(1) if match else None
     if kind == "outcomes":
@@ -103,6 +103,7 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     else:
         parsed = _street(file, ctx, frame, file_month)
     parsed.notes[:0] = notes
+    parsed.read_problems = problems
     return parsed
 
 
@@ -189,4 +190,5 @@ def _outcomes(file: SourceFile, ctx: Context, frame: pl.DataFrame, file_month: s
         pl.lit(None, pl.Float64).alias("denominator"))
     obs = with_sources(obs, indicator=cols["outcome_type"], period=cols["month"], value=cols["outcome_type"])
     return Parsed(observations=obs.sort("indicator_id", "period_start"), rows_read=frame.height,
-                  rejected=rejected, notes=["outcome counts are force-wide, by the month of the outcome"])
+                  rejected=rejected,
+                  notes=["outcome counts are force-wide, by the month of the outcome"])

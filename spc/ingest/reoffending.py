@@ -52,7 +52,7 @@ def _reject(rows: pl.DataFrame, file: str, column: str, reason: pl.Expr) -> pl.D
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one MoJ long file into quarterly proven reoffending rates for the chosen group."""
-    frame, notes = read_table(file, ctx.encoding)
+    frame, notes, read_problems = read_table(file, ctx.encoding)
     cols = find_columns(frame.columns, COLUMNS, REQUIRED)
     if "area" not in cols and ctx.area is None:
         raise SpcError(f"{file.name}: this file has England and Wales figures and no area column; "
@@ -106,4 +106,5 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
         pl.lit(f"{cols['value']} (cohort)").alias("_col_denominator"))
     observations = with_sources(observations, period=cols["date"], area=cols.get("area"), indicator=cols["rate"])
     return Parsed(observations=observations.sort("area_code", "period_start"), rows_read=frame.height,
-                  rejected=pl.concat(problems).sort("line"), notes=notes)
+                  rejected=pl.concat(problems).sort("line"), notes=notes,
+                  read_problems=read_problems)

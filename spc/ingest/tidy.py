@@ -38,7 +38,7 @@ def patterns(ctx: Context) -> tuple[str, ...]:
     return ("*.csv", "*.parquet", "*.xlsx")
 
 
-def _read(file: SourceFile, ctx: Context) -> tuple[pl.DataFrame, list[str]]:
+def _read(file: SourceFile, ctx: Context) -> tuple[pl.DataFrame, list[str], list[FileRejected]]:
     name = file.basename.lower()
     if not name.endswith((".parquet", ".xlsx")):
         return read_table(file, ctx.encoding)
@@ -51,12 +51,12 @@ def _read(file: SourceFile, ctx: Context) -> tuple[pl.DataFrame, list[str]]:
     except Exception as exc:  # any reader failure is a file the user must fix
         raise FileRejected(f"not a readable {name.rsplit('.', 1)[1]} file ({str(exc).splitlines()[0]})") from exc
     frame = frame.select(pl.all().cast(pl.String))
-    return frame.with_columns(pl.int_range(first, pl.len() + first, dtype=pl.Int64).alias("_line")), []
+    return frame.with_columns(pl.int_range(first, pl.len() + first, dtype=pl.Int64).alias("_line")), [], []
 
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one tidy file: one observation per row."""
-    frame, notes = _read(file, ctx)
+    frame, notes, problems = _read(file, ctx)
     cols = find_columns(frame.columns, COLUMNS, ("indicator", "area", "period"))
     if "value" not in cols:
         find_columns(frame.columns, {"value": ("value", "numerator and denominator")}, ("value",)) \
@@ -94,4 +94,4 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     observations = with_sources(observations, indicator=cols["indicator"], area=cols["area"], period=cols["period"],
                                 value=cols.get("value", cols.get("numerator")), numerator=cols.get("numerator"),
                                 denominator=cols.get("denominator"))
-    return Parsed(observations=observations, rows_read=frame.height, rejected=rejected, notes=notes)
+    return Parsed(observations=observations, rows_read=frame.height, rejected=rejected, notes=notes, read_problems=problems)

@@ -41,11 +41,12 @@ def empty_rejections() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECTION_COLUMNS)
 
 
-def file_rejection(file: str, problem: FileRejected) -> pl.DataFrame:
-    """One rejection row for a problem with a whole file."""
+def file_rejection(file: str, *problems: FileRejected) -> pl.DataFrame:
+    """Rejection rows for problems found while reading a file (one per problem)."""
     return pl.DataFrame(
-        {"file": [file], "line": [problem.line], "column_name": [problem.column],
-         "value": [problem.value], "reason": [problem.reason], "raw": [None]},
+        {"file": [file] * len(problems), "line": [p.line for p in problems],
+         "column_name": [p.column for p in problems], "value": [p.value for p in problems],
+         "reason": [p.reason for p in problems], "raw": [None] * len(problems)},
         schema=REJECTION_COLUMNS,
     )
 
