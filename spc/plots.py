@@ -77,6 +77,14 @@ ATTENTION_ORDER: dict[str | None, int] = {
     None: 4,
 }
 
+#: Words for the annotation kinds stored by analysts.
+ANNOTATION_KINDS: dict[str, str] = {
+    "recalculate": "Limits recalculated",
+    "exclude": "Point excluded from the limits",
+    "intervention": "Intervention",
+    "note": "Note",
+}
+
 _FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
 
 
@@ -177,7 +185,7 @@ def assurance_icon_svg(assurance: str | None, size: int = 40) -> str:
 def icon_with_label(svg: str, label: str) -> str:
     """An icon followed by its words (never colour alone)."""
     return (f'<span class="spc-icon" style="display:inline-flex;align-items:center;gap:0.4em">'
-            f'{svg}<span>{html.escape(label)}</span></span>')
+            f'<span style="flex-shrink:0;display:inline-flex">{svg}</span><span>{html.escape(label)}</span></span>')
 
 
 def variation_label(variation: str | None, improvement: str | None = None) -> str:
@@ -315,19 +323,33 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         fig.add_hline(y=target * scale, line={"dash": "dash", "color": TARGET, "width": 2},
                       annotation_text=f"Target {format_value(target, unit)}", annotation_position="top left",
                       annotation_font={"color": TARGET, "size": base - 4})
+    values = points["value"].drop_nulls()
+    uppers = points["upper"].drop_nulls()
+    top = max([v for v in (values.max() if values.len() else None, uppers.max() if uppers.len() else None)
+               if v is not None] or [0.0]) * scale
+    bottom = min([v for v in (values.min() if values.len() else None,
+                              points["lower"].drop_nulls().min() if points["lower"].drop_nulls().len() else None)
+                  if v is not None] or [0.0]) * scale
+    marker_y = top + 0.06 * ((top - bottom) or abs(top) or 1.0)
     if annotations is not None and not annotations.is_empty():
-        ymax = points["value"].max()
-        uppers = points["upper"].drop_nulls()
-        top = max(ymax, uppers.max() if uppers.len() else ymax) * scale
-        for i, ann in enumerate(annotations.sort("date").iter_rows(named=True)):
-            kind = ann["kind"]
-            symbol = {"recalculate": "Limits recalculated", "exclude": "Excluded", "intervention": "Intervention",
-                      "note": "Note"}.get(kind, kind)
-            fig.add_vline(x=dt.datetime.combine(ann["date"], dt.time()).timestamp() * 1000,
+        # numbered markers on the chart; the numbers are explained in a list under it
+        # (annotation_list), because long labels on the chart overlap and get cut off
+        anns = annotations.sort("date", "id") if "id" in annotations.columns else annotations.sort("date")
+        for ann in anns.iter_rows(named=True):
+            fig.add_shape(type="line", x0=ann["date"], x1=ann["date"], y0=0, y1=1, yref="paper",
                           line={"color": "#555555", "width": 1, "dash": "dot"})
-            fig.add_annotation(x=ann["date"], y=top, yshift=10 + 22 * (i % 2), text=f"▼ {symbol}: {ann['text']}"[:60],
-                               showarrow=False, font={"size": base - 5, "color": "#333333"},
-                               bgcolor="rgba(255,255,255,0.85)", xanchor="left")
+        fig.add_scatter(
+            x=anns["date"].to_list(), y=[marker_y] * anns.height, mode="markers+text",
+            name="Recorded dates (numbered, listed below the chart)",
+            marker={"symbol": "triangle-down", "size": 16 if large else 11, "color": "#333333"},
+            text=[str(i) for i in range(1, anns.height + 1)], textposition="top center",
+            textfont={"size": base - 2, "color": "#111111"},
+            customdata=[[ANNOTATION_KINDS.get(k, k), t] for k, t in zip(anns["kind"].to_list(), anns["text"].to_list())],
+            hovertemplate="%{x|%b %Y}: %{customdata[0]}<br>%{customdata[1]}<extra></extra>")
+    first, last = points["period"].min(), points["period"].max()
+    if first is not None and last is not None:
+        pad = dt.timedelta(days=max(15, (last - first).days // 60))
+        fig.update_xaxes(range=[first - pad, last + pad])
     fig.update_layout(
         title={"text": title, "font": {"size": base + 4}} if title else None,
         height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white", paper_bgcolor="white",
@@ -339,6 +361,15 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
                      title={"text": "" if unit in ("%", "count") else unit})
     return fig
+
+
+def annotation_list(annotations: pl.DataFrame | None, frequency: str = "month") -> list[str]:
+    """The numbered list that explains the markers `control_chart` puts on the chart."""
+    if annotations is None or annotations.is_empty():
+        return []
+    anns = annotations.sort("date", "id") if "id" in annotations.columns else annotations.sort("date")
+    return [f"{i}. {format_period(a['date'], frequency)} — {ANNOTATION_KINDS.get(a['kind'], a['kind'])}: {a['text']}"
+            for i, a in enumerate(anns.iter_rows(named=True), start=1)]
 
 
 def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, height: int = 520,

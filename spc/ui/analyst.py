@@ -131,5 +131,8 @@ def render(ov: Overview, path: str) -> None:
         live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
         st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440),
                         width="stretch", key="analyst_chart")
+        listed = plots.annotation_list(live, meta["frequency"])
+        if listed:
+            st.markdown("\n".join(listed))
     if st.button("Recompute this indicator now", key="recompute"):
         _apply(path, ind_id, "Recomputed.", lambda: None)

@@ -53,6 +53,10 @@ def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str
                                   annotations=sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area)))
         parts.append("<div class='spc-page-break'></div>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+        listed = plots.annotation_list(sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area)),
+                                       r["frequency"])
+        if listed:
+            parts.append("<p class='spc-small'>" + "<br>".join(html.escape(x) for x in listed) + "</p>")
         first = False
         parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in three_sentences(ov, path, r["indicator_id"], area)) + "</ul>")
     parts.append("</body></html>")
@@ -69,7 +73,16 @@ def render(ov: Overview, path: str) -> None:
         available = ov.summary.filter(pl.col("area_code") == area)
         ids = available["indicator_id"].unique(maintain_order=True).to_list()
         ind_names = dict(zip(available["indicator_id"].to_list(), available["name"].to_list()))
-        chosen = st.multiselect("Indicators", ids, default=ids, format_func=ind_names.get, key="brief_ids")
+        # by default, what a meeting needs to discuss: concerns and targets at risk
+        attention = available.filter((pl.col("variation") == "special_cause_concern")
+                                     | pl.col("assurance").is_in(["consistent_fail", "inconsistent"]))
+        default = attention["indicator_id"].to_list() or ids[:5]
+        if st.session_state.get("brief_ids") is None:
+            st.session_state["brief_ids"] = default
+        else:  # keep only indicators reported for the chosen area
+            st.session_state["brief_ids"] = [i for i in st.session_state["brief_ids"] if i in ids]
+        chosen = st.multiselect("Indicators", ids, format_func=ind_names.get, key="brief_ids",
+                                help="Starts with the indicators of concern and those whose target is at risk.")
     title = f"Performance briefing: {names.get(area, area)}, {dt.date.today():%-d %B %Y}"
     st.title(title)
     if ov.demo:
@@ -92,6 +105,9 @@ def render(ov: Overview, path: str) -> None:
         anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
         st.plotly_chart(plots.control_chart(pts, unit=r["unit"], annotations=anns, height=420),
                         width="stretch", key=f"brief_chart_{r['indicator_id']}")
+        listed = plots.annotation_list(anns, r["frequency"])
+        if listed:
+            st.caption("  \n".join(listed))
         st.markdown("\n".join(f"- {s}" for s in three_sentences(ov, path, r["indicator_id"], area)))
 
 

@@ -36,13 +36,12 @@ def render(ov: Overview, path: str) -> None:
     """The compare-areas page."""
     st.title("Compare areas")
     common.notices(ov)
-    local_ids = set(ov.indicators.filter(pl.col("local"))["id"].to_list())
-    ind_id, _ = choose_indicator(ov, with_area=False)
-    meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
-    if ind_id not in local_ids:
-        st.info(f"{meta['name']} is reported force-wide only, so there are no areas to compare. "
-                "Choose an indicator reported by area.")
+    if ov.indicators.filter(pl.col("local")).is_empty():
+        st.info("No indicator is reported by area, so there is nothing to compare.")
         return
+    ind_id, _ = choose_indicator(ov, with_area=False, local_only=True)
+    meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
+    st.caption("Only indicators reported for each community safety partnership area are listed.")
     sd = series_data(path, stamp(path), ind_id)
     points = sd.points.filter(pl.col("area_type") != "force")
     periods = sorted(points["period"].unique().to_list(), reverse=True)
@@ -56,44 +55,65 @@ def render(ov: Overview, path: str) -> None:
     st.markdown(
         "A **funnel plot** compares areas fairly: small areas vary more by chance, so the limits are "
         "wider where the numbers are small. An area outside the funnel differs by more than chance gives.")
-    ranked = win.sort("area_name")
-    if win["has_den"].all() and win.height >= 3:
+    latest = ov.summary.filter(pl.col("indicator_id") == ind_id).select("area_code", "variation")
+    if win["has_den"].all():
+        # proportions and rates: the usual funnel of numerator over denominator
+        funnel_input = win.select("area_name", "numerator", "denominator")
+        kind = "proportion" if unit == "%" else "rate"
+        per = 100.0 if unit == "%" else 1.0
+        axis = "%" if unit == "%" else unit
+        explain = ("Each dot is an area; the line is the force-wide figure; the funnel is how far an area "
+                   "can be from it by chance, given its size.")
+    else:
+        # counts have no population here, so compare each area's count with its own count a year
+        # earlier: ratio 1.00 = no change; the funnel says whether an area changed by more than the
+        # force-wide change plus chance (an observed/expected funnel with last year as expected)
+        before = area_window(points, dt.date(end.year - 1, end.month, 1), months).select(
+            "area_code", pl.col("total").alias("previous"))
+        win = win.join(before, on="area_code", how="left")
+        funnel_input = win.filter(pl.col("previous") > 0).select(
+            "area_name", pl.col("total").alias("numerator"), pl.col("previous").alias("denominator"))
+        kind, per, axis = "rate", 1.0, "ratio to a year earlier"
+        explain = ("There is no population in the data, so each area is compared with itself a year earlier: "
+                   "the ratio of this window's count to the same window a year before (1.00 = no change). "
+                   "The line is the force-wide ratio; the funnel is how far an area's change can differ "
+                   "from it by chance, given how many incidents it has.")
+    title = f"{meta['name']}, {months} month{'s' if months > 1 else ''} to {plots.format_period(end, meta['frequency'])}"
+    bands = None
+    if funnel_input.height >= 3:
         from spc import compare
 
-        kind = "proportion" if unit == "%" else "rate"
         try:
-            f = compare.funnel(win.select(pl.col("area_name"), "numerator", "denominator"), unit="area_name",
-                               kind=kind, per=100.0 if unit == "%" else 1.0)
-            fig = compare.funnel_figure(f, title=f"{meta['name']}, {months} months to "
-                                        f"{plots.format_period(end, meta['frequency'])}",
-                                        value_label=unit, percent=False)
-            fig.update_layout(height=520, font={"size": 16})
+            f = compare.funnel(funnel_input, unit="area_name", kind=kind, per=per)
+        except Exception as exc:  # e.g. too few usable areas; say why instead of failing
+            st.warning(f"The funnel plot could not be drawn: {exc}")
+        else:
+            fig = compare.funnel_figure(f, title=title, value_label=axis, percent=False)
+            fig.update_layout(height=540, font={"size": 16})
             st.plotly_chart(fig, width="stretch", key="funnel")
+            st.caption(explain)
             for note in f.notes:
                 st.caption(note)
-            bands = f.units.select(pl.col("unit").alias("area_name"), "band", "value")
-            ranked = win.join(bands, on="area_name").sort("value", descending=True).select(
-                pl.col("area_name").alias("Area"),
-                pl.col("value").map_elements(lambda v: plots.format_value(v / 100 if unit == "%" else v, unit),
-                                             return_dtype=pl.String).alias("Value"),
-                pl.col("numerator").alias("Numerator"), pl.col("denominator").alias("Denominator"),
-                pl.col("band").replace_strict(BAND_WORDS, default=pl.col("band")).alias("Compared with the other areas"))
-        except Exception as exc:  # funnel needs 3+ usable areas; say why instead of failing
-            st.warning(f"The funnel plot could not be drawn: {exc}")
+            bands = f.units.select(pl.col("unit").alias("area_name"), pl.col("value").alias("funnel_value"), "band")
     else:
-        st.info("This indicator is a count without a population or other denominator, so a funnel plot "
-                "cannot be drawn fairly. The table ranks the areas and shows whether each area's own chart "
-                "shows a change beyond normal variation.")
-        latest = ov.summary.filter(pl.col("indicator_id") == ind_id).select(
-            "area_code", "variation", "improvement")
-        value_col = "total" if unit == "count" else "mean"
-        ranked = (win.join(latest, on="area_code", how="left").sort(value_col, descending=True)
-                  .select(pl.col("area_name").alias("Area"),
-                          pl.col(value_col).map_elements(lambda v: plots.format_value(v, unit),
-                                                         return_dtype=pl.String)
-                          .alias("Total" if value_col == "total" else "Average"),
-                          pl.col("periods").alias("Periods"),
-                          pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–")
-                          .alias("Latest point on its own chart")))
+        st.info("Fewer than three areas have data for this window, so there is no funnel plot.")
+    ranked = win.join(latest, on="area_code", how="left")
+    if bands is not None:
+        ranked = ranked.join(bands, on="area_name", how="left")
+    else:
+        ranked = ranked.with_columns(funnel_value=pl.lit(None, pl.Float64), band=pl.lit(None, pl.String))
+    value_col = "total" if unit == "count" else "mean"
+    if win["has_den"].all():
+        ranked = ranked.with_columns(shown=pl.col("numerator") / pl.col("denominator"))
+    else:
+        ranked = ranked.with_columns(shown=pl.col(value_col))
+    ranked = ranked.sort("shown", descending=True).select(
+        pl.col("area_name").alias("Area"),
+        pl.col("shown").map_elements(lambda v: plots.format_value(v, unit), return_dtype=pl.String)
+        .alias("Total" if value_col == "total" and not win["has_den"].all() else "Value"),
+        *([pl.col("previous").cast(pl.Int64).alias("A year earlier"),
+           pl.col("funnel_value").round(2).alias("Ratio")] if "previous" in win.columns else []),
+        pl.col("band").replace_strict(BAND_WORDS, default="–").alias("Compared with the other areas"),
+        pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–").alias("Latest point on its own chart"))
     st.subheader("Ranked table")
     st.dataframe(ranked, hide_index=True, width="stretch")

@@ -14,13 +14,14 @@ from spc.ui import common
 from spc.ui.data import Overview, series_data, stamp
 
 
-def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True) -> tuple[str, str]:
+def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True,
+                     local_only: bool = False) -> tuple[str, str]:
     """The indicator (and area) pickers shared by the indicator, compare and analyst pages.
 
     The choice lives in session state (`sel_indicator`, `sel_area`) so it follows the user from
     page to page, and it can be set from the address (?indicator=...&area=...).
     """
-    inds = ov.indicators
+    inds = ov.indicators.filter(pl.col("local")) if local_only else ov.indicators
     ids = inds["id"].to_list()
     names = dict(zip(ids, inds["name"].to_list()))
     if st.session_state.get(f"{key_prefix}_indicator") not in ids:
@@ -62,7 +63,10 @@ def episodes_in_words(episodes: pl.DataFrame, frequency: str) -> list[str]:
         if e["last"] != e["first"]:
             when += f" to {plots.format_period(e['last'], frequency)}"
         kind = plots.VARIATION_LABELS.get(e["point_type"], e["point_type"]).lower()
-        lines.append(f"**{when}**: {common.rule_words(e['rule'])} — {kind}.")
+        words = common.rule_words(e["rule"])
+        if e["points"] > 1 and e["rule"] in ("Above UCL", "Below LCL"):
+            words = f"{e['points']} points in a row " + words.removeprefix("a point ")
+        lines.append(f"**{when}**: {words} — {kind}.")
     return lines
 
 
@@ -71,15 +75,18 @@ def _series_frame(points: pl.DataFrame) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def trend_panel(path: str, key: Any, indicator_id: str, area_code: str, _points: pl.DataFrame) -> dict[str, Any]:
-    """Long-term trend, seasonality and the expected range of the latest point (spc.trend)."""
+def trend_panel(path: str, key: Any, indicator_id: str, area_code: str, _points: pl.DataFrame,
+                expected: bool = False) -> dict[str, Any]:
+    """Long-term trend and seasonality (spc.trend); with `expected`, also the expected range of
+    the latest point (a model fit that takes seconds, so only on request)."""
     from spc import trend
 
     data = _series_frame(_points)
-    out: dict[str, Any] = {}
-    for name, call in (("trend", lambda: trend.long_term_trend(data, window=36)),
-                       ("season", lambda: trend.seasonality(data)),
-                       ("expected", lambda: trend.expected_range(data))):
+    out: dict[str, Any] = {"expected": {"error": "not requested"}}
+    calls = [("trend", lambda: trend.long_term_trend(data, window=36)), ("season", lambda: trend.seasonality(data))]
+    if expected:
+        calls.append(("expected", lambda: trend.expected_range(data)))
+    for name, call in calls:
         try:
             out[name] = call().row(0, named=True)
         except Exception as exc:  # a panel that cannot be computed says why; the page still works
@@ -150,6 +157,9 @@ def render(ov: Overview, path: str) -> None:
     fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
                               target=s["target"], show_target=show_target, frequency=freq)
     st.plotly_chart(fig, width="stretch", key="control_chart")
+    listed = plots.annotation_list(anns, freq)
+    if listed:
+        st.markdown("\n".join(listed))
     chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
                   "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart"}
     trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
@@ -180,7 +190,9 @@ def render(ov: Overview, path: str) -> None:
                            + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:]) + ".")
     with right:
         st.subheader("Trend and seasonality")
-        panel = trend_panel(path, key, ind_id, area, points)
+        want_expected = st.checkbox("Work out the expected range of the latest point (takes a few seconds)",
+                                    key="opt_expected")
+        panel = trend_panel(path, key, ind_id, area, points, want_expected)
         t, se, ex = panel["trend"], panel["season"], panel["expected"]
         if "error" in t:
             st.markdown(f"Long-term trend: not available ({t['error']}).")

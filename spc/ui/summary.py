@@ -49,7 +49,9 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
     """The summary as one HTML table grouped by priority (icons are inline SVG with words)."""
     head = ["Indicator", "Latest", "Period"] + (["Last 24 points"] if sparklines else []) + \
         ["Variation", "Assurance", "Status"]
-    out = ['<table class="spc-summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+    widths = ["24%", "8%", "8%"] + (["14%"] if sparklines else []) + ["13%", "13%", "20%"]
+    out = ['<table class="spc-summary"><colgroup>' + "".join(f'<col style="width:{w}">' for w in widths)
+           + '</colgroup><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     current = None
     for r in rows.iter_rows(named=True):
         if r["priority"] != current:
@@ -103,9 +105,12 @@ def render(ov: Overview, path: str) -> None:
     n_new = ov.changes.filter(pl.col("change") == "new").height if ov.changes.height else 0
     if last:
         st.markdown(
-            f"Results last updated **{common.fmt_time(last.get('finished_at') or last.get('started_at'))}** "
-            f"({last.get('trigger')}). Changes since the previous refresh: **{n_new}** new "
+            f"Last refresh **{common.fmt_time(last.get('finished_at') or last.get('started_at'))}** "
+            f"({last.get('trigger')}, {last.get('status')}). Changes since the previous refresh: **{n_new}** new "
             f"signal{'s' if n_new != 1 else ''} beyond normal variation, marked **NEW** below.")
+    else:
+        st.markdown(f"Results computed **{common.fmt_time(ov.freshness.get('newest_result'))}**. "
+                    "No scheduled refresh has run yet, so there are no changes to mark.")
     if rows.is_empty():
         st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
     else:
@@ -117,7 +122,14 @@ def render(ov: Overview, path: str) -> None:
             f"{n.get('special_cause_improvement', 0)} improving, "
             f"{n.get('special_cause_neutral_high', 0) + n.get('special_cause_neutral_low', 0)} changed "
             f"(no better direction), {n.get('common_cause', 0)} within normal variation.")
+        st.caption("Click an indicator for its chart. **Special cause** means a change beyond normal "
+                   "variation: a statistical rule says it is unlikely to be chance. Icons: see "
+                   "'How to read this page' below.")
         st.markdown(summary_table_html(rows), unsafe_allow_html=True)
+    no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
+    if no_results.height:
+        st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
+                   + ", ".join(no_results["name"].to_list()) + ". See the Data page.")
     local_only = ov.indicators.filter(~pl.col("local")).height
     if area != codes[0] and local_only:
         st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")

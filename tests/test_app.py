@@ -1,0 +1,242 @@
+"""The Streamlit app, driven with streamlit.testing.v1.AppTest on the demo database."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from spc import plots
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+READ_PAGES = ["summary", "indicator", "compare", "data", "briefing"]
+PAGES = READ_PAGES + ["analyst"]
+
+
+def run_app(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", **state: object) -> AppTest:
+    """Run the app once on `db` with the given page and session state."""
+    monkeypatch.setenv("SPC_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["page"] = page
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()
+
+
+def all_markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _button(at: AppTest, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_demo_database(monkeypatch, demo_db, page):
+    at = run_app(monkeypatch, demo_db, page)
+    assert at.title, f"page {page} shows no title"
+    assert not at.error, [e.value for e in at.error]
+    # every page says plainly that the demo figures are illustrative
+    text = all_markdown(at) + " ".join(i.value for i in at.info)
+    assert "illustrative" in text.lower()
+
+
+def test_summary_shows_every_indicator_with_icons_and_status(monkeypatch, demo_db):
+    expected = query(demo_db, """
+        SELECT i.name, r.variation, r.assurance, r.status, r.improvement FROM result_summary r
+        JOIN indicator i ON i.id = r.indicator_id WHERE r.area_code = 'staffordshire'""")
+    assert expected.height >= 10
+    at = run_app(monkeypatch, demo_db, "summary")
+    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    for row in expected.iter_rows(named=True):
+        assert row["name"].replace("'", "&#x27;") in table, row["name"]
+        assert (row["status"] or "").replace("'", "&#x27;") in table
+    # one variation and one assurance icon per indicator, each with its words
+    assert table.count("<svg") >= 3 * expected.height  # icons + sparkline
+    for variation in expected["variation"].unique().to_list():
+        assert plots.VARIATION_LABELS[variation] in table
+    assert plots.ASSURANCE_LABELS[None] in table
+    # the priorities are shown as group headings
+    for priority in query(demo_db, "SELECT DISTINCT i.priority FROM indicator i JOIN result_summary r "
+                                   "ON r.indicator_id = i.id")["priority"].to_list():
+        assert priority in table
+
+
+def test_summary_needs_attention_puts_concerns_first(monkeypatch, demo_db):
+    concern = query(demo_db, """
+        SELECT i.name, i.priority FROM result_summary r JOIN indicator i ON i.id = r.indicator_id
+        WHERE r.area_code = 'staffordshire' AND r.variation = 'special_cause_concern'""")
+    assert concern.height, "the demo data should have at least one concern"
+    at = run_app(monkeypatch, demo_db, "summary", summary_sort="Needs attention first")
+    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    calm = query(demo_db, """
+        SELECT i.name, i.priority FROM result_summary r JOIN indicator i ON i.id = r.indicator_id
+        WHERE r.area_code = 'staffordshire' AND r.variation = 'common_cause'""")
+    for row in concern.iter_rows(named=True):
+        same = calm.filter(pl.col("priority") == row["priority"])
+        for other in same["name"].to_list():
+            assert table.index(f">{row['name']}<") < table.index(f">{other}<"), (row["name"], other)
+
+
+def test_summary_area_filter_shows_only_that_areas_indicators(monkeypatch, demo_db):
+    local = query(demo_db, "SELECT name FROM indicator WHERE local")["name"].to_list()
+    force_only = query(demo_db, "SELECT name FROM indicator WHERE NOT local")["name"].to_list()
+    at = run_app(monkeypatch, demo_db, "summary", summary_area="tamworth")
+    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    assert all(f">{n}<" in table for n in local)
+    assert not any(f">{n}<" in table for n in force_only)
+
+
+def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    assert at.title[0].value == "Anti-social behaviour incidents"
+    headers = [h.value for h in at.subheader]
+    for heading in ("What the rules found", "Trend and seasonality", "This year against last year",
+                    "Across the areas", "Data"):
+        assert heading in headers
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # control chart and small multiples
+    text = all_markdown(at)
+    assert "Long-term trend" in text
+    assert re.search(r"(beyond|within) the variation chance", text), "the year-on-year sentence is missing"
+    # the demo marks a recalculation for ASB: it is listed under the chart
+    assert "Limits recalculated" in text
+
+
+def test_missing_database_shows_the_build_command(monkeypatch, tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    at = run_app(monkeypatch, missing)
+    assert "no database" in at.error[0].value.lower()
+    assert any(f"spc db init --db {missing}" in c.value for c in at.code)
+    assert not missing.exists(), "showing the message must not create the file"
+
+
+def test_empty_database_shows_the_build_command(monkeypatch, tmp_path):
+    from spc.cli import main
+
+    path = tmp_path / "empty.duckdb"
+    assert main(["db", "init", "--empty", "--db", str(path)]) == 0
+    at = run_app(monkeypatch, path)
+    assert "no computed results" in at.error[0].value or "no indicators" in at.error[0].value
+    assert any("spc db init --db" in c.value for c in at.code)
+
+
+def test_results_older_than_the_data_are_flagged(monkeypatch, demo_db_copy):
+    con = duckdb.connect(str(demo_db_copy))
+    con.execute("UPDATE observation SET loaded_at = loaded_at + INTERVAL 1 DAY "
+                "WHERE indicator_id = 'asb_incidents' AND area_code = 'tamworth'")
+    con.close()
+    at = run_app(monkeypatch, demo_db_copy, "summary")
+    warning = " ".join(w.value for w in at.warning)
+    assert "older than the data" in warning
+    assert "1 of" in warning
+
+
+def test_reading_pages_never_write(monkeypatch, demo_db_copy):
+    def digest() -> str:
+        return hashlib.sha256(demo_db_copy.read_bytes()).hexdigest()
+
+    before = digest()
+    for page in READ_PAGES:
+        run_app(monkeypatch, demo_db_copy, page, sel_indicator="asb_incidents")
+    assert digest() == before
+    assert not Path(str(demo_db_copy) + ".wal").exists()
+
+
+def test_analyst_chart_type_change_persists_and_changes_the_result(monkeypatch, demo_db_copy):
+    before = query(demo_db_copy, "SELECT chart, upper FROM result_summary "
+                                 "WHERE indicator_id = 'asb_incidents' AND area_code = 'staffordshire'")
+    assert before["chart"][0] == "xmr" and before["upper"][0] is not None
+    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    at.text_input(key="author").input("Test Analyst")
+    at.selectbox(key="set_chart").set_value("run")
+    _button(at, "Save settings and recompute").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved chart settings" in s.value for s in at.success), [e.value for e in at.error]
+
+    setting = query(demo_db_copy, "SELECT * FROM series_setting WHERE indicator_id = 'asb_incidents'")
+    assert setting.height == 1
+    row = setting.row(0, named=True)
+    assert (row["area_code"], row["chart"], row["author"]) == ("staffordshire", "run", "Test Analyst")
+    assert row["updated_at"] is not None
+    after = query(demo_db_copy, "SELECT chart, upper FROM result_summary "
+                                "WHERE indicator_id = 'asb_incidents' AND area_code = 'staffordshire'")
+    assert after["chart"][0] == "run" and after["upper"][0] is None  # a run chart has no limits
+    limits = query(demo_db_copy, "SELECT count(upper) AS n FROM result_point "
+                                 "WHERE indicator_id = 'asb_incidents' AND area_code = 'staffordshire'")
+    assert limits["n"][0] == 0
+    # other areas keep the catalogue's chart
+    other = query(demo_db_copy, "SELECT chart FROM result_summary "
+                                "WHERE indicator_id = 'asb_incidents' AND area_code = 'tamworth'")
+    assert other["chart"][0] == "xmr"
+
+
+def test_analyst_recalculation_date_persists_and_starts_a_new_phase(monkeypatch, demo_db_copy):
+    series = "indicator_id = 'crime_burglary' AND area_code = 'staffordshire'"
+    phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
+    periods = query(demo_db_copy, f"SELECT period FROM result_point WHERE {series} ORDER BY period")["period"]
+    date = periods[periods.len() - 15]  # 15 points from the end: a new phase of its own
+    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="crime_burglary", sel_area="staffordshire")
+    at.text_input(key="author").input("Test Analyst")
+    at.selectbox(key="ann_kind").set_value("recalculate")
+    at.selectbox(key="ann_date").set_value(date)
+    at.text_input(key="ann_reason").input("New recording practice")
+    _button(at, "Save and recompute").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    ann = query(demo_db_copy, "SELECT * FROM annotation WHERE text = 'New recording practice'")
+    assert ann.height == 1
+    a = ann.row(0, named=True)
+    assert (a["indicator_id"], a["area_code"], a["kind"], a["author"], a["date"]) == (
+        "crime_burglary", "staffordshire", "recalculate", "Test Analyst", date)
+    assert a["created_at"] is not None
+    phases_after = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
+    assert phases_after == phases_before + 1
+    starts = query(demo_db_copy, f"SELECT start FROM result_phase WHERE {series}")["start"].to_list()
+    assert date in starts
+    # the note shows on the page the analyst is looking at
+    assert "New recording practice" in all_markdown(at)
+
+
+def test_analyst_change_without_a_name_is_refused(monkeypatch, demo_db_copy):
+    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    at.selectbox(key="set_chart").set_value("run")
+    _button(at, "Save settings and recompute").click()
+    at.run()
+    assert any("your name" in e.value for e in at.error)
+    assert query(demo_db_copy, "SELECT count(*) AS n FROM series_setting")["n"][0] == 0
+
+
+def test_briefing_download_is_a_self_contained_page(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db, "briefing", brief_area="staffordshire",
+                 brief_ids=["asb_incidents", "calls_999_answered_10s"])
+    headers = [h.value for h in at.subheader]
+    assert sorted(headers) == ["999 calls answered within 10 seconds", "Anti-social behaviour incidents"]
+    assert len(at.get("plotly_chart")) == 2
+    from spc.ui.briefing import briefing_html
+    from spc.ui.data import overview, stamp
+
+    page = briefing_html(overview(str(demo_db), stamp(demo_db)), str(demo_db),
+                         ["asb_incidents", "calls_999_answered_10s"], "staffordshire", "Briefing")
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert page.count("Plotly.newPlot") == 2
+    assert "Anti-social behaviour incidents" in page and "<svg" in page
+    assert "not official statistics" in page
