@@ -26,7 +26,7 @@ CASES = [
     ("calls-999", "calls_999_text_in_count.csv", 3, "Calls received", "not a number"),
     ("calls-999", "calls_999_negative_count.csv", 3, "Answered under 10s", "negative count"),
     ("calls-999", "calls_999_duplicated_month.csv", 3, "Month", "duplicate calls_999_received / staffordshire / 2024-02-01"),
-    ("tidy", "tidy_numerator_above_denominator.csv", 3, "numerator", "numerator 19000.0 is above the denominator 18500.0"),
+    ("tidy", "tidy_numerator_above_denominator.csv", 3, "numerator", "numerator 19000 is above the denominator 18500"),
 ]
 
 

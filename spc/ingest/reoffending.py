@@ -75,6 +75,15 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     else:
         rows = rows.with_columns(pl.lit(ctx.area).alias("area_code"))
         notes.append(f"national (England and Wales) figures stored under area '{ctx.area}' (--area)")
+    # An empty value is a figure MoJ did not publish (the real file has three such cohorts in
+    # 2001): not an error, but not loaded, and said so.
+    blank = pl.col(cols["value"]).is_null() | (pl.col(cols["value"]).str.strip_chars() == "")
+    unpublished = rows.filter(blank)
+    rows = rows.filter(~blank)
+    if unpublished.height:
+        dates = sorted(unpublished.get_column(cols["date"]).unique().to_list())
+        notes.append(f"{unpublished.height} rows with no published value ({', '.join(dates[:6])}"
+                     f"{', ...' if len(dates) > 6 else ''}): those cohorts are not loaded")
     parsed, rejected = parse_fields(rows, file.name, [Field(cols["date"], "date", "date"),
                                                       Field(cols["value"], "value", "number")])
     good = parsed.filter(~pl.col("_bad"))
@@ -83,16 +92,21 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     problems = [rejected, _reject(dups, file.name, cols["date"], pl.format(
         "duplicate {} row for cohort {}", pl.col("_rate"), pl.col("date").cast(pl.String)))]
     good = good.filter(pl.len().over(key) == 1)
-    wide = good.pivot("_rate", index=["area_code", "date"], values=["value", "_line"], aggregate_function="first")
+    index = ["area_code", "date"]
+    wide = good.pivot("_rate", index=index, values="value", aggregate_function="first")
+    wide = wide.rename({c: f"value_{c}" for c in wide.columns if c not in index}).join(
+        good.pivot("_rate", index=index, values="_line", aggregate_function="first").rename(
+            lambda c: c if c in index else f"_line_{c}"), on=index, nulls_equal=True)
     for rate in USED_RATES:
         for what in ("value", "_line"):
             if f"{what}_{rate}" not in wide.columns:
                 wide = wide.with_columns(pl.lit(None, pl.Float64 if what == "value" else pl.Int64).alias(f"{what}_{rate}"))
     incomplete = wide.filter(pl.col("value_cohort").is_null() | pl.col("value_reoffenders").is_null())
-    if incomplete.height:
-        lonely = good.join(incomplete.select("area_code", "date"), on=["area_code", "date"])
-        problems.append(_reject(lonely, file.name, cols["rate"], pl.format(
-            "cohort {} has no {} row (need both cohort and reoffenders)", pl.col("date").cast(pl.String),
+    # a cohort with none of its figures published was reported above, not rejected
+    incomplete_rows = good.join(incomplete.select("area_code", "date"), on=["area_code", "date"])
+    if incomplete_rows.height:
+        problems.append(_reject(incomplete_rows, file.name, cols["rate"], pl.format(
+            "cohort {} has no {} value (need both cohort and reoffenders)", pl.col("date").cast(pl.String),
             pl.when(pl.col("_rate") == "reoffenders").then(pl.lit("cohort")).otherwise(pl.lit("reoffenders")))))
     wide = wide.join(incomplete.select("area_code", "date"), on=["area_code", "date"], how="anti")
     observations = wide.select(

@@ -185,7 +185,7 @@ def parse_fields(frame: pl.DataFrame, file: str, fields: list[Field]) -> tuple[p
         src = f.column
         if f.name in parsed.columns:  # keep the raw text when the parsed column takes its name
             src = f"_raw_{f.name}"
-            parsed = parsed.with_columns(pl.col(f.column).alias(src))
+            parsed = parsed.with_columns(pl.col(f.column).alias(src)).drop(f.name)
         sources[f.name] = src
         raw = pl.col(src)
         blank = raw.is_null() | (raw.str.strip_chars() == "")
@@ -245,7 +245,12 @@ def with_sources(frame: pl.DataFrame, **columns: str | None) -> pl.DataFrame:
 
 
 def _fmt(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.String)
+    """A number as shown in a reason: 1200 not 1200.0, and 0.35 not 0.35000000000000003."""
+    if col == "period_start":
+        return pl.col(col).cast(pl.String)
+    number = pl.col(col).cast(pl.Float64, strict=False)
+    return (pl.when(number == number.floor()).then(number.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(number.round(9).cast(pl.String)))
 
 
 def check_observations(obs: pl.DataFrame, file: str, indicators: pl.DataFrame, areas: pl.DataFrame
