@@ -148,6 +148,7 @@ td.num { white-space: nowrap; text-align: right; }
 .narrative p.headline { font-weight: bold; }
 .source { color: #444; font-size: 8.5pt; border-top: 1px solid #bbb; padding-top: 2mm; margin-top: 3mm; }
 .demo { color: #8a4b00; font-weight: bold; }
+ol.marks { font-size: 8.5pt; color: #333; margin: 0 0 3mm 0; padding-left: 6mm; }
 .note { font-size: 8.5pt; color: #444; margin-top: 4mm; }
 """
 
@@ -217,6 +218,9 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         fig.update_layout(width=CHART_WIDTH, height=CHART_HEIGHT)
         chart = fig.to_html(full_html=False, include_plotlyjs=False,
                             config={"staticPlot": True, "displayModeBar": False})
+        notes = plots.annotation_list(anns, r["frequency"] or "month")
+        notes_html = ('<ol class="marks">' + "".join(
+            f"<li>{html.escape(n.split('. ', 1)[1])}</li>" for n in notes) + "</ol>") if notes else ""
         sentences = r["sentences"] or []
         body = "".join(f'<p class="{"headline" if i == 0 else ""}">{html.escape(s)}</p>'
                        for i, s in enumerate(sentences))
@@ -227,7 +231,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
             f'<div class="icons">'
             f"{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 34), plots.variation_label(r['variation'], r['improvement']))}"
             f"{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 34), plots.assurance_label(r['assurance']))}"
-            f"</div>{chart}<div class=\"narrative\">{body}</div>"
+            f"</div>{chart}{notes_html}<div class=\"narrative\">{body}</div>"
             f'<p class="source">{_source_line(r, data, produced)}</p></section>')
     js = plotlyjs if plotlyjs is not None else get_plotlyjs()
     document = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

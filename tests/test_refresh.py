@@ -16,6 +16,7 @@ from refresh_support import FORCE, INDICATOR, LOCAL, history, make_store, month,
 from spc.cli import main
 from spc.refresh import lock_path, read_sources
 from spc.errors import SpcError
+from spc.store import connect, transaction
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +222,37 @@ def test_usage_errors_exit_2_and_bad_sources_are_one_line(store, tmp_path, capsy
     assert main(["refresh", "--db", str(db), "--sources", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`importer` is required" in err and "Traceback" not in err
+
+
+def test_an_annotation_saved_during_the_refresh_is_kept_and_used(store, monkeypatch):
+    """The analyst excludes the planted month while the refresh is computing: the refresh must
+    not write results computed without it; it notices, recomputes on a fresh copy, and the
+    stored point is the excluded one."""
+    import spc.refresh as refresh
+
+    db, sources, incoming, tmp_path = store
+    _plant(incoming)
+    original = refresh._prepare
+    calls = []
+
+    def prepare_then_annotate(*args, **kwargs):
+        work = original(*args, **kwargs)
+        if not calls:  # the app saves an annotation between the refresh's copy and its write
+            con = connect(db, wait_seconds=30)
+            with transaction(con):
+                con.execute("INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
+                            "VALUES (?, ?, ?, 'exclude', 'data error, being checked', 'analyst', now())",
+                            [INDICATOR, FORCE, month(-1)])
+            con.close()
+        calls.append(1)
+        return work
+
+    monkeypatch.setattr(refresh, "_prepare", prepare_then_annotate)
+    assert _refresh(db, sources, tmp_path) == 3
+    assert len(calls) == 2
+    assert "store_changed" in [r["event"] for r in read_log(tmp_path / "refresh.log")]
+    assert _query(db, "SELECT excluded FROM result_point WHERE area_code = ? AND period = ?",
+                  [FORCE, month(-1)]) == [(True,)]
+    assert _query(db, "SELECT count(*) FROM annotation WHERE author = 'analyst'")[0][0] == 1
+    assert _query(db, "SELECT count(*) FROM observation WHERE period_start = ? AND area_code = ?",
+                  [month(-1), FORCE])[0][0] == 1      # imported once, not twice
