@@ -335,17 +335,23 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         # numbered markers on the chart; the numbers are explained in a list under it
         # (annotation_list), because long labels on the chart overlap and get cut off
         anns = annotations.sort("date", "id") if "id" in annotations.columns else annotations.sort("date")
-        for ann in anns.iter_rows(named=True):
-            fig.add_shape(type="line", x0=ann["date"], x1=ann["date"], y0=0, y1=1, yref="paper",
+        anns = anns.with_columns(number=pl.int_range(1, pl.len() + 1).cast(pl.String))
+        # several dates on one period share one marker labelled "2, 3"
+        marks = anns.group_by("date", maintain_order=True).agg(
+            label=pl.col("number").str.join(", "),
+            hover=pl.format("{}: {}", pl.col("kind").replace(ANNOTATION_KINDS), pl.col("text")).str.join("<br>"))
+        for d in marks["date"].to_list():
+            fig.add_shape(type="line", x0=d, x1=d, y0=0, y1=1, yref="paper",
                           line={"color": "#555555", "width": 1, "dash": "dot"})
         fig.add_scatter(
-            x=anns["date"].to_list(), y=[marker_y] * anns.height, mode="markers+text",
+            x=marks["date"].to_list(), y=[marker_y] * marks.height, mode="markers+text",
             name="Recorded dates (numbered, listed below the chart)",
             marker={"symbol": "triangle-down", "size": 16 if large else 11, "color": "#333333"},
-            text=[str(i) for i in range(1, anns.height + 1)], textposition="top center",
-            textfont={"size": base - 2, "color": "#111111"},
-            customdata=[[ANNOTATION_KINDS.get(k, k), t] for k, t in zip(anns["kind"].to_list(), anns["text"].to_list())],
-            hovertemplate="%{x|%b %Y}: %{customdata[0]}<br>%{customdata[1]}<extra></extra>")
+            text=marks["label"].to_list(), textposition="top center",
+            textfont={"size": base - 2, "color": "#111111"}, customdata=marks["hover"].to_list(),
+            hovertemplate="%{x|%b %Y}<br>%{customdata}<extra></extra>", cliponaxis=False)
+        span = (marker_y - bottom) or 1.0
+        fig.update_yaxes(range=[bottom - 0.05 * span, marker_y + 0.12 * span])
     first, last = points["period"].min(), points["period"].max()
     if first is not None and last is not None:
         pad = dt.timedelta(days=max(15, (last - first).days // 60))

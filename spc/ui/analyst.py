@@ -107,10 +107,11 @@ def render(ov: Overview, path: str) -> None:
                lambda: data.add_annotation(path, ind_id, code, date, kind, reason, author))
 
     anns = sd.all_annotations.filter(pl.col("indicator_id") == ind_id)
+    area_names = dict(zip(ov.areas["code"].to_list(), ov.areas["name"].to_list()))
     if anns.height:
         st.markdown("**Dates recorded for this indicator** (withdrawn ones are kept, struck through):")
         for a in anns.sort("date", descending=True).iter_rows(named=True):
-            where = "every area" if a["area_code"] is None else a["area_code"]
+            where = "every area" if a["area_code"] is None else area_names.get(a["area_code"], a["area_code"])
             line = (f"{plots.format_period(a['date'], meta['frequency'])} — **{a['kind']}** ({where}): "
                     f"{a['text']} — {a['author']}, {common.fmt_time(a['created_at'])}")
             cols = st.columns([6, 1])

@@ -89,7 +89,12 @@ def render(ov: Overview, path: str) -> None:
             st.warning(f"The funnel plot could not be drawn: {exc}")
         else:
             fig = compare.funnel_figure(f, title=title, value_label=axis, percent=False)
-            fig.update_layout(height=540, font={"size": 16})
+            fig.update_layout(height=560, font={"size": 16})
+            # name the areas on the plot (a projector audience cannot hover)
+            fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
+                              name="areas", marker={"size": 12}, textfont={"size": 13})
+            fig.update_xaxes(title=("incidents in the same window a year earlier" if not win["has_den"].all()
+                                    else "denominator (size)"))
             st.plotly_chart(fig, width="stretch", key="funnel")
             st.caption(explain)
             for note in f.notes:

@@ -48,7 +48,7 @@ def render(ov: Overview, path: str) -> None:
             st.dataframe(runs.drop("digest_json"), hide_index=True, width="stretch")
 
     st.subheader("What is loaded")
-    st.dataframe(cov.drop("indicator_id").rename({
+    st.dataframe(cov.drop("indicator_id").with_columns(pl.col("last_loaded").dt.strftime("%Y-%m-%d %H:%M")).rename({
         "priority": "Priority", "indicator": "Indicator", "frequency": "Frequency", "areas": "Areas",
         "observations": "Observations", "first_period": "First period", "latest_period": "Latest period",
         "last_loaded": "Last loaded"}), hide_index=True, width="stretch")
@@ -78,6 +78,9 @@ def render(ov: Overview, path: str) -> None:
                            mime="text/csv", key="download_rejected")
 
     st.subheader("Loads")
-    st.dataframe(status["batches"], hide_index=True, width="stretch")
+    batches = status["batches"]
+    keep = [c for c in ("id", "source", "path", "finished_at", "status", "rows_read", "rows_loaded", "rows_unchanged",
+                        "rows_revised", "rows_rejected", "message") if c in batches.columns]
+    st.dataframe(batches.select(keep), hide_index=True, width="stretch")
     if cov.filter(pl.col("observations") == 0).height:
         st.caption("Indicators with no observations are in the catalogue but have no data loaded yet.")

@@ -145,6 +145,9 @@ def render(ov: Overview, path: str) -> None:
     c3.markdown(plots.icon_with_label(plots.assurance_icon_svg(s["assurance"], 48),
                                       plots.assurance_label(s["assurance"])), unsafe_allow_html=True)
     st.markdown(f"### {html.escape(s.get('status') or '')}")
+    if "special cause" in (s.get("status") or "").lower():
+        st.caption("*Special cause* means a change beyond normal variation: a statistical rule says it is "
+                   "unlikely to be chance.")
 
     o1, o2, _ = st.columns([2, 2, 4])
     two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",

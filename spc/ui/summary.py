@@ -47,9 +47,9 @@ def _link(indicator_id: str, area_code: str, text: str) -> str:
 
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True) -> str:
     """The summary as one HTML table grouped by priority (icons are inline SVG with words)."""
-    head = ["Indicator", "Latest", "Period"] + (["Last 24 points"] if sparklines else []) + \
+    head = ["Indicator", "Latest"] + (["Last 24 points"] if sparklines else []) + \
         ["Variation", "Assurance", "Status"]
-    widths = ["24%", "8%", "8%"] + (["14%"] if sparklines else []) + ["13%", "13%", "20%"]
+    widths = ["23%", "10%"] + (["14%"] if sparklines else []) + ["14%", "14%", "25%"]
     out = ['<table class="spc-summary"><colgroup>' + "".join(f'<col style="width:{w}">' for w in widths)
            + '</colgroup><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     current = None
@@ -67,18 +67,18 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
             marker = ' <span class="spc-ended">signal ended since last refresh</span>'
         cells = [
             f"{name}{marker}",
-            f'<span class="num">{plots.format_value(r["latest_value"], r["unit"])}</span>',
-            plots.format_period(r["latest_period"], r["frequency"]),
+            f'{plots.format_value(r["latest_value"], r["unit"])}<br><span class="spc-small">'
+            f'{plots.format_period(r["latest_period"], r["frequency"])}</span>',
         ]
         if sparklines:
-            cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types")))
+            cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types"), width=140))
         cells += [
-            plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 36),
+            plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 32),
                                   plots.variation_label(r["variation"])),
-            plots.icon_with_label(plots.assurance_icon_svg(r["assurance"], 36), plots.assurance_label(r["assurance"])),
+            plots.icon_with_label(plots.assurance_icon_svg(r["assurance"], 32), plots.assurance_label(r["assurance"])),
             f'<span class="spc-status">{html.escape(r.get("status") or "")}</span>',
         ]
-        classes = ["", "num", "", "", "", "", ""] if sparklines else ["", "num", "", "", "", ""]
+        classes = ["", "num", "", "", "", ""] if sparklines else ["", "num", "", "", ""]
         out.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' for c, v in zip(classes, cells)) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
