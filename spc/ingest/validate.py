@@ -317,27 +317,29 @@ def check_observations(obs: pl.DataFrame, file: str, indicators: pl.DataFrame, a
                    pl.col("area_code"), _fmt("period_start"), dup_lines),
          "_col_period", _fmt("period_start")),
     ]
+    reasons = [f"_r{i}" for i in range(len(checks))]
     flagged = frame.with_columns(
         [pl.when(bad.fill_null(False)).then(reason).alias(f"_r{i}") for i, (bad, reason, _, _) in enumerate(checks)]
         + [pl.when(bad.fill_null(False)).then(value.cast(pl.String)).alias(f"_v{i}")
            for i, (bad, _, _, value) in enumerate(checks)]
-    )
+    ).with_columns(pl.any_horizontal([pl.col(r).is_not_null() for r in reasons]).alias("_any_bad"))
+    # One lazy query for all the rules' rejections (polars' per-call overhead dominates small frames).
+    bad_rows = flagged.lazy().filter(pl.col("_any_bad"))
     parts = [
-        flagged.filter(pl.col(f"_r{i}").is_not_null()).select(
+        bad_rows.filter(pl.col(f"_r{i}").is_not_null()).select(
             "_obs", pl.lit(file).alias("file"), pl.col("_line").alias("line"),
             pl.col(col).alias("column_name"), pl.col(f"_v{i}").alias("value"), pl.col(f"_r{i}").alias("reason"),
             pl.lit(None, pl.String).alias("raw"))
         for i, (_, _, col, _) in enumerate(checks)
     ]
-    rejected = pl.concat(parts)
-    bad_rows = rejected.get_column("_obs").unique()
-    good = (flagged.filter(~pl.col("_obs").is_in(bad_rows.implode()))
+    rejected = (pl.concat(parts).unique(subset=["_obs", "reason"], keep="first", maintain_order=True)
+                .sort("line", "_obs", nulls_last=True).drop("_obs").cast(REJECTION_COLUMNS))  # type: ignore[arg-type]
+    good = (flagged.lazy().filter(~pl.col("_any_bad"))
             .with_columns(pl.when(is_prop & num.is_not_null() & den.is_not_null() & (den > 0))
                           .then(ratio).otherwise(val).alias("value"))
             .select(list(OBSERVATION_COLUMNS)))
-    # Rows with several problems come once per problem; keep them in line order.
-    rejected = rejected.unique(subset=["_obs", "reason"], keep="first", maintain_order=True)
-    return good, rejected.sort("line", "_obs", nulls_last=True).drop("_obs").cast(REJECTION_COLUMNS)  # type: ignore[arg-type]
+    good_frame, rejected_frame = pl.collect_all([good, rejected])
+    return good_frame, rejected_frame
 
 
 def rejected_row_count(rejected: pl.DataFrame) -> int:
