@@ -13,27 +13,27 @@ from rich.table import Table
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.ingest import SOURCES, FileResult, ImportReport, run_import
+from spc.ingest.calls_999 import COLUMNS as CALLS_COLUMNS
 from spc.store import connect
 
-_HELP = """Import published files: SOURCE is police-uk, calls-999, reoffending, fire or tidy.
-
-PATH may be a file (CSV, or gzipped CSV; tidy also takes Parquet and Excel), a folder (searched
-recursively, e.g. a police.uk month folder or a folder of months) or a zip archive.
-
-Every file is validated (columns, types, dates, ranges, numerator <= denominator, known
-indicator and area codes, duplicate keys, period grain) and every problem is kept in the
-rejected_row table with its file, line, column, value and reason. A file with any problem
-loads nothing unless --load-good-rows is given. The whole import is one transaction: if it is
-interrupted, the store is as it was. The command exits 1 when anything was rejected.
-
-police-uk: monthly counts of ASB and each crime type, force-wide and per community safety
-partnership area (from the LSOA name); No Location rows and rows outside the force's areas
-count force-wide only and are reported. Outcomes files give force-wide outcome counts.
-calls-999: header aliases are listed in spc/ingest/calls_999.py.
-reoffending: the MoJ long file is England and Wales data: --area is required to say where it
-is stored. fire: stored under the force unless the file has an area column or --area is given.
-tidy: indicator, area, period, value (or numerator, denominator).
-"""
+_PARAGRAPHS = [
+    "Import published files: SOURCE is police-uk, calls-999, reoffending, fire or tidy.",
+    "PATH may be a file (CSV or gzipped CSV; tidy also takes Parquet and Excel), a folder (searched recursively, "
+    "e.g. a police.uk month folder or a folder of months) or a zip archive.",
+    "Every file is validated (columns, types, dates, ranges, numerator <= denominator, known indicator and area "
+    "codes, duplicate keys, period grain) and every problem is kept in the rejected_row table with its file, line, "
+    "column, value and reason. A file with any problem loads nothing unless --load-good-rows is given. The whole "
+    "import is one transaction: if it is interrupted, the store is as it was. Exit code 1 when anything was rejected.",
+    "police-uk: monthly counts of ASB and each crime type, force-wide and per community safety partnership area "
+    "(from the LSOA name); No Location rows and rows outside the force's areas count force-wide only and are "
+    "reported. Outcomes files give force-wide outcome counts.",
+    "calls-999: headers match ignoring case, spaces and punctuation; accepted: " + "; ".join(
+        f"{names[0]} (or {', '.join(names[1:])})" for names in CALLS_COLUMNS.values()) + ".",
+    "reoffending: the MoJ long file is England and Wales data, so --area is required to say where it is stored. "
+    "fire: stored under the force unless the file has an area column or --area is given. "
+    "tidy: indicator, area, period, value (or numerator, denominator).",
+]
+_HELP = "\n\n".join(_PARAGRAPHS)
 
 DbOption = Annotated[
     Path | None,
