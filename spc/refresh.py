@@ -114,6 +114,11 @@ def read_sources(path: str | Path) -> SourcesConfig:
         for key in ("name", "importer", "path"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise SpcError(f"{where}: `{key}` is required (a non-empty string)")
+        from spc.ingest import SOURCES
+
+        if entry["importer"] not in SOURCES:
+            raise SpcError(f"{where} ({entry['name']}): unknown importer {entry['importer']!r}; expected one of "
+                           f"{', '.join(SOURCES)}")
         if entry["name"] in names:
             raise SpcError(f"{where}: name {entry['name']!r} is used twice")
         names.add(entry["name"])

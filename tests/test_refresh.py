@@ -215,6 +215,9 @@ def test_usage_errors_exit_2_and_bad_sources_are_one_line(store, tmp_path, capsy
     db, _sources, _incoming, _ = store
     assert main(["refresh", "--db", str(db), "--no-such-option"]) == 2
     bad = tmp_path / "bad.toml"
+    bad.write_text("[[source]]\nname = 'x'\nimporter = 'ftp'\npath = 'x'\n")
+    with pytest.raises(SpcError, match="unknown importer 'ftp'"):
+        read_sources(bad)
     bad.write_text("[[source]]\nname = 'x'\n")
     with pytest.raises(SpcError, match="`importer` is required"):
         read_sources(bad)
@@ -256,3 +259,34 @@ def test_an_annotation_saved_during_the_refresh_is_kept_and_used(store, monkeypa
     assert _query(db, "SELECT count(*) FROM annotation WHERE author = 'analyst'")[0][0] == 1
     assert _query(db, "SELECT count(*) FROM observation WHERE period_start = ? AND area_code = ?",
                   [month(-1), FORCE])[0][0] == 1      # imported once, not twice
+
+
+def test_a_failed_refresh_is_recorded_notified_and_changes_nothing(store, monkeypatch, capsys):
+    import spc.results
+
+    db, sources, incoming, tmp_path = store
+    _plant(incoming)
+    before = table_rows(db)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(spc.results, "compute", broken)
+    received = tmp_path / "alert.txt"
+    assert _refresh(db, sources, tmp_path, "--notify-command", f"cat > {received}") == 1
+    assert "refresh failed: RuntimeError: engine exploded" in capsys.readouterr().err
+    assert table_rows(db) == before
+    status, errors = _query(db, "SELECT status, errors FROM refresh_run ORDER BY id DESC LIMIT 1")[0]
+    assert status == "failed" and "engine exploded" in errors
+    assert "Status: **failed**" in received.read_text() and "engine exploded" in received.read_text()
+    monkeypatch.undo()
+    assert _refresh(db, sources, tmp_path) == 3         # the next run does the work
+
+
+def test_a_failing_notify_command_is_reported_not_fatal(store, capsys):
+    db, sources, _incoming, tmp_path = store
+    assert _refresh(db, sources, tmp_path, "--notify-command", "echo no mail server >&2; exit 7") == 0
+    err = capsys.readouterr().err
+    assert "exited 7" in err and "no mail server" in err
+    failed = [r for r in read_log(tmp_path / "refresh.log") if r["event"] == "notify_failed"]
+    assert len(failed) == 1 and failed[0]["returncode"] == 7 and failed[0]["level"] == "error"
