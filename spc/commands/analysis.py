@@ -105,12 +105,54 @@ def _check_format(fmt: str) -> None:
         raise SpcError(f"--format {fmt!r}: expected csv or json")
 
 
+InputArg = Annotated[
+    Path | None,
+    typer.Argument(help="CSV or Parquet: series, period, value (or numerator, denominator). Omit with --indicator.",
+                   show_default=False),
+]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Database (with --indicator; default $SPC_DB, else indicators.duckdb).", show_default=False)]
+IndicatorOpt = Annotated[list[str] | None, typer.Option("--indicator", help="Read this indicator from the database (repeatable).", show_default=False)]
+AreaOpt = Annotated[list[str] | None, typer.Option("--area", help="With --indicator: only these area codes (repeatable).", show_default=False)]
+
+
+def load_data(input: Path | None, db: Path | None, indicators: list[str] | None, areas: list[str] | None) -> pl.DataFrame:
+    """The input file, or with --indicator the stored observations (series 'indicator|area')."""
+    if input is not None and indicators:
+        raise SpcError("give an INPUT file or --indicator, not both")
+    if input is not None:
+        return read_input(input)
+    if not indicators:
+        raise SpcError("missing INPUT: give a CSV or Parquet file, or --indicator ID to read the database")
+    from spc.config import db_path
+    from spc.store import connect
+    from spc.store.queries import load_observations
+    from spc.trend import as_series_frame
+
+    path = db_path(db)
+    if not Path(path).exists():
+        raise SpcError(f"{path}: database not found (run `spc db init` first)")
+    con = connect(path, read_only=True)
+    try:
+        obs = load_observations(con, indicators, areas or None)
+    finally:
+        con.close()
+    if obs.height == 0:
+        raise SpcError(f"{path}: no observations for indicator(s) {', '.join(indicators)}"
+                       + (f" in area(s) {', '.join(areas)}" if areas else ""))
+    frame = obs.select(pl.concat_str("indicator_id", "area_code", separator="|").alias("series"),
+                       "period", "value", "numerator", "denominator")
+    return as_series_frame(frame, source=str(path))
+
+
 FormatOpt = Annotated[str, typer.Option("--format", help="csv or json.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
 
 
 def trend_command(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet: series, period, value (or numerator, denominator).")],
+    input: InputArg = None,
+    db: DbOpt = None,
+    indicator: IndicatorOpt = None,
+    area: AreaOpt = None,
     window: Annotated[int, typer.Option(help="Trend window in months (0: the whole series).")] = 36,
     rolling_months: Annotated[int, typer.Option("--rolling", help="Months in the rolling total or rate.")] = 12,
     table: Annotated[str, typer.Option(help="CSV output table: " + ", ".join(TREND_TABLES) + ".")] = "trend",
@@ -136,7 +178,7 @@ def trend_command(
         raise SpcError("--window must be 0 or more and --rolling at least 1")
     if not 0 < alpha < 1:
         raise SpcError(f"--alpha {alpha}: expected a number between 0 and 1")
-    data = read_input(input)
+    data = load_data(input, db, indicator, area)
     tables: dict[str, object] = {
         "trend": lambda: tr.long_term_trend(data, window=window or None, alpha=alpha),
         "rolling": lambda: tr.rolling(data, months=rolling_months),
@@ -166,7 +208,10 @@ def _adjusted_or_empty(data: pl.DataFrame) -> pl.DataFrame:
 
 
 def compare_command(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet: series, period, value (or numerator, denominator).")],
+    input: InputArg = None,
+    db: DbOpt = None,
+    indicator: IndicatorOpt = None,
+    area: AreaOpt = None,
     current: Annotated[
         str | None, typer.Option(help="Current window START:END (YYYY-MM or YYYY-MM-DD), e.g. 2024-04:2025-03.")
     ] = None,
@@ -188,21 +233,21 @@ def compare_command(
     _check_format(fmt)
     if not 0 < alpha < 1:
         raise SpcError(f"--alpha {alpha}: expected a number between 0 and 1")
-    data = read_input(input)
+    data = load_data(input, db, indicator, area)
     if funnel:
         if period is None:
             raise SpcError("--funnel needs --period (the month, or START:END to sum over)")
         if data["denominator"].is_null().all():
-            raise SpcError(f"{input}: a funnel plot needs numerator and denominator columns")
+            raise SpcError(f"{input or 'database'}: a funnel plot needs numerator and denominator columns")
         start, end = parse_window(period)
         rows = data.filter(pl.col("period").is_between(start, end))
         if rows.height == 0:
-            raise SpcError(f"{input}: no rows with a period from {start} to {end}")
+            raise SpcError(f"{input or 'database'}: no rows with a period from {start} to {end}")
         units = rows.group_by("series").agg(pl.col("numerator").sum(), pl.col("denominator").sum())
         fkind = "rate" if kind == "rate" or (units["numerator"] > units["denominator"]).any() else "proportion"
         f = cp.funnel(units, unit="series", kind=fkind, overdispersion=overdispersion)
         if figure is not None:
-            fig = cp.funnel_figure(f, title=f"{input.stem}: {start} to {end}")
+            fig = cp.funnel_figure(f, title=f"{input.stem if input else ', '.join(indicator or [])}: {start} to {end}")
             try:
                 if figure.suffix.lower() == ".html":
                     fig.write_html(figure)
