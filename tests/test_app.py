@@ -48,14 +48,22 @@ def _button(at: AppTest, label: str):
     return matches[0]
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_on_the_demo_database(monkeypatch, demo_db, page):
+    before = _digest(demo_db)
     at = run_app(monkeypatch, demo_db, page)
     assert at.title, f"page {page} shows no title"
     assert not at.error, [e.value for e in at.error]
     # every page says plainly that the demo figures are illustrative
     text = all_markdown(at) + " ".join(i.value for i in at.info)
     assert "illustrative" in text.lower()
+    # reading never writes: the database file is byte for byte the same, with no WAL left behind
+    assert _digest(demo_db) == before
+    assert not Path(str(demo_db) + ".wal").exists()
 
 
 def test_summary_shows_every_indicator_with_icons_and_status(monkeypatch, demo_db):
@@ -149,15 +157,27 @@ def test_results_older_than_the_data_are_flagged(monkeypatch, demo_db_copy):
     assert "1 of" in warning
 
 
-def test_reading_pages_never_write(monkeypatch, demo_db_copy):
-    def digest() -> str:
-        return hashlib.sha256(demo_db_copy.read_bytes()).hexdigest()
+def test_summary_marks_what_changed_since_the_previous_refresh(monkeypatch, demo_db_copy):
+    from spc.cli import main
 
-    before = digest()
-    for page in READ_PAGES:
-        run_app(monkeypatch, demo_db_copy, page, sel_indicator="asb_incidents")
-    assert digest() == before
-    assert not Path(str(demo_db_copy) + ".wal").exists()
+    at = run_app(monkeypatch, demo_db_copy, "summary")
+    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    assert "NEW since last refresh" not in table  # no refresh yet: nothing to mark
+    # the scheduled refresh (no new files) records the signals the latest points carry
+    assert main(["refresh", "--db", str(demo_db_copy)]) in (0, 3)
+    new = query(demo_db_copy, """
+        SELECT DISTINCT i.name FROM signal s JOIN indicator i ON i.id = s.indicator_id
+        WHERE s.status = 'new' AND s.area_code = 'staffordshire'
+          AND s.first_seen_run = (SELECT max(id) FROM refresh_run)""")["name"].to_list()
+    assert new, "the first refresh of the demo data should find current signals"
+    at = run_app(monkeypatch, demo_db_copy, "summary")
+    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    rows = table.split("<tr")
+    marked = [r for r in rows if "NEW since last refresh" in r]
+    assert len(marked) == len(new)
+    for name in new:
+        assert any(f">{name}<" in r for r in marked), name
+    assert "Last refresh" in all_markdown(at)
 
 
 def test_analyst_chart_type_change_persists_and_changes_the_result(monkeypatch, demo_db_copy):
@@ -240,3 +260,12 @@ def test_briefing_download_is_a_self_contained_page(monkeypatch, demo_db):
     assert page.count("Plotly.newPlot") == 2
     assert "Anti-social behaviour incidents" in page and "<svg" in page
     assert "not official statistics" in page
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium prints the PDF (make browser-deps)")
+def test_briefing_pdf_through_the_briefing_pack(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db, "briefing", brief_area="staffordshire", brief_ids=["asb_incidents"])
+    _button(at, "Make a PDF (takes a few seconds)").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["brief_pdf_bytes"].startswith(b"%PDF")

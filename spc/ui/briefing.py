@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from spc import plots
-from spc.ui import common
+from spc.ui import common, data
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.summary import summary_rows, summary_table_html
 
@@ -112,21 +112,25 @@ def render(ov: Overview, path: str) -> None:
 
 
 def _pdf_button(container, path: str, ids: list[str], area: str) -> None:
-    """A PDF download through spc.brief, when that module offers one."""
+    """A PDF of the same briefing through spc.brief (headless Chromium prints it)."""
     try:
-        from spc import brief
+        from spc.brief import build_brief
     except ImportError:
         container.caption("PDF: use your browser's Print to PDF (the page prints cleanly).")
         return
-    build = getattr(brief, "briefing_pdf", None) or getattr(brief, "build_pdf", None)
-    if build is None:
-        container.caption("PDF: use your browser's Print to PDF (the page prints cleanly).")
-        return
-    if container.button("Make a PDF", key="brief_pdf_make"):
+    if container.button("Make a PDF (takes a few seconds)", key="brief_pdf_make"):
+        import tempfile
+        from pathlib import Path
+
         try:
-            pdf = build(path, indicator_ids=ids, area_code=area)
-        except Exception as exc:
-            container.error(f"The PDF could not be made: {exc}")
+            with tempfile.TemporaryDirectory(prefix="spc-app-pdf-") as tmp, data.exclusive():
+                out = Path(tmp) / "briefing.pdf"
+                build_brief(path, out, indicator_ids=ids, area=area)
+                st.session_state["brief_pdf_bytes"] = out.read_bytes()
+        except Exception as exc:  # no Chromium, or the pack failed: say so, keep the page
+            container.error(f"The PDF could not be made: {exc}. Use your browser's Print to PDF instead.")
             return
-        container.download_button("Download the PDF", pdf, file_name=f"briefing_{area}.pdf",
+    pdf = st.session_state.get("brief_pdf_bytes")
+    if pdf:
+        container.download_button("Download the PDF", pdf, file_name=f"briefing_{area}_{dt.date.today()}.pdf",
                                   mime="application/pdf", key="brief_pdf")

@@ -77,6 +77,13 @@ def writing(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold the in-process database lock while other code (e.g. spc.brief) opens the file itself."""
+    with _LOCK:
+        yield
+
+
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
     return con.sql(sql, params=list(params) if params else None).pl()
 
@@ -152,14 +159,22 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
             SELECT indicator_id, area_code, period, value, point_type FROM (
                 SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
                 FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
-        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 2")
-        latest_run = runs["id"][0] if runs.height else None
+        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
+        # what changed in the latest successful refresh (spc.signals keeps the history):
+        # signals first seen then, signals that ended then, signals withdrawn then
+        done = _frame(con, "SELECT id, started_at FROM refresh_run WHERE status = 'success' "
+                           "ORDER BY id DESC LIMIT 1")
+        run_id = done["id"][0] if done.height else -1
+        run_start = done["started_at"][0] if done.height else dt.datetime(9999, 1, 1)
         changes = _frame(con, """
-            SELECT s.*, CASE WHEN s.first_seen_run = ? THEN 'new' ELSE s.status END AS change
-            FROM signal s
-            WHERE s.first_seen_run = ? OR (s.status = 'ended' AND s.updated_at >= ?)
-            ORDER BY s.indicator_id, s.area_code""",
-            [latest_run, latest_run, runs["started_at"][0] if runs.height else dt.datetime(9999, 1, 1)])
+            SELECT * FROM (
+                SELECT s.*, CASE
+                    WHEN s.status = 'new' AND s.first_seen_run = ? THEN 'new'
+                    WHEN s.status = 'ended' AND s.last_seen_run = ? AND s.first_seen_run < ? THEN 'ended'
+                    WHEN s.status = 'withdrawn' AND s.updated_at >= ? THEN 'withdrawn' END AS change
+                FROM signal s)
+            WHERE change IS NOT NULL ORDER BY indicator_id, area_code""",
+            [run_id, run_id, run_id, run_start])
         fresh = con.execute("""
             SELECT max(o.loaded) AS newest_data, min(r.computed_at) AS oldest_result,
                    max(r.computed_at) AS newest_result,

@@ -23,7 +23,9 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
         spark_values=pl.col("value"), spark_types=pl.col("point_type"))
     rows = rows.join(spark, on=["indicator_id", "area_code"], how="left")
     if ov.changes.height:
-        change = ov.changes.sort("change", descending=True).group_by("indicator_id", "area_code").agg(
+        # one marker per row: a new signal matters most, then an ended one, then a withdrawn one
+        rank = pl.col("change").replace_strict({"new": 0, "ended": 1, "withdrawn": 2}, default=3)
+        change = ov.changes.sort(rank).group_by("indicator_id", "area_code").agg(
             change=pl.col("change").first(), change_rule=pl.col("rule").first(),
             change_type=pl.col("point_type").first())
         rows = rows.join(change, on=["indicator_id", "area_code"], how="left")
@@ -65,6 +67,8 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
                       f"NEW since last refresh: {html.escape(what)}</span>")
         elif r.get("change") == "ended":
             marker = ' <span class="spc-ended">signal ended since last refresh</span>'
+        elif r.get("change") == "withdrawn":
+            marker = ' <span class="spc-ended">signal withdrawn (data or settings changed)</span>'
         cells = [
             f"{name}{marker}",
             f'{plots.format_value(r["latest_value"], r["unit"])}<br><span class="spc-small">'
