@@ -222,8 +222,10 @@ def test_the_same_month_twice_in_one_import_is_rejected(tmp_path: Path) -> None:
     finally:
         con.close()
     assert [f.status for f in report.files] == ["loaded", "rejected"]
-    assert "is also in" in report.files[1].rejections.get_column("reason")[0]
-    assert STREET_DIR.name in report.files[1].rejections.get_column("reason")[0]
+    reasons = report.files[1].rejections.get_column("reason").to_list()
+    assert reasons == [f"150 rows for 2024-03-01 are also in {STREET_DIR / '2024-03' / copy.name} in this import "
+                       "(the same period twice)"]
+    assert report.files[1].rows_rejected == 1
 
 
 def test_real_sample_files_of_another_force_are_rejected_clearly(tmp_path: Path) -> None:
@@ -275,3 +277,30 @@ def test_real_outcomes_and_street_samples_load_for_their_force(tmp_path: Path, f
     for crime, n in crimes.items():
         assert got[CRIME_TYPES[crime]] == n
     assert sum(v for k, v in got.items() if k in CRIME_TYPES.values()) == len(rows) - 1
+
+
+def test_unknown_crime_type_and_wrong_month_are_rejected_by_line(tmp_path: Path) -> None:
+    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+              "Last outcome category,Context\n")
+    rows = [",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Burglary,,",
+            ",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Violent crime,,",
+            ",2024-02,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Drugs,,",
+            ",2024-01,Staffordshire Police,Staffordshire Police,,,No Location,,,Drugs,,"]
+    path = tmp_path / "2024-01" / "2024-01-staffordshire-street.csv"
+    path.parent.mkdir()
+    path.write_text(header + "\n".join(rows) + "\n")
+    db = make_store(tmp_path / "store.duckdb")
+    con = connect(db)
+    try:
+        report = run_import(con, "police-uk", [path], load_good_rows=True)
+        got = dict(con.execute("SELECT indicator_id || '/' || area_code, value FROM observation "
+                               "WHERE value > 0").fetchall())
+    finally:
+        con.close()
+    rejected = {(r["line"], r["column_name"], r["reason"].split(" (")[0])
+                for r in report.files[0].rejections.iter_rows(named=True)}
+    assert rejected == {(3, "Crime type", "unknown crime type 'Violent crime'"),
+                        (4, "Month", "month does not match the file name's month 2024-01")}
+    assert got == {"crime_burglary/staffordshire": 1, "crime_burglary/tamworth": 1, "crime_drugs/staffordshire": 1,
+                   "neighbourhood_crime/staffordshire": 1, "neighbourhood_crime/tamworth": 1}
+    assert report.files[0].extra == {"no location": 1, "outside areas": 0}

@@ -23,7 +23,7 @@ from spc.errors import SpcError
 from spc.ingest import calls_999, fire, police_uk, reoffending, tidy
 from spc.ingest.base import Context, Parsed
 from spc.ingest.files import FileRejected, SourceFile, discover
-from spc.ingest.validate import check_observations, empty_rejections, file_rejection, rejected_row_count
+from spc.ingest.validate import check_observations, file_rejection, rejected_row_count
 from spc.store.connection import transaction
 from spc.store.observations import (
     REJECTION_COLUMNS,
@@ -99,12 +99,15 @@ def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str
         # A key already taken from an earlier file of this import (the same month twice).
         again = good.join(seen, on=_KEY, how="inner")
         if not again.is_empty():
-            lines = parsed.observations.select(*_KEY, "_line", "_col_period").join(again, on=_KEY)
-            bad = pl.concat([bad, lines.select(
-                pl.lit(file.name).alias("file"), pl.col("_line").alias("line"),
-                pl.col("_col_period").alias("column_name"), pl.col("period_start").cast(pl.String).alias("value"),
-                pl.format("{} / {} / {} is also in {} in this import", *[pl.col(k) for k in _KEY],
-                          pl.col("_from")).alias("reason"),
+            # one rejection per period and earlier file, not one per indicator and area
+            column = parsed.observations.get_column("_col_period")[0]
+            lines = parsed.observations.select(*_KEY, "_line").join(again, on=_KEY)
+            bad = pl.concat([bad, lines.group_by("period_start", "_from").agg(
+                pl.col("_line").min().alias("line"), pl.len().alias("n")).sort("period_start").select(
+                pl.lit(file.name).alias("file"), "line", pl.lit(column, pl.String).alias("column_name"),
+                pl.col("period_start").cast(pl.String).alias("value"),
+                pl.format("{} rows for {} are also in {} in this import (the same period twice)", pl.col("n"),
+                          pl.col("period_start"), pl.col("_from")).alias("reason"),
                 pl.lit(None, pl.String).alias("raw")).cast(REJECTION_COLUMNS)])  # type: ignore[arg-type]
             good = good.join(seen, on=_KEY, how="anti")
         rejected = pl.concat([file_rejection(file.name, *parsed.read_problems),
@@ -176,4 +179,4 @@ def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
     return ImportReport(source=source, files=results)
 
 
-__all__ = ["SOURCES", "FileResult", "ImportReport", "empty_rejections", "find_files", "run_import"]
+__all__ = ["SOURCES", "FileResult", "ImportReport", "find_files", "run_import"]

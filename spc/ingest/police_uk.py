@@ -83,7 +83,7 @@ def _month_rejections(parsed: pl.DataFrame, file: str, column: str, file_month: 
 
 
 def _unknown_rejections(rows: pl.DataFrame, file: str, column: str, what: str, known: list[str]) -> pl.DataFrame:
-    shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+    shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
     return rows.filter(pl.col("indicator_id").is_null()).select(
         pl.lit(file).alias("file"), pl.col("_line").alias("line"), pl.lit(column).alias("column_name"),
         pl.col(column).alias("value"), pl.format(f"unknown {what} '{{}}' (known: {shown})", pl.col(column)).alias("reason"),
@@ -178,7 +178,8 @@ def _outcomes(file: SourceFile, ctx: Context, frame: pl.DataFrame, file_month: s
     rows = rows.with_columns(pl.when(pl.col("_id").is_in(outcome_ids)).then(pl.col("_id")).alias("indicator_id"))
     month_bad = _month_rejections(rows, file.name, cols["month"], file_month)
     unknown = _unknown_rejections(rows.filter(~pl.col("_bad")), file.name, cols["outcome_type"],
-                                  "outcome type (no outcome_<type> indicator in the catalogue)", outcome_ids)
+                                  "outcome type: no outcome_<snake case> indicator in the catalogue for",
+                                  outcome_ids)
     rejected = pl.concat([rejected, month_bad, unknown]).sort("line")
     good = rows.filter(~pl.col("_line").is_in(rejected.get_column("line").implode()))
     counts = good.group_by("month", "indicator_id").agg(pl.len().alias("n"))

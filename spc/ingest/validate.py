@@ -28,7 +28,6 @@ from spc.store.observations import OBSERVATION_COLUMNS, REJECTION_COLUMNS
 #: Proportions given with a value and numerator/denominator must agree this closely (fraction).
 RATIO_TOLERANCE = 0.001
 
-GRAINS = ("week", "month", "quarter", "year")
 
 
 def normalise_header(name: str) -> str:
