@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 import shlex
@@ -56,7 +55,6 @@ from spc.store.queries import frame
 
 #: Exit codes of `spc refresh` (cron wrappers alert on 1 and 3).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NEW_CONCERN = 0, 1, 2, 3
-FREQUENCY_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 #: How many times a refresh recomputes when the store changed under it before giving up.
 ATTEMPTS = 3
 
@@ -275,14 +273,6 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _new_files(mem: duckdb.DuckDBPyConnection, config: SourcesConfig,
                only: Sequence[str] | None) -> tuple[list[tuple[Source, list[Path]]], list[str]]:
     """Per source, the files (or zip archives) holding anything the store has not loaded yet.
@@ -368,7 +358,7 @@ def _subset(results: Any, keys: pl.DataFrame) -> Any:
 
 def _prepare(db: Path, config: SourcesConfig, only: Sequence[str] | None, wait_seconds: float,
              log: JsonLog) -> _Work:
-    """Steps 3: copy the store, import new files into the copy, compute, reconcile signals."""
+    """Step 3: copy the store, import new files into the copy, compute, reconcile signals."""
     from spc import ingest
     from spc.results import compute
 
@@ -398,8 +388,7 @@ def _prepare(db: Path, config: SourcesConfig, only: Sequence[str] | None, wait_s
     results = compute(mem, scope)
     changed = _changed_series(mem, results)
     stored = sig.load_signals(mem)
-    patterns = sig.find_patterns(results.points) if not results.points.is_empty() else sig.find_patterns(
-        pl.DataFrame())
+    patterns = sig.find_patterns(results.points)
     changes = sig.reconcile(stored, patterns, results.series)
     log("computed", series=results.series.height, series_changed=changed.height,
         signal_changes=changes.height)
