@@ -329,6 +329,7 @@ def describe(
     *,
     points: pl.DataFrame | None = None,
     trend: pl.DataFrame | None = None,
+    checks: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Plain-English narrative, one row per summary row.
 
@@ -338,7 +339,8 @@ def describe(
     proportions stored as 0..1, 'count', 'seconds', 'minutes'), frequency, target_source and,
     when the summary lacks them, improvement and target. `points` (optional) lets the text name
     the rule behind a special cause; `trend` (optional, from `spc.trend.long_term_trend`, keyed
-    by `series`) adds a long-term trend sentence. An optional `area_name` column on the summary
+    by `series`) adds a long-term trend sentence; `checks` (optional, from
+    `spc.trend.data_checks`) adds its warnings. An optional `area_name` column on the summary
     is shown after the indicator name.
 
     Returns the summary's key columns plus `headline` (first sentence), `status` (one line for
@@ -361,10 +363,15 @@ def describe(
     trend_rows: dict = {}
     if trend is not None and trend.height and "series" in trend.columns and key == ["series"]:
         trend_rows = {t["series"]: t for t in trend.iter_rows(named=True)}
+    check_rows: dict[str, list[str]] = {}
+    if checks is not None and checks.height and key == ["series"]:
+        for c in checks.iter_rows(named=True):
+            check_rows.setdefault(c["series"], []).append(c["message"])
     out = []
     for r in rows.iter_rows(named=True):
         t = trend_rows.get(r.get("series")) if trend_rows else None
         headline, status, sentences = _sentences(r, t)
+        sentences = sentences + check_rows.get(r.get("series"), [])
         out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences})
     schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String, "sentences": pl.List(pl.String)}
     return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)

@@ -522,6 +522,33 @@ def seasonally_adjust(
     return pl.concat(parts) if parts else frame.head(0)
 
 
+def analyse_adjusted(data: pl.DataFrame, specs: object, *, period: int = 12, model: str = "additive"):
+    """Control charts on seasonally adjusted values: the labelled option, never the default.
+
+    Adjusts every series with `seasonally_adjust`, charts the adjusted values as XmR (a p, p',
+    u or u' spec becomes XmR with the same other settings, because adjusted rates have no
+    binomial or Poisson denominator) and returns the engine's `Analysis` whose points carry
+    `value_original`, `seasonal` and `adjustment` (ADJUSTED_LABEL) so no chart can show adjusted
+    values without saying so. `specs` is a SeriesSpec or a mapping of series to SeriesSpec.
+    """
+    import dataclasses
+    from collections.abc import Mapping
+
+    from spc.engine import Analysis, SeriesSpec, analyse
+
+    def as_xmr(spec: SeriesSpec) -> SeriesSpec:
+        return spec if spec.chart in ("xmr", "run") else dataclasses.replace(spec, chart="xmr")
+
+    xspecs = {k: as_xmr(v) for k, v in specs.items()} if isinstance(specs, Mapping) else as_xmr(specs)  # type: ignore[arg-type]
+    adj = seasonally_adjust(data, period=period, model=model)
+    result = analyse(adj.select("series", "period", "value"), xspecs)
+    points = result.points.join(
+        adj.select("series", "period", "value_original", "seasonal", "adjustment"), on=["series", "period"], how="left"
+    )
+    summary = result.summary.with_columns(pl.lit(adj["adjustment"][0] if adj.height else ADJUSTED_LABEL).alias("adjustment"))
+    return Analysis(points=points, phases=result.phases, summary=summary)
+
+
 def expected_range(
     data: pl.DataFrame, *, level: float = 0.95, period: int = 12, history: int | None = 60
 ) -> pl.DataFrame:

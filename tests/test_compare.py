@@ -206,3 +206,17 @@ def test_funnel_input_errors() -> None:
         compare.funnel(pl.DataFrame({"unit": ["a", "b"], "numerator": [1, 2], "denominator": [10, 20]}))
     with pytest.raises(SpcError, match="exceeds its denominator"):
         compare.funnel(pl.DataFrame({"unit": ["a", "b", "c"], "numerator": [1, 30, 2], "denominator": [10, 20, 5]}))
+
+
+def test_mean_times_compared_with_the_series_own_variation() -> None:
+    # Fire attendance minutes, monthly: 9.6 on average last year, 9.3 this year, month-to-month
+    # sd about 0.15. A 0.3-minute fall over 12 months each side is beyond chance; 0.05 is not.
+    rng = np.random.default_rng(8)
+    per = months(24, dt.date(2022, 4, 1))
+    real = np.r_[np.full(12, 9.6), np.full(12, 9.3)] + rng.normal(0, 0.15, 24)
+    same = np.r_[np.full(12, 9.6), np.full(12, 9.55)] + rng.normal(0, 0.15, 24)
+    data = pl.DataFrame({"series": ["real"] * 24 + ["same"] * 24, "period": per * 2, "value": np.r_[real, same]})
+    res = {r["series"]: r for r in compare.compare_periods(data, (dt.date(2023, 4, 1), dt.date(2024, 3, 31)), kind="mean").iter_rows(named=True)}
+    assert res["real"]["verdict"] == compare.LOWER and res["real"]["upper"] < 0
+    assert res["same"]["verdict"] == compare.NOT_BEYOND
+    assert res["real"]["dispersion"] == pytest.approx(0.15, rel=0.5)

@@ -58,3 +58,27 @@ def test_compare_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "needs numerator and denominator" in capsys.readouterr().err
     assert main(["compare", str(path), "--current", "2024-13"]) == 1
     assert "expected a date YYYY-MM-DD or a month YYYY-MM" in capsys.readouterr().err
+
+
+def test_compare_and_trend_read_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spc.store import connect, transaction
+    from spc.store.observations import start_batch, write_observations
+
+    db = tmp_path / "store.duckdb"
+    assert main(["db", "init", "--empty", "--db", str(db)]) == 0
+    capsys.readouterr()
+    con = connect(db)
+    per = [dt.date(2022 + (i // 12), i % 12 + 1, 1) for i in range(24)]
+    with transaction(con):
+        batch = start_batch(con, "test", "manual.csv")
+        write_observations(con, pl.DataFrame({
+            "indicator_id": "asb_incidents", "area_code": "staffordshire", "period_start": per, "period_grain": "month",
+            "value": [7.0 / 12] * 12 + [15.0 / 12] * 12, "numerator": None, "denominator": None,
+        }).with_columns(pl.Series("value", [1.0, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 2, 1, 1, 2, 0, 1, 2, 1, 1, 2, 1, 1])), batch)
+    con.close()
+    assert main(["compare", "--db", str(db), "--indicator", "asb_incidents", "--current", "2023-01:2023-12"]) == 0
+    row = pl.read_csv(capsys.readouterr().out.encode()).row(0, named=True)
+    assert row["series"] == "asb_incidents|staffordshire" and (row["before"], row["after"]) == (7, 15)
+    assert row["verdict"] == "not beyond normal variation"
+    assert main(["trend", "--db", str(db), "--indicator", "no_such_indicator"]) == 1
+    assert "no observations for indicator(s) no_such_indicator" in capsys.readouterr().err

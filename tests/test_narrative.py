@@ -178,3 +178,10 @@ def test_every_icon_has_a_line() -> None:
         assert "90%" in narrative.assurance_status(icon, 0.9, "%")
     assert narrative.assurance_status(None, 0.9, "%") == ""
     assert narrative.assurance_status("inconsistent", None, "%") == ""
+
+
+def test_data_check_warnings_are_added_as_sentences() -> None:
+    checks = pl.DataFrame({"series": ["calls999"], "check": ["gaps"],
+                           "message": ["2 period(s) are missing (the first gap ends at 2023-06-01); fill them or mark them."]})
+    out = narrative.describe(summary_row(), PHASES, CALLS, checks=checks)["sentences"][0]
+    assert out[-1] == checks["message"][0]

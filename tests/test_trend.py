@@ -247,3 +247,30 @@ def test_bad_input_is_a_one_line_user_error() -> None:
         trend.as_series_frame(pl.DataFrame({"period": ["2020-01-01", "2020-01-01"], "value": [1, 2]}))
     with pytest.raises(SpcError, match="needs at least 24 consecutive months"):
         trend.seasonally_adjust(seasonal_series(1, n=18))
+
+
+@needs_realdata
+def test_west_midlands_adjusted_chart_is_labelled_and_loses_the_seasonal_signals() -> None:
+    from spc.engine import SeriesSpec, analyse
+
+    # 2012-2016, after the 2011 step. Unadjusted, the points beyond the limits are seasonal
+    # extremes (February lows, a July high). Adjusted, the seasonal extremes are gone.
+    wm = west_midlands().filter(pl.col("period") >= dt.date(2012, 1, 1))
+    raw = analyse(wm, SeriesSpec(chart="xmr"))
+    adj = trend.analyse_adjusted(wm, SeriesSpec(chart="xmr"))
+    beyond = lambda pts: pts.filter(pl.col("rule").is_in(["Above UCL", "Below LCL"]))  # noqa: E731
+    raw_b, adj_b = beyond(raw.points), beyond(adj.points)
+    assert set(raw_b.filter(pl.col("rule") == "Below LCL")["period"].dt.month()) == {2}
+    assert 7 in set(raw_b.filter(pl.col("rule") == "Above UCL")["period"].dt.month())
+    assert (adj_b["rule"] != "Below LCL").all()  # the February troughs are gone
+    # what is left: early 2012, the tail of the post-2011 fall (change_points suggests April
+    # 2012 on adjusted values), and late 2016, the real rise
+    assert adj_b.height > 0
+    assert ((adj_b["period"] < dt.date(2012, 4, 1)) | (adj_b["period"].dt.year() == 2016)).all()
+    # labelled everywhere, originals kept beside the adjusted values
+    assert (adj.points["adjustment"] == trend.ADJUSTED_LABEL).all()
+    assert adj.summary["adjustment"][0] == trend.ADJUSTED_LABEL
+    assert adj.points["value_original"].to_list() == wm["value"].to_list()
+    # the season no longer inflates the moving ranges: limits are narrower
+    width = lambda s: s["upper"][0] - s["lower"][0]  # noqa: E731
+    assert width(adj.summary) < 0.6 * width(raw.summary)
