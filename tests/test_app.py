@@ -269,3 +269,26 @@ def test_briefing_pdf_through_the_briefing_pack(monkeypatch, demo_db):
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["brief_pdf_bytes"].startswith(b"%PDF")
+
+
+def test_pages_wait_for_a_refresh_that_holds_the_database(monkeypatch, demo_db_copy):
+    """Another process (the scheduled refresh) holds the write lock: the app waits, then shows the page."""
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+         "time.sleep(3); con.close()", str(demo_db_copy)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        start = time.monotonic()
+        at = run_app(monkeypatch, demo_db_copy, "summary")
+        waited = time.monotonic() - start
+    finally:
+        holder.wait(timeout=30)
+    assert not at.error, [e.value for e in at.error]
+    assert any("<table class=\"spc-summary\"" in m.value for m in at.markdown)
+    assert waited >= 1.5  # it really waited for the lock rather than reading half-written data

@@ -92,7 +92,7 @@ def render(ov: Overview, path: str) -> None:
             fig.update_layout(height=560, font={"size": 16})
             # name the areas on the plot (a projector audience cannot hover)
             fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
-                              name="areas", marker={"size": 12}, textfont={"size": 13})
+                              name="areas", marker={"size": 12}, textfont={"size": 13}, cliponaxis=False)
             fig.update_xaxes(title=("incidents in the same window a year earlier" if not win["has_den"].all()
                                     else "denominator (size)"))
             st.plotly_chart(fig, width="stretch", key="funnel")

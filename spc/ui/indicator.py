@@ -193,7 +193,7 @@ def render(ov: Overview, path: str) -> None:
                            + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:]) + ".")
     with right:
         st.subheader("Trend and seasonality")
-        want_expected = st.checkbox("Work out the expected range of the latest point (takes a few seconds)",
+        want_expected = st.checkbox("Show the expected range (a few seconds)",
                                     key="opt_expected")
         panel = trend_panel(path, key, ind_id, area, points, want_expected)
         t, se, ex = panel["trend"], panel["season"], panel["expected"]

@@ -106,12 +106,14 @@ def render(ov: Overview, path: str) -> None:
         sort = st.radio("Order", ["Plan order", "Needs attention first"], key="summary_sort", horizontal=False)
     rows = summary_rows(ov, area, chosen or None, attention_first=sort == "Needs attention first")
     last = ov.last_refresh
-    n_new = ov.changes.filter(pl.col("change") == "new").height if ov.changes.height else 0
+    new = ov.changes.filter(pl.col("change") == "new") if ov.changes.height else ov.changes
+    n_new, n_here = new.height, (new.filter(pl.col("area_code") == area).height if new.height else 0)
     if last:
         st.markdown(
             f"Last refresh **{common.fmt_time(last.get('finished_at') or last.get('started_at'))}** "
-            f"({last.get('trigger')}, {last.get('status')}). Changes since the previous refresh: **{n_new}** new "
-            f"signal{'s' if n_new != 1 else ''} beyond normal variation, marked **NEW** below.")
+            f"({last.get('trigger')}, {last.get('status')}). Since the previous refresh: **{n_new}** new "
+            f"signal{'s' if n_new != 1 else ''} beyond normal variation across all areas, **{n_here}** for "
+            f"{html.escape(names.get(area, area))}, marked **NEW** below.")
     else:
         st.markdown(f"Results computed **{common.fmt_time(ov.freshness.get('newest_result'))}**. "
                     "No scheduled refresh has run yet, so there are no changes to mark.")
