@@ -54,6 +54,14 @@ def test_999_header_aliases_give_the_same_observations(tmp_path: Path) -> None:
     assert "1 rows of other forces skipped" in report_b.files[0].notes
 
 
+def test_999_month_names_read_like_iso_months(tmp_path: Path) -> None:
+    text = CALLS_A.replace("2024-01,", "Jan 2024,").replace("2024-02,", "February-24,")
+    _, rows_iso = _import(tmp_path, "calls-999", "iso.csv", CALLS_A)
+    report, rows_named = _import(tmp_path, "calls-999", "named.csv", text)
+    assert report.rows_rejected == 0
+    assert rows_named == rows_iso
+
+
 def test_999_missing_header_is_named_with_its_accepted_aliases(tmp_path: Path) -> None:
     text = "Month,Calls received,Answered under 10s,Answered 60s plus\n2024-01,20000,17400,600\n"
     report, rows = _import(tmp_path, "calls-999", "c.csv", text)

@@ -304,3 +304,18 @@ def test_unknown_crime_type_and_wrong_month_are_rejected_by_line(tmp_path: Path)
     assert got == {"crime_burglary/staffordshire": 1, "crime_burglary/tamworth": 1, "crime_drugs/staffordshire": 1,
                    "neighbourhood_crime/staffordshire": 1, "neighbourhood_crime/tamworth": 1}
     assert report.files[0].extra == {"no location": 1, "outside areas": 0}
+
+
+def test_import_inside_the_callers_transaction_is_undone_by_its_rollback(tmp_path: Path) -> None:
+    db = make_store(tmp_path / "store.duckdb")
+    con = connect(db)
+    try:
+        before = snapshot(con, ("observation", "load_batch", "rejected_row"))
+        con.execute("BEGIN TRANSACTION")
+        report = run_import(con, "police-uk", [STREET_DIR / "2024-04"], own_transaction=False)
+        assert con.execute("SELECT count(*) FROM observation").fetchone()[0] == 150
+        con.execute("ROLLBACK")
+        assert snapshot(con, ("observation", "load_batch", "rejected_row")) == before
+    finally:
+        con.close()
+    assert report.files[0].loaded == 150

@@ -12,6 +12,7 @@ absent from a new file stay.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -158,18 +159,20 @@ def find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
 
 def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path], *,
                load_good_rows: bool = False, on_file: Callable[[int, int, FileResult], None] | None = None,
-               **options: object) -> ImportReport:
+               own_transaction: bool = True, **options: object) -> ImportReport:
     """Import every file under `paths` with the `source` importer, in one transaction.
 
     `options`: encoding, proportion_scale ('fraction' or 'percent'), area, group (see `Context`).
     `on_file(index, total, result)` is called after each file (for progress output).
+    `own_transaction=False` runs inside the caller's transaction instead (e.g. a refresh that
+    imports and recomputes results as one unit); the caller must have begun it.
     """
     ctx, files = find_files(con, source, paths, **options)
     module = SOURCES[source]
     results: list[FileResult] = []
     seen = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period_start": pl.Date,
                                 "_from": pl.String})
-    with transaction(con):
+    with transaction(con) if own_transaction else nullcontext(con):
         for index, file in enumerate(files):
             result, seen = _import_file(con, module, source, file, ctx, seen, load_good_rows)
             file.release()

@@ -16,7 +16,8 @@ lower-casing and turning every run of other characters into `_` (so "Calls answe
 are the same). When no header fits a required field, the error names the field and every
 accepted header. With a force column, rows of other forces are skipped and counted in the
 summary; a force name matches when it reduces to the store's force code ("Staffordshire
-Police" -> staffordshire).
+Police" -> staffordshire). Months may be written YYYY-MM, YYYY-MM-01, or as a month name and
+year ("Jan 2024", "January 2024", "Jan-24").
 """
 
 from __future__ import annotations

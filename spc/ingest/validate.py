@@ -125,17 +125,32 @@ def _number(col: str) -> tuple[pl.Expr, pl.Expr]:
 _MONTH = r"^(\d{4})-(\d{2})(?:-(\d{2}))?$"
 
 
+#: A month name and year as spreadsheets write them: "Jan 2024", "January 2024", "Sept-24", "Jan/2024".
+_MONTH_NAME = r"^([A-Za-z]{3,9})[\s/-]+(\d{4}|\d{2})$"
+_MONTH_WORDS = ["jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul",
+                "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec",
+                "december"]
+
+
 def _month(col: str) -> tuple[pl.Expr, pl.Expr]:
+    """A month: YYYY-MM, YYYY-MM-01, or a month name and year (Jan 2024, January 2024, Jan-24)."""
     text = _clean(col)
     parts = text.str.extract_groups(_MONTH)
     date = pl.date(parts.struct.field("1").cast(pl.Int32, strict=False),
                    parts.struct.field("2").cast(pl.Int8, strict=False), 1)
     ok_month = parts.struct.field("2").cast(pl.Int32, strict=False).is_between(1, 12)
+    name = text.str.extract_groups(_MONTH_NAME)
+    year = name.struct.field("2")
+    year = pl.when(year.str.len_chars() == 2).then("20" + year).otherwise(year)   # "Jan-24" is 2024
+    known = name.struct.field("1").str.to_lowercase().is_in(_MONTH_WORDS)
+    named = pl.when(known).then(
+        pl.format("01 {} {}", name.struct.field("1").str.slice(0, 3), year).str.to_date("%d %b %Y", strict=False))
+    value = pl.when(ok_month).then(date).otherwise(named)
     day = parts.struct.field("3")
-    reason = (pl.when(parts.struct.field("1").is_null() | ~ok_month)
-              .then(pl.lit("not a month (expected YYYY-MM)"))
+    reason = (pl.when(value.is_null())
+              .then(pl.lit("not a month (expected YYYY-MM, or a month name and year such as Jan 2024)"))
               .when(day.is_not_null() & (day != "01")).then(pl.lit("not the first day of a month")))
-    return pl.when(ok_month).then(date), reason
+    return value, reason
 
 
 def _date(col: str) -> tuple[pl.Expr, pl.Expr]:
