@@ -407,7 +407,10 @@ def _compare_kind(part: pl.DataFrame, kind: str, alpha: float) -> pl.DataFrame:
         before, after = col("mean_before"), col("mean_after")
         lower, upper = r["lower"], r["upper"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(before != 0, 100 * (after / before - 1), np.nan)
+        if kind == "count":
+            pct = r["pct_change"]  # per period: the windows may hold different numbers of periods
+        else:
+            pct = np.where(before != 0, 100 * (after / before - 1), np.nan)
     return base.with_columns(
         pl.Series("before", before),
         pl.Series("after", after),
@@ -444,10 +447,19 @@ def _sentences(out: pl.DataFrame) -> list[str]:
             size = f"{abs(r['pct_change']):.0f}%"
         else:
             size = fmt_number(abs(r["change"]))
+        b_txt, a_txt = _show(r["before"], r["kind"]), _show(r["after"], r["kind"])
+        if r["kind"] == "count" and r["periods_before"] != r["periods_after"]:
+            b_txt = f"{fmt_number(r['before'] / r['periods_before'])} a period over {r['periods_before']}"
+            a_txt = f"{fmt_number(r['after'] / r['periods_after'])} a period over {r['periods_after']}"
         line = (
-            f"{word} {size} ({_show(r['before'], r['kind'])} to {_show(r['after'], r['kind'])}), "
+            f"{word} {size} ({b_txt} to {a_txt}), "
             f"{chance} the variation chance alone gives ({p}; {r['method']})."
         )
+        if r["periods_before"] != r["periods_after"]:
+            line += (
+                f" The windows hold different numbers of periods ({r['periods_before']} and "
+                f"{r['periods_after']}); check the data are complete."
+            )
         if r.get("acf1") is not None and r["acf1"] > 0.5 and max(r["periods_before"], r["periods_after"]) > 1:
             # totals of strongly related consecutive periods vary more than the test assumes
             line += (
@@ -536,6 +548,11 @@ def funnel(
     if m < 3:
         raise SpcError("funnel: needs at least three units to compare")
     theta = float(frame["numerator"].sum() / frame["denominator"].sum())
+    if theta <= 0 or (kind == "proportion" and theta >= 1):
+        raise SpcError(
+            f"funnel: the overall {kind} is {theta:g}; with every unit at "
+            f"{'zero' if theta <= 0 else 'one hundred per cent'} there is nothing to compare"
+        )
     n = frame["denominator"].to_numpy()
     y = frame["numerator"].to_numpy() / n
     var = (theta * (1 - theta) / n) if kind == "proportion" else (theta / n)

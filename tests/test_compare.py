@@ -220,3 +220,19 @@ def test_mean_times_compared_with_the_series_own_variation() -> None:
     assert res["real"]["verdict"] == compare.LOWER and res["real"]["upper"] < 0
     assert res["same"]["verdict"] == compare.NOT_BEYOND
     assert res["real"]["dispersion"] == pytest.approx(0.15, rel=0.5)
+
+
+def test_incomplete_window_compares_per_period_and_says_so() -> None:
+    # 12 months at 10 a month, then 8 months at 20: the year so far is double, not +33%
+    per = months(20, dt.date(2023, 1, 1))
+    data = pl.DataFrame({"period": per, "value": [10.0] * 12 + [20.0] * 8})
+    row = compare.compare_periods(data, (dt.date(2024, 1, 1), dt.date(2024, 12, 31))).row(0, named=True)
+    assert (row["periods_before"], row["periods_after"]) == (12, 8)
+    assert row["pct_change"] == pytest.approx(100.0)
+    assert "10.0 a period over 12 to 20.0 a period over 8" in row["sentence"]
+    assert "different numbers of periods (12 and 8)" in row["sentence"]
+
+
+def test_funnel_with_nothing_to_compare_is_a_user_error() -> None:
+    with pytest.raises(SpcError, match="nothing to compare"):
+        compare.funnel(pl.DataFrame({"unit": ["a", "b", "c"], "numerator": [0, 0, 0], "denominator": [10, 20, 5]}))
