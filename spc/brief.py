@@ -164,19 +164,34 @@ def _source_line(row: dict, data: _Data, produced: dt.date) -> str:
     return " ".join(parts)
 
 
+def _narrative(rows: pl.DataFrame, data: _Data) -> pl.DataFrame:
+    """`spc.narrative.describe` for every page, with the medium to long-term trend sentence
+    (Theil-Sen / Mann-Kendall and HAC regression over the last 36 months, `spc.trend`): the
+    plans judge performance on that trend rather than on short-term fluctuations."""
+    from spc import narrative, trend
+
+    def keyed(df: pl.DataFrame) -> pl.DataFrame:
+        return df.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
+
+    points = keyed(data.points)
+    trends = trend.long_term_trend(points.select("series", "period", "value").drop_nulls("value"), window=36)
+    return narrative.describe(keyed(rows).with_columns(area_name=pl.lit(data.area["name"])),
+                              keyed(data.phases), data.indicators, points=points, trend=trends)
+
+
 def render_html(data: _Data, *, title: str | None = None, produced: dt.date | None = None,
                 plotlyjs: str | None = None) -> tuple[str, list[str]]:
     """The pack as one self-contained HTML document; returns it and the indicator ids in page order."""
     from plotly.offline import get_plotlyjs
 
-    from spc import narrative, plots
+    from spc import plots
 
     produced = produced or dt.date.today()
     rows = _ordered(data)
-    text = narrative.describe(rows.with_columns(area_name=pl.lit(data.area["name"])), data.phases,
-                              data.indicators, points=data.points)
-    rows = rows.join(text.select("indicator_id", "area_code", "headline", "status", "sentences"),
-                     on=["indicator_id", "area_code"], how="left", maintain_order="left")
+    text = _narrative(rows, data)
+    rows = (rows.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
+            .join(text.select("series", "headline", "status", "sentences"), on="series", how="left",
+                  maintain_order="left"))
     rows = rows.with_columns(_period_text=pl.struct("latest_period", "frequency").map_elements(
         lambda s: plots.format_period(s["latest_period"], s["frequency"] or "month"), return_dtype=pl.String))
     title = title or "Performance summary: police, fire and crime indicators"

@@ -50,6 +50,7 @@ def test_html_pack_is_self_contained_ordered_and_sourced(demo_db, tmp_path):
     assert "<script src=" not in page and "Plotly" in page      # plotly.js inline: works offline
     assert "data to March 2024" in page and "Police, Fire and Crime Panel" in page
     assert page.count("Demo data: illustrative") == 3           # every demo page says so
+    assert page.count("long-term trend") == 3                   # each narrative judges the longer trend
     names = _names(demo_db)
     # pages in order of need for attention: the cover rows and the pages agree
     positions = [page.index(f"<h2>{names[i]}</h2>") for i in result.indicators]
