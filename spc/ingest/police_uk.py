@@ -121,50 +121,52 @@ def _street(file: SourceFile, ctx: Context, frame: pl.DataFrame, file_month: str
                                   list(CRIME_TYPES))
     rejected = pl.concat([rejected, month_bad, unknown]).sort("line")
     bad_lines = rejected.get_column("line").implode()
-    good = rows.filter(~pl.col("_line").is_in(bad_lines)).lazy()
 
+    # One lazy plan from the good rows to the counts and the summary (collected together, so the
+    # shared part runs once).
     local = ctx.areas.filter(pl.col("type") == "community safety partnership area")
-    names = local.select(pl.col("name").str.to_lowercase().alias("_lad_key"), pl.col("code").alias("area_code"))
-    located = (good.with_columns(
-        pl.col("lsoa_name").str.replace(r"\s*\d{3}[A-Z]$", "").alias("_lad"))
-        .with_columns(pl.col("_lad").str.to_lowercase().alias("_lad_key"))
-        .join(names.lazy(), on="_lad_key", how="left")
-        .collect())
+    names = local.lazy().select(pl.col("name").str.to_lowercase().alias("_lad_key"), pl.col("code").alias("area_code"))
+    located = (rows.lazy().filter(~pl.col("_line").is_in(bad_lines))
+               .with_columns(pl.col("lsoa_name").str.replace(r"\s*\d{3}[A-Z]$", "").alias("_lad"))
+               .with_columns(pl.col("_lad").str.to_lowercase().alias("_lad_key"))
+               .join(names, on="_lad_key", how="left"))
     force_counts = located.group_by("month", "indicator_id").agg(pl.len().alias("n")) \
         .with_columns(pl.lit(ctx.force).alias("area_code"))
     local_counts = located.filter(pl.col("area_code").is_not_null()) \
-        .group_by("month", "area_code", "indicator_id").agg(pl.len().alias("n"))
-    counts = pl.concat([force_counts, local_counts.select(force_counts.columns)])
-
-    months = located.select("month").unique()
-    grid = _grid(months, list(CRIME_TYPES.values()), [ctx.force, *local.get_column("code").to_list()])
+        .group_by("month", "indicator_id", "area_code").agg(pl.len().alias("n"))
+    counts = pl.concat([force_counts, local_counts.select("month", "indicator_id", "n", "area_code")])
+    area_codes = [ctx.force, *local.get_column("code").to_list()]
+    grid = (located.select("month").unique()
+            .join(pl.LazyFrame({"indicator_id": list(CRIME_TYPES.values())}), how="cross")
+            .join(pl.LazyFrame({"area_code": area_codes}), how="cross"))
     full = grid.join(counts, on=["month", "indicator_id", "area_code"], how="left") \
         .with_columns(pl.col("n").fill_null(0))
     neighbourhood = full.filter(pl.col("indicator_id").is_in(NEIGHBOURHOOD_CRIME)) \
         .group_by("month", "area_code").agg(pl.col("n").sum()) \
         .with_columns(pl.lit("neighbourhood_crime").alias("indicator_id"))
-    full = pl.concat([full, neighbourhood.select(full.columns)])
-    obs = full.select(
+    obs_plan = pl.concat([full, neighbourhood.select("month", "indicator_id", "area_code", "n")]).select(
         "indicator_id", "area_code", pl.col("month").alias("period_start"), pl.lit("month").alias("period_grain"),
         pl.col("n").cast(pl.Float64).alias("value"), pl.lit(None, pl.Float64).alias("numerator"),
-        pl.lit(None, pl.Float64).alias("denominator"))
+        pl.lit(None, pl.Float64).alias("denominator")).sort("indicator_id", "area_code", "period_start")
+    is_outside = pl.col("lsoa_name").is_not_null() & pl.col("area_code").is_null()
+    summary_plan = located.select(pl.col("lsoa_name").is_null().sum().alias("no_location"),
+                                  is_outside.sum().alias("outside"), pl.col("_lad").filter(is_outside).n_unique()
+                                  .alias("outside_places"))
+    top_plan = located.filter(is_outside).group_by("_lad").len().sort(["len", "_lad"], descending=[True, False]).head(5)
+    obs, summary, top = pl.collect_all([obs_plan, summary_plan, top_plan])
     obs = with_sources(obs, indicator=cols["crime_type"], area=cols["lsoa_name"], period=cols["month"],
                        value=cols["crime_type"])
 
-    no_location = int(located.get_column("lsoa_name").is_null().sum())
-    outside = located.filter(pl.col("lsoa_name").is_not_null() & pl.col("area_code").is_null())
+    no_location, outside, places = (int(v) for v in summary.row(0))
     notes: list[str] = []
-    extra = {"no location": no_location, "outside areas": outside.height}
+    extra = {"no location": no_location, "outside areas": outside}
     if no_location:
         notes.append(f"{no_location} 'No Location' rows: in the force-wide counts, in no area")
-    if outside.height:
-        top = outside.group_by("_lad").len().sort(["len", "_lad"], descending=[True, False]).head(5)
+    if outside:
         listed = ", ".join(f"{r[0]} {r[1]}" for r in top.iter_rows())
-        notes.append(f"{outside.height} rows in LSOAs outside the force's areas ({listed}"
-                     f"{', ...' if outside.get_column('_lad').n_unique() > 5 else ''}): "
+        notes.append(f"{outside} rows in LSOAs outside the force's areas ({listed}{', ...' if places > 5 else ''}): "
                      "in the force-wide counts, in no area")
-    return Parsed(observations=obs.sort("indicator_id", "area_code", "period_start"), rows_read=frame.height,
-                  rejected=rejected, notes=notes, extra=extra)
+    return Parsed(observations=obs, rows_read=frame.height, rejected=rejected, notes=notes, extra=extra)
 
 
 def _outcomes(file: SourceFile, ctx: Context, frame: pl.DataFrame, file_month: str | None) -> Parsed:
