@@ -292,3 +292,20 @@ def test_pages_wait_for_a_refresh_that_holds_the_database(monkeypatch, demo_db_c
     assert not at.error, [e.value for e in at.error]
     assert any("<table class=\"spc-summary\"" in m.value for m in at.markdown)
     assert waited >= 1.5  # it really waited for the lock rather than reading half-written data
+
+
+def test_analyst_withdrawing_a_recalculation_keeps_it_and_merges_the_phases(monkeypatch, demo_db_copy):
+    ann = query(demo_db_copy, "SELECT id, date FROM annotation WHERE indicator_id = 'asb_incidents' "
+                              "AND kind = 'recalculate' AND deleted_at IS NULL")
+    assert ann.height == 1, "the demo marks one ASB recalculation"
+    series = "indicator_id = 'asb_incidents' AND area_code = 'staffordshire'"
+    phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
+    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    at.button(key=f"withdraw_{ann['id'][0]}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    kept = query(demo_db_copy, "SELECT deleted_at FROM annotation WHERE id = ?", [ann["id"][0]])
+    assert kept.height == 1 and kept["deleted_at"][0] is not None  # withdrawn, not deleted
+    phases_after = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
+    assert phases_after == phases_before - 1
+    assert any("~~" in m.value and "withdrawn" in m.value for m in at.markdown)

@@ -20,6 +20,9 @@ CHARTS = {"xmr": "XmR (individuals) — any measure", "run": "Run chart (no limi
           "u": "u chart — rate", "up": "u′ chart (Laney) — rate with large denominators",
           "c": "c chart — count of events", "g": "g chart — rare events (gaps between)",
           "t": "t chart — rare events (time between)"}
+RULE_SETS = {"mdc": "Making Data Count (NHS, recommended)", "western_electric": "Western Electric",
+             "nelson": "Nelson"}
+RATIO_CHARTS = ("p", "pp", "u", "up")
 DIRECTIONS = {"increase": "Higher is better", "decrease": "Lower is better", "neutral": "No better direction"}
 KINDS = {"recalculate": "Recalculate the limits from this date (a rebase)",
          "exclude": "Exclude this point from the limits",
@@ -61,11 +64,17 @@ def render(ov: Overview, path: str) -> None:
         scope_text = "every area" if current["area_code"] == "*" else "this area"
         st.caption(f"Overridden for {scope_text} by {current['author']} on {common.fmt_time(current['updated_at'])}; "
                    f"the catalogue says {meta['chart']}, {meta['improvement']}.")
+    # p and u charts need a denominator for every point; offer them only when there is one
+    obs = sd.observations.filter(pl.col("area_code") == area)
+    has_den = obs.height > 0 and obs["denominator"].null_count() == 0
+    charts = [c for c in CHARTS if has_den or c not in RATIO_CHARTS]
     with st.form("settings_form"):
         c1, c2 = st.columns(2)
         chart_now = current.get("chart") or s.get("chart") or meta["chart"]
-        chart = c1.selectbox("Chart type", list(CHARTS), index=list(CHARTS).index(chart_now),
-                             format_func=CHARTS.get, key="set_chart")
+        chart_now = chart_now if chart_now in charts else "xmr"
+        chart = c1.selectbox("Chart type", charts, index=charts.index(chart_now),
+                             format_func=CHARTS.get, key="set_chart",
+                             help=None if has_den else "p and u charts need a denominator, which this series lacks.")
         dir_now = current.get("improvement") or s.get("improvement") or meta["improvement"]
         improvement = c2.selectbox("Which direction is better", list(DIRECTIONS), index=list(DIRECTIONS).index(dir_now),
                                    format_func=DIRECTIONS.get, key="set_improvement")
@@ -77,6 +86,13 @@ def render(ov: Overview, path: str) -> None:
         two_sigma = c5.selectbox("'2 of 3' rule", ["current", "legacy"],
                                  index=0 if (current.get("two_sigma") or "current") == "current" else 1,
                                  key="set_two_sigma", help="current: MDC since Nov 2023; legacy: NHSRplotthedots 0.2.2")
+        c6, c7 = st.columns(2)
+        rule_now = current.get("rule_set") or "mdc"
+        rule_set = c6.selectbox("Rules for a change beyond normal variation", list(RULE_SETS),
+                                index=list(RULE_SETS).index(rule_now), format_func=RULE_SETS.get, key="set_rule_set")
+        baseline = c7.number_input("Limits from the first N points of each phase (0 = all points)", 0, 200,
+                                   int(current.get("baseline_points") or 0), key="set_baseline",
+                                   help="Freeze the limits on a baseline period and extend them forward.")
         screen = st.checkbox("Screen unusually large moving ranges (recommended)",
                              value=current.get("screen_outliers") is not False, key="set_screen")
         scope = st.radio("Apply to", ["this area", "every area of this indicator"], horizontal=True, key="set_scope")
@@ -86,7 +102,8 @@ def render(ov: Overview, path: str) -> None:
         _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({'this area' if code != '*' else 'every area'}).",
                lambda: data.save_setting(path, ind_id, code, author, chart=chart, improvement=improvement,
                                          shift=int(shift), trend=int(trend), two_sigma=two_sigma,
-                                         screen_outliers=bool(screen)))
+                                         screen_outliers=bool(screen), rule_set=rule_set,
+                                         baseline_points=int(baseline) if baseline >= 2 else None))
     if current and st.button("Go back to the catalogue's settings", key="clear_setting"):
         _apply(path, ind_id, "Back to the catalogue's settings.",
                lambda: data.clear_setting(path, ind_id, current["area_code"]))

@@ -168,6 +168,14 @@ def render(ov: Overview, path: str) -> None:
     trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
     st.caption(f"Chart: {chart_name.get(s['chart'], s['chart'])}. Results computed "
                f"{common.fmt_time(s['computed_at'])}.{trial}")
+    overrides = sd.settings.filter(pl.col("area_code").is_in([area, "*"]))
+    for o in overrides.iter_rows(named=True):
+        scope = "every area" if o["area_code"] == "*" else "this area"
+        st.caption(f"Chart settings for {scope} were changed by {o['author']} on {common.fmt_time(o['updated_at'])} "
+                   "(see Analyst controls).")
+    warnings = [w for w in (s.get("warnings") or []) if w]
+    if warnings:
+        st.caption("Notes: " + "; ".join(warnings) + ".")
 
     left, right = st.columns(2)
     with left:
