@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import polars as pl
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from spc.config import DATA_DIR, db_path
 from spc.errors import SpcError
 from spc.store import connect, migrate, schema_version, transaction
 from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
+from spc.store.observations import now
 from spc.store.queries import frame, load_observations
 
 DbOption = Annotated[
@@ -37,7 +39,6 @@ def init(
     upserted, unchanged demo rows skipped, and analysts' annotations kept.
     """
     from spc.demo import load_demo
-    from spc.results import compute, write_results
 
     path = db_path(db)
     cat = read_catalogue(catalogue)
@@ -48,7 +49,7 @@ def init(
         with transaction(con):
             load_catalogue(con, cat)
             loaded = None if empty else load_demo(con, demo_dir)
-            computed = write_results(con, compute(con))
+            computed = record_results(con, trigger="db init")
     finally:
         con.close()
     typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {len(cat.areas)} areas")
@@ -56,6 +57,28 @@ def init(
         typer.echo(f"demo data: {loaded.loaded} new, {loaded.revised} revised, {loaded.unchanged} unchanged rows "
                    "(illustrative figures, not published data)")
     typer.echo(f"results: {computed} series computed")
+
+
+def record_results(con: duckdb.DuckDBPyConnection, *, trigger: str) -> int:
+    """Compute every series, store the results and record the signals they show, as one run
+    in `refresh_run` (inside the caller's transaction). Returns the series computed.
+
+    Recording the signals here makes them the baseline: the next `spc refresh` announces only
+    what is new since the store was built, not every signal the demo history holds.
+    """
+    from spc import signals
+    from spc.results import compute, write_results
+
+    started = now()
+    run_id = int(con.execute("INSERT INTO refresh_run (started_at, status, trigger) VALUES (?, 'running', ?) "
+                             "RETURNING id", [started, trigger]).fetchone()[0])
+    results = compute(con)
+    computed = write_results(con, results, run_id)
+    changes = signals.reconcile(signals.load_signals(con), signals.find_patterns(results.points), results.series)
+    signals.apply(con, changes, run_id, started)
+    con.execute("UPDATE refresh_run SET finished_at = ?, status = 'success', series_computed = ?, new_signals = ? "
+                "WHERE id = ?", [now(), computed, int((changes["change"] == "new").sum()), run_id])
+    return computed
 
 
 @db_app.command("status")
