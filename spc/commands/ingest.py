@@ -129,6 +129,7 @@ def import_command(
     try:
         with progress:
             report = run_import(con, source, paths, load_good_rows=load_good_rows, on_file=on_file,
+                                on_start=lambda total: progress.update(task, total=total),
                                 encoding=encoding, area=area, group=group, proportion_scale=proportion_scale)
     finally:
         con.close()

@@ -159,15 +159,19 @@ def find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
 
 def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path], *,
                load_good_rows: bool = False, on_file: Callable[[int, int, FileResult], None] | None = None,
-               own_transaction: bool = True, **options: object) -> ImportReport:
+               own_transaction: bool = True, on_start: Callable[[int], None] | None = None,
+               **options: object) -> ImportReport:
     """Import every file under `paths` with the `source` importer, in one transaction.
 
     `options`: encoding, proportion_scale ('fraction' or 'percent'), area, group (see `Context`).
-    `on_file(index, total, result)` is called after each file (for progress output).
+    `on_start(total)` is called once the files are found, `on_file(index, total, result)` after
+    each file (for progress output).
     `own_transaction=False` runs inside the caller's transaction instead (e.g. a refresh that
     imports and recomputes results as one unit); the caller must have begun it.
     """
     ctx, files = find_files(con, source, paths, **options)
+    if on_start is not None:
+        on_start(len(files))
     module = SOURCES[source]
     results: list[FileResult] = []
     seen = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period_start": pl.Date,
