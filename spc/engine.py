@@ -194,7 +194,9 @@ def _prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         frame = frame.sort("series", "period")
     _fail_first(frame, [((s == s.shift(1)) & (p == p.shift(1)), "period",
                          "duplicate period within the series")])
-    return frame
+    # one contiguous chunk: arithmetic kernels then treat every row alike, so a series
+    # gets bit-identical results whatever else is analysed with it
+    return frame.rechunk()
 
 
 def _check(frame: pl.DataFrame) -> pl.DataFrame:
@@ -284,11 +286,12 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
         out = lines(frame.lazy(), charts[0])
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
-                         for chart in charts]).sort("_g", "period")
+                         for chart in charts]).sort("_g", "period").collect().rechunk().lazy()
     n_base = pl.col("_base").sum().over("_g")
     # a phase with one used point has that value as centre and no limits
     limits = [c for c in LINES if c != "centre"]
-    return out.with_columns(_n_base=n_base).with_columns(
+    # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
+    return out.with_columns(pl.col(LINES).fill_nan(None), _n_base=n_base).with_columns(
         [pl.when(pl.col("_n_base") >= 2).then(pl.col(c)).alias(c) for c in limits],
         trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base").collect()
 
@@ -362,7 +365,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         n_points=pl.len().cast(pl.Int64), n_used=(~pl.col("excluded")).sum().cast(pl.Int64),
         centre=pl.col("centre").last(), lower=pl.col("lower").last(),
         upper=pl.col("upper").last(), trial_limits=pl.col("trial_limits").first())
-        .join(runs, on="_g", how="left")
+        .join(runs, on="_g", how="left", maintain_order="left")
         .select("_g", "series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
                 "upper", "trial_limits", "runs_signal", "longest_run", "longest_run_max",
                 "crossings", "crossings_min")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 #: every limit is computed within one phase of one series: ``_g`` is an integer id of
@@ -24,6 +25,9 @@ LINES = ("centre", "lower", "upper", "lower_2s", "upper_2s", "lower_1s", "upper_
 XMR_3SIGMA = 2.66
 #: d2 for n = 2: sigma = mean moving range / 1.128 (qicharts2 for Laney and t charts)
 D2 = 1.128
+#: multiply by this rather than divide by D2: polars may turn a division by a constant
+#: into a multiplication on some chunks and not others, which changes the last bit
+PER_D2 = 1 / D2
 #: moving ranges at or above 3.267 x the mean moving range are screened out (D4 for n = 2)
 SCREEN = 3.267
 
@@ -44,8 +48,47 @@ def base_only(x: pl.Expr) -> pl.Expr:
 
 
 def per_phase(agg: pl.Expr) -> pl.Expr:
-    """An aggregate of a phase's points broadcast to each of them."""
+    """An aggregate of a phase's points broadcast to each of them (order statistics only:
+    use :func:`phase_sum` and :func:`phase_mean` for sums)."""
     return agg.over(PHASE)
+
+
+def _segments(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal ``g`` (phases are contiguous rows)."""
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, int)
+    return starts, np.diff(np.r_[starts, len(g)])
+
+
+def _phase_sums(columns: list[pl.Series], *, mean: bool) -> pl.Series:
+    x, g = columns
+    values = x.fill_null(0.0).cast(pl.Float64).to_numpy()
+    starts, lengths = _segments(g.to_numpy())
+    if not len(values):
+        return pl.Series([], dtype=pl.Float64)
+    sums = np.add.reduceat(values, starts)
+    if mean:
+        counts = np.add.reduceat(x.is_not_null().to_numpy().astype(np.int64), starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sums = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return pl.Series(np.repeat(sums, lengths)).fill_nan(None)
+
+
+def phase_sum(x: pl.Expr) -> pl.Expr:
+    """Σ x (nulls skipped) over each phase, broadcast to its points.
+
+    Why not ``x.sum().over(...)``: polars' float sums vary in the last bit with memory
+    alignment, so a series could get different limits depending on what else was
+    analysed with it, or from one run to the next. NumPy's ``add.reduceat`` sums each
+    phase the same way wherever it lies (rows of a phase are contiguous).
+    """
+    return pl.map_batches([x, pl.col(PHASE)], lambda c: _phase_sums(c, mean=False),
+                          return_dtype=pl.Float64)
+
+
+def phase_mean(x: pl.Expr) -> pl.Expr:
+    """Mean of the non-null x of each phase (null when there are none), as :func:`phase_sum`."""
+    return pl.map_batches([x, pl.col(PHASE)], lambda c: _phase_sums(c, mean=True),
+                          return_dtype=pl.Float64)
 
 
 def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFrame:
@@ -60,9 +103,9 @@ def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFra
     prev = base_only(x).forward_fill().shift(1)
     prev_g = base_only(g).forward_fill().shift(1)
     lf = lf.with_columns(_mr=base_only(pl.when(prev_g == g).then((x - prev).abs())))
-    lf = lf.with_columns(_mr_all=per_phase(pl.col("_mr").mean()))
+    lf = lf.with_columns(_mr_all=phase_mean(pl.col("_mr")))
     mr = pl.col("_mr")
-    screened = per_phase(pl.when(mr < SCREEN * pl.col("_mr_all")).then(mr).mean())
+    screened = phase_mean(pl.when(mr < SCREEN * pl.col("_mr_all")).then(mr))
     return lf.with_columns(pl.when(pl.col("screen_outliers")).then(screened)
                            .otherwise(pl.col("_mr_all")).alias(name)).drop("_mr", "_mr_all")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import Scale, base_only, per_phase
+from spc.charts._common import Scale, base_only, phase_mean, phase_sum
 
 P_SCALE = Scale(low=0.0, high=1.0)
 U_SCALE = Scale(low=0.0)
@@ -13,8 +13,8 @@ C_SCALE = Scale(low=0.0)
 
 def add_pooled_ratio(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Add ``centre`` = Σ numerator / Σ denominator over the used points of each phase."""
-    num = per_phase(base_only(pl.col("numerator")).sum())
-    den = per_phase(base_only(pl.col("denominator")).sum())
+    num = phase_sum(base_only(pl.col("numerator")))
+    den = phase_sum(base_only(pl.col("denominator")))
     return lf.with_columns(centre=num / den)
 
 
@@ -35,5 +35,5 @@ def u(lf: pl.LazyFrame) -> pl.LazyFrame:
 def c(lf: pl.LazyFrame) -> pl.LazyFrame:
     """c chart: CL = c̄ (mean count); limits c̄ ± 3 √c̄, lower limit at least 0."""
     cbar = pl.col("centre")
-    return lf.with_columns(centre=per_phase(base_only(pl.col("value")).mean())).with_columns(
+    return lf.with_columns(centre=phase_mean(base_only(pl.col("value")))).with_columns(
         _mid=cbar, _sigma=cbar.sqrt())

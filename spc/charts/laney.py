@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import D2, Scale, add_mean_moving_range
+from spc.charts._common import PER_D2, Scale, add_mean_moving_range
 from spc.charts.attribute import P_SCALE, U_SCALE, add_pooled_ratio
 
 PP_SCALE = P_SCALE
@@ -13,10 +13,12 @@ UP_SCALE = U_SCALE
 
 def _laney(lf: pl.LazyFrame, sigma_i: pl.Expr) -> pl.LazyFrame:
     lf = add_pooled_ratio(lf).with_columns(_sigma_i=sigma_i)
-    z = (pl.col("value") - pl.col("centre")) / pl.col("_sigma_i")
+    # no z-scores when p̄ is 0 or 1 (σ_i = 0): the limits are then null
+    z = pl.when(pl.col("_sigma_i") > 0).then((pl.col("value") - pl.col("centre"))
+                                              / pl.col("_sigma_i"))
     lf = add_mean_moving_range(lf, z, "_mrbar_z")
     return lf.with_columns(
-        _mid=pl.col("centre"), _sigma=pl.col("_sigma_i") * pl.col("_mrbar_z") / D2
+        _mid=pl.col("centre"), _sigma=pl.col("_sigma_i") * pl.col("_mrbar_z") * PER_D2
     ).drop("_sigma_i", "_mrbar_z")
 
 

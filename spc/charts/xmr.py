@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import XMR_3SIGMA, Scale, add_mean_moving_range, base_only, per_phase
+from spc.charts._common import XMR_3SIGMA, Scale, add_mean_moving_range, base_only, phase_mean
 
 SCALE = Scale()
 
@@ -16,6 +16,6 @@ def xmr(lf: pl.LazyFrame) -> pl.LazyFrame:
     limits CL ± 2.66 MR̄, 2σ at CL ± 1.7733 MR̄, 1σ at CL ± 0.8867 MR̄.
     """
     x = pl.col("value")
-    lf = add_mean_moving_range(lf.with_columns(centre=per_phase(base_only(x).mean())), x, "_mrbar")
+    lf = add_mean_moving_range(lf.with_columns(centre=phase_mean(base_only(x))), x, "_mrbar")
     return lf.with_columns(_mid=pl.col("centre"),
                            _sigma=pl.col("_mrbar") * (XMR_3SIGMA / 3)).drop("_mrbar")

@@ -41,8 +41,8 @@ def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
                      longest_run=pl.col("_len").max().cast(pl.Int64),
                      crossings=(pl.col("_start").sum() - 1).cast(pl.Int64),
                      n_useful=pl.len().cast(pl.Int64)))
-    per_phase = (points.lazy().select(PHASE).unique()
-                 .join(per_phase, on=PHASE, how="left")
+    per_phase = (points.lazy().select(PHASE).unique(maintain_order=True)
+                 .join(per_phase, on=PHASE, how="left", maintain_order="left")
                  .with_columns(pl.col("longest_run", "crossings", "n_useful").fill_null(0))
                  .collect())
     # the thresholds depend only on n: compute them once per distinct n, then join
@@ -52,6 +52,6 @@ def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
     lookup = pl.DataFrame({"n_useful": pl.Series(n, dtype=pl.Int64),
                            "longest_run_max": pl.Series(longest, dtype=pl.Int64),
                            "crossings_min": pl.Series(crossings, dtype=pl.Int64)})
-    return per_phase.join(lookup, on="n_useful", how="left").with_columns(
+    return per_phase.join(lookup, on="n_useful", how="left", maintain_order="left").with_columns(
         runs_signal=((pl.col("longest_run") > pl.col("longest_run_max"))
                      | (pl.col("crossings") < pl.col("crossings_min"))).fill_null(False))
