@@ -157,27 +157,33 @@ def test_results_older_than_the_data_are_flagged(monkeypatch, demo_db_copy):
     assert "1 of" in warning
 
 
+def _summary_table(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+
+
 def test_summary_marks_what_changed_since_the_previous_refresh(monkeypatch, demo_db_copy):
     from spc.cli import main
 
-    at = run_app(monkeypatch, demo_db_copy, "summary")
-    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
-    assert "NEW since last refresh" not in table  # no refresh yet: nothing to mark
-    # the scheduled refresh (no new files) records the signals the latest points carry
-    assert main(["refresh", "--db", str(demo_db_copy)]) in (0, 3)
-    new = query(demo_db_copy, """
-        SELECT DISTINCT i.name FROM signal s JOIN indicator i ON i.id = s.indicator_id
-        WHERE s.status = 'new' AND s.area_code = 'staffordshire'
-          AND s.first_seen_run = (SELECT max(id) FROM refresh_run)""")["name"].to_list()
-    assert new, "the first refresh of the demo data should find current signals"
-    at = run_app(monkeypatch, demo_db_copy, "summary")
-    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
-    rows = table.split("<tr")
-    marked = [r for r in rows if "NEW since last refresh" in r]
-    assert len(marked) == len(new)
-    for name in new:
-        assert any(f">{name}<" in r for r in marked), name
-    assert "Last refresh" in all_markdown(at)
+    at = run_app(monkeypatch, demo_db_copy, "summary", summary_area="tamworth")
+    assert "NEW since last refresh" not in _summary_table(at)  # only db init so far: nothing to compare
+    assert "first run" in all_markdown(at)
+    # a revised figure arrives: Tamworth's latest burglary count triples; the scheduled refresh
+    # recomputes and records a new concern signal
+    con = duckdb.connect(str(demo_db_copy))
+    con.execute("""UPDATE observation SET value = value * 3, loaded_at = now()
+                   WHERE indicator_id = 'crime_burglary' AND area_code = 'tamworth'
+                     AND period_start = (SELECT max(period_start) FROM observation
+                                         WHERE indicator_id = 'crime_burglary')""")
+    con.close()
+    assert main(["refresh", "--db", str(demo_db_copy), "--only", "crime_burglary"]) == 3  # 3: new concern
+    at = run_app(monkeypatch, demo_db_copy, "summary", summary_area="tamworth")
+    marked = [row for row in _summary_table(at).split("<tr") if "NEW since last refresh" in row]
+    assert len(marked) == 1
+    assert ">Crime: Burglary<" in marked[0] and "concern" in marked[0]
+    assert "1</strong> new signal" in all_markdown(at) or "**1** new signal" in all_markdown(at)
+    # the force-wide view has no new signal of its own
+    at = run_app(monkeypatch, demo_db_copy, "summary", summary_area="staffordshire")
+    assert "NEW since last refresh" not in _summary_table(at)
 
 
 def test_analyst_chart_type_change_persists_and_changes_the_result(monkeypatch, demo_db_copy):

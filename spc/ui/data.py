@@ -13,6 +13,7 @@ the same file at once within one process.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -128,6 +129,34 @@ def database_problem(path: str, key: tuple[int, int] | None) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
+_CHANGE_SCHEMA = {"indicator_id": pl.String, "area_code": pl.String, "rule": pl.String,
+                  "point_type": pl.String, "change": pl.String}
+_NO_CHANGES = pl.DataFrame(schema=_CHANGE_SCHEMA)
+#: digest lists (spc.refresh) and the change each one means for the summary's marker
+_DIGEST_CHANGES = {"new_concerns": "new", "new_improvements": "new", "new_neutral": "new",
+                   "ended": "ended", "withdrawn": "withdrawn"}
+
+
+def _changes(con: duckdb.DuckDBPyConnection, run_id: int, digest_json: str | None) -> pl.DataFrame:
+    """Signals new, ended or withdrawn in refresh run `run_id`: from its digest (what the refresh
+    reported), else from the signal history (signals first seen in that run)."""
+    rows: list[dict[str, Any]] = []
+    try:
+        digest = json.loads(digest_json) if digest_json else None
+    except ValueError:
+        digest = None
+    if isinstance(digest, dict):
+        for key, change in _DIGEST_CHANGES.items():
+            for item in digest.get(key) or []:
+                if isinstance(item, dict) and item.get("indicator_id") and item.get("area_code"):
+                    rows.append({"indicator_id": item["indicator_id"], "area_code": item["area_code"],
+                                 "rule": item.get("rule"), "point_type": item.get("point_type"), "change": change})
+        return pl.DataFrame(rows, schema=_CHANGE_SCHEMA)
+    return _frame(con, """
+        SELECT indicator_id, area_code, rule, point_type, 'new' AS change FROM signal
+        WHERE status = 'new' AND first_seen_run = ?""", [run_id])
+
+
 @dataclass(frozen=True)
 class Overview:
     """What the summary, briefing and most pages need, read in one connection."""
@@ -136,10 +165,11 @@ class Overview:
     areas: pl.DataFrame           # force first
     summary: pl.DataFrame         # result_summary joined with indicator and area names
     spark: pl.DataFrame           # the last 24 points of every series
-    changes: pl.DataFrame         # signals new or ended in the latest refresh
+    changes: pl.DataFrame         # signals new, ended or withdrawn in the latest refresh
     freshness: dict[str, Any]     # newest data, oldest/newest result, stale series
     demo: bool                    # the data came from the illustrative demo loader
     last_refresh: dict[str, Any] | None
+    compared: bool                # there was a successful run before the latest one
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -160,21 +190,11 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
                 SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
                 FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
         runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
-        # what changed in the latest successful refresh (spc.signals keeps the history):
-        # signals first seen then, signals that ended then, signals withdrawn then
-        done = _frame(con, "SELECT id, started_at FROM refresh_run WHERE status = 'success' "
-                           "ORDER BY id DESC LIMIT 1")
-        run_id = done["id"][0] if done.height else -1
-        run_start = done["started_at"][0] if done.height else dt.datetime(9999, 1, 1)
-        changes = _frame(con, """
-            SELECT * FROM (
-                SELECT s.*, CASE
-                    WHEN s.status = 'new' AND s.first_seen_run = ? THEN 'new'
-                    WHEN s.status = 'ended' AND s.last_seen_run = ? AND s.first_seen_run < ? THEN 'ended'
-                    WHEN s.status = 'withdrawn' AND s.updated_at >= ? THEN 'withdrawn' END AS change
-                FROM signal s)
-            WHERE change IS NOT NULL ORDER BY indicator_id, area_code""",
-            [run_id, run_id, run_id, run_start])
+        done = _frame(con, "SELECT id, digest_json FROM refresh_run WHERE status = 'success' "
+                           "ORDER BY id DESC LIMIT 2")
+        # what changed: the latest successful run compared with the one before it; the very
+        # first run (db init) has nothing before it, so nothing is marked as changed
+        changes = _changes(con, done["id"][0], done["digest_json"][0]) if done.height == 2 else _NO_CHANGES
         fresh = con.execute("""
             SELECT max(o.loaded) AS newest_data, min(r.computed_at) AS oldest_result,
                    max(r.computed_at) AS newest_result,
@@ -186,7 +206,7 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
         demo = bool(con.execute("SELECT count(*) FROM load_batch WHERE source = 'demo'").fetchone()[0])
     freshness = dict(zip(("newest_data", "oldest_result", "newest_result", "stale_series", "series"), fresh))
     last = runs.row(0, named=True) if runs.height else None
-    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last)
+    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2)
 
 
 @dataclass(frozen=True)

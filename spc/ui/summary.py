@@ -108,15 +108,18 @@ def render(ov: Overview, path: str) -> None:
     last = ov.last_refresh
     new = ov.changes.filter(pl.col("change") == "new") if ov.changes.height else ov.changes
     n_new, n_here = new.height, (new.filter(pl.col("area_code") == area).height if new.height else 0)
-    if last:
+    when = common.fmt_time(last.get("finished_at") or last.get("started_at")) if last else None
+    if last and ov.compared:
         st.markdown(
-            f"Last refresh **{common.fmt_time(last.get('finished_at') or last.get('started_at'))}** "
-            f"({last.get('trigger')}, {last.get('status')}). Since the previous refresh: **{n_new}** new "
-            f"signal{'s' if n_new != 1 else ''} beyond normal variation across all areas, **{n_here}** for "
-            f"{html.escape(names.get(area, area))}, marked **NEW** below.")
+            f"Last refresh **{when}** ({last.get('trigger')}, {last.get('status')}). Since the refresh before it: "
+            f"**{n_new}** new signal{'s' if n_new != 1 else ''} beyond normal variation across all areas, "
+            f"**{n_here}** for {html.escape(names.get(area, area))}, marked **NEW** below.")
+    elif last:
+        st.markdown(f"Results computed **{when}** ({last.get('trigger')}). This is the first run, so there is "
+                    "no earlier refresh to compare with and nothing is marked as changed.")
     else:
         st.markdown(f"Results computed **{common.fmt_time(ov.freshness.get('newest_result'))}**. "
-                    "No scheduled refresh has run yet, so there are no changes to mark.")
+                    "No refresh has run yet, so nothing is marked as changed.")
     if rows.is_empty():
         st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
     else:
