@@ -107,12 +107,17 @@ def test_summary_page_in_chromium(app_url, page):
     assert time.monotonic() - start < 5
 
 
-def test_indicator_page_in_chromium(app_url, page):
+def test_indicator_page_from_a_summary_link_in_chromium(app_url, page):
+    """Following an indicator's link on the summary opens its page: chart, rules, trend, comparison."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.goto(app_url + "/?page=indicator&indicator=asb_incidents&area=staffordshire")
+    page.goto(app_url + "/")
+    page.get_by_text("999 calls answered within 10 seconds").first.wait_for(timeout=60_000)
+    _settle(page)
+    page.locator("table.spc-summary a", has_text="Anti-social behaviour incidents").first.click()
     page.get_by_role("heading", name="Anti-social behaviour incidents").wait_for(timeout=60_000)
     page.get_by_text("What the rules found").wait_for(timeout=60_000)
     _settle(page)
+    assert "indicator=asb_incidents" in page.url
     body = page.inner_text("body")
     for text in ("What the rules found", "Trend and seasonality", "This year against last year",
                  "Across the areas", "Limits recalculated", "Download this series (CSV)"):
@@ -123,11 +128,18 @@ def test_indicator_page_in_chromium(app_url, page):
     page.screenshot(path=str(ARTIFACTS / "indicator.png"))
 
 
-def test_following_a_summary_link_opens_that_indicator(app_url, page):
-    page.goto(app_url + "/")
-    page.get_by_text("999 calls answered within 10 seconds").first.wait_for(timeout=60_000)
-    _settle(page)
-    page.locator("table.spc-summary a", has_text="Police emergency attendance time").first.click()
-    page.get_by_role("heading", name="Police emergency attendance time").wait_for(timeout=60_000)
-    _settle(page)
-    assert "What the rules found" in page.inner_text("body")
+def test_summary_reads_on_a_projector(app_url, page):
+    """At a projector's 1280 x 720 the summary table fits the width (no sideways scrolling)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.goto(app_url + "/")
+        page.locator("table.spc-summary").wait_for(timeout=60_000)
+        _settle(page)
+        table = page.locator("table.spc-summary").bounding_box()
+        assert table["x"] >= 0 and table["x"] + table["width"] <= 1280
+        size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('table.spc-summary td')).fontSize)")
+        assert size >= 16  # large type
+        page.screenshot(path=str(ARTIFACTS / "summary_1280x720.png"))
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 2200})

@@ -131,9 +131,8 @@ def render(ov: Overview, path: str) -> None:
             f"{n.get('special_cause_improvement', 0)} improving, "
             f"{n.get('special_cause_neutral_high', 0) + n.get('special_cause_neutral_low', 0)} changed "
             f"(no better direction), {n.get('common_cause', 0)} within normal variation.")
-        st.caption("Click an indicator for its chart. **Special cause** means a change beyond normal "
-                   "variation: a statistical rule says it is unlikely to be chance. Icons: see "
-                   "'How to read this page' below.")
+        st.caption("Click an indicator for its chart. **Special cause** = a change beyond normal "
+                   "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
         st.markdown(summary_table_html(rows), unsafe_allow_html=True)
     no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
     if no_results.height:
