@@ -346,12 +346,14 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     v = pl.col("value")
     frame = frame.with_columns(
         outside_limits=((v > pl.col("upper")) | (v < pl.col("lower"))).fill_null(False))
+    rule_sets = frame["rule_set"].unique().sort().to_list()
     if frame["excluded"].any():
         # rules see the used points as adjacent; excluded points only meet the limits
-        parts = [classify(frame.lazy().filter(pl.col("excluded") == e)) for e in (False, True)]
+        parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
+                 for e in (False, True)]
         points = pl.concat(parts).sort("_g", "period")
     else:
-        points = classify(frame.lazy())
+        points = classify(frame.lazy(), rule_sets)
     improve = (pl.when(pl.col("improvement") == "increase").then(1)
                .when(pl.col("improvement") == "decrease").then(-1).otherwise(0))
     points = points.with_columns(_improve=improve).with_columns(
@@ -395,7 +397,8 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         # counted from the integer codes behind point_type and rule (cheaper than text)
         n_improvement=(direction * improve == 1).sum().cast(pl.Int64),
         n_concern=(direction * improve == -1).sum().cast(pl.Int64),
-        n_neutral=((direction != 0) & (improve == 0)).sum().cast(pl.Int64),
+        n_neutral=((direction != 0) & ((improve == 0) | (direction.abs() == 2)))
+        .sum().cast(pl.Int64),
         n_beyond_limits=pl.col("outside_limits").sum().cast(pl.Int64),
         n_shift=kind.is_in([7, 8]).sum().cast(pl.Int64),
         n_trend=kind.is_in([3, 4]).sum().cast(pl.Int64),

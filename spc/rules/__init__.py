@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.rules import mdc
+from spc.rules import mdc, nelson, western_electric
 
 RULE_SETS = ("mdc", "western_electric", "nelson")
 
@@ -18,29 +18,51 @@ _TYPES = {1: "special_cause_improvement", -1: "special_cause_concern"}
 
 
 def point_type(direction: pl.Expr, improve: pl.Expr) -> pl.Expr:
-    """Point type from the special-cause direction (+1 high, -1 low, 0 none) and the
-    improvement direction (+1 increase, -1 decrease, 0 neutral)."""
+    """Point type from the special-cause direction (+1 high, −1 low, ±2 a pattern with no
+    direction on that side, 0 none) and the improvement direction (+1 increase,
+    −1 decrease, 0 neutral)."""
     mapping = {}
-    for d in (-1, 0, 1):
+    for d in (-2, -1, 0, 1, 2):
         for i in (-1, 0, 1):
             if d == 0:
                 text = "common_cause"
-            elif i == 0:
+            elif i == 0 or abs(d) == 2:
                 text = "special_cause_neutral_high" if d > 0 else "special_cause_neutral_low"
             else:
                 text = _TYPES[d * i]
-            mapping[(d + 1) * 3 + (i + 1)] = text
-    code = (direction.cast(pl.Int8) + 1) * 3 + (improve.cast(pl.Int8) + 1)
+            mapping[(d + 2) * 3 + (i + 1)] = text
+    code = (direction.cast(pl.Int8) + 2) * 3 + (improve.cast(pl.Int8) + 1)
     return code.replace_strict(mapping, return_dtype=pl.String)
 
 
-def classify(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``_rule_code`` (see :func:`rule_labels`) and ``_dir`` (+1 high, -1 low,
-    0 common cause) to every point."""
+def _mdc(lf: pl.LazyFrame) -> pl.LazyFrame:
     lf = mdc.add_flags(lf, pl.col("shift"), pl.col("trend"), pl.col("two_sigma") == "legacy")
     code, direction = mdc.label_code(pl.col("shift"), pl.col("trend"))
     return lf.with_columns(_rule_code=code, _dir=direction).drop(
         "_beyond", "_trend", "_two", "_shift")
+
+
+_SETS = {"mdc": _mdc, "western_electric": western_electric.add_codes, "nelson": nelson.add_codes}
+
+
+def classify(lf: pl.LazyFrame, rule_sets: list[str] | None = None) -> pl.LazyFrame:
+    """Add ``_rule_code`` (see :func:`rule_labels`) and ``_dir`` (+1 high, −1 low, ±2 no
+    direction, 0 common cause) to every point, by each row's ``rule_set`` (a loop over
+    the rule sets present, never over series). Excluded points only meet the limits."""
+    rule_sets = rule_sets or ["mdc"]
+    if len(rule_sets) == 1:
+        out = _SETS[rule_sets[0]](lf)
+    else:
+        out = pl.concat([_SETS[r](lf.filter(pl.col("rule_set") == r)) for r in rule_sets]
+                        ).sort("_g", "period")
+    # excluded points: only the limits (pattern codes are for used points)
+    beyond = (pl.when(pl.col("value") > pl.col("upper")).then(1)
+              .when(pl.col("value") < pl.col("lower")).then(-1).otherwise(0))
+    return out.with_columns(
+        _rule_code=pl.when(pl.col("excluded")).then(
+            pl.when(beyond == 1).then(100).when(beyond == -1).then(200).otherwise(0))
+        .otherwise(pl.col("_rule_code")).cast(pl.Int16),
+        _dir=pl.when(pl.col("excluded")).then(beyond).otherwise(pl.col("_dir")).cast(pl.Int8))
 
 
 def rule_labels(codes: pl.Series) -> pl.Series:

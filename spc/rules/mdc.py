@@ -96,7 +96,11 @@ def add_flags(lf: pl.LazyFrame, shift_len: pl.Expr, trend_len: pl.Expr,
 KINDS = {0: "Common Cause", 1: "Above UCL", 2: "Below LCL",
          3: "{} Point Trend (Increasing)", 4: "{} Point Trend (Decreasing)",
          5: "2 in 3 Above CL", 6: "2 in 3 Below CL",
-         7: "{} Points Above CL", 8: "{} Points Below CL"}
+         7: "{} Points Above CL", 8: "{} Points Below CL",
+         # Western Electric and Nelson only
+         9: "4 in 5 Beyond 1 Sigma Above CL", 10: "4 in 5 Beyond 1 Sigma Below CL",
+         11: "{} Points Alternating", 12: "{} Points Within 1 Sigma",
+         13: "{} Points Beyond 1 Sigma"}
 
 
 def label_code(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
