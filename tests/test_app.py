@@ -136,6 +136,15 @@ def test_missing_database_shows_the_build_command(monkeypatch, tmp_path):
     assert not missing.exists(), "showing the message must not create the file"
 
 
+@pytest.mark.parametrize("content", [b"", b"period,value\n2024-01-01,3\n"])
+def test_a_file_that_is_not_a_database_shows_the_build_command(monkeypatch, tmp_path, content):
+    path = tmp_path / "indicators.duckdb"
+    path.write_bytes(content)
+    at = run_app(monkeypatch, path)
+    assert "not" in at.error[0].value and str(path) in at.error[0].value
+    assert any(f"spc db init --db {path}" in c.value for c in at.code)
+
+
 def test_empty_database_shows_the_build_command(monkeypatch, tmp_path):
     from spc.cli import main
 

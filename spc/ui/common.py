@@ -84,6 +84,8 @@ def missing_database(path: str, problem: str) -> None:
         "The app shows indicators from a DuckDB database that has to be built first. "
         "To build the illustrative demo database, run this in the project folder:")
     st.code(f"spc db init --db {path}", language="bash")
+    if "not a DuckDB" in problem or "empty file" in problem:
+        st.markdown("That file is not a database the app can use: move it aside (or choose another path) first.")
     st.markdown(
         "Or run `make run`, which builds it and starts the app. To show a different database, "
         "set `SPC_DB` to its path before `streamlit run app.py`.")

@@ -104,6 +104,13 @@ def database_problem(path: str, key: tuple[int, int] | None) -> str | None:
     """A plain-English reason the database cannot be shown yet, or None when it can."""
     if key is None:
         return f"There is no database at `{path}` yet."
+    # a file that is not DuckDB would make connect() retry as if the file were locked
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if not header:
+        return f"`{path}` is an empty file, not an indicator database."
+    if header[8:12] != b"DUCK":
+        return f"`{path}` is not a DuckDB database file."
     try:
         with reading(path) as con:
             tables = {r[0] for r in con.execute(
