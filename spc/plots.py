@@ -189,7 +189,8 @@ def icon_with_label(svg: str, label: str) -> str:
 
 
 def variation_label(variation: str | None, improvement: str | None = None) -> str:
-    """Words for the variation icon."""
+    """Words for the variation icon (`improvement` is accepted for symmetry with the icon; the
+    words already say better or worse, and the icon's H or L says which way)."""
     return VARIATION_LABELS.get(variation or "common_cause", str(variation))
 
 
@@ -291,6 +292,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     points = points.sort("period")
     scale = axis_scale(unit)
     base = 18 if large else 12
+    date_format = {"year": "%Y", "quarter": "quarter from %b %Y", "week": "%d %b %Y"}.get(frequency, "%b %Y")
     fig = go.Figure()
     fig.add_scatter(x=points["period"].to_list(), y=(points["value"] * scale).to_list(), mode="lines",
                     line={"color": "#9A9A9A", "width": 1.5}, hoverinfo="skip", showlegend=False)
@@ -314,7 +316,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                     "line": {"color": colour, "width": 2}},
             customdata=[[format_value(v, unit), r, "excluded from the limits" if e else ""]
                         for v, r, e in zip(part["value"].to_list(), part["rule"].to_list(), excluded)],
-            hovertemplate="%{x|%b %Y}: %{customdata[0]}<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
+            hovertemplate=f"%{{x|{date_format}}}: %{{customdata[0]}}<br>%{{customdata[1]}} %{{customdata[2]}}<extra></extra>",
         )
     if points["excluded"].any():
         fig.add_scatter(x=[None], y=[None], mode="markers", name="Excluded from the limits (hollow)",
