@@ -95,10 +95,12 @@ def _as_date(value: object, what: str) -> dt.date:
 
 # ---------------------------------------------------------------- specs as frames
 
+# choices as Enums: one byte per row instead of a string (a spec is repeated on every row)
 _SPEC_SCHEMA = {
-    "chart": pl.String, "improvement": pl.String, "target": pl.Float64,
-    "baseline_points": pl.Int64, "screen_outliers": pl.Boolean, "two_sigma": pl.String,
-    "shift": pl.Int64, "trend": pl.Int64, "rule_set": pl.String,
+    "chart": pl.Enum(list(CHARTS)), "improvement": pl.Enum(list(IMPROVEMENTS)),
+    "target": pl.Float64, "baseline_points": pl.Int64, "screen_outliers": pl.Boolean,
+    "two_sigma": pl.Enum(list(TWO_SIGMA)), "shift": pl.Int64, "trend": pl.Int64,
+    "rule_set": pl.Enum(list(RULE_SETS)),
 }
 
 
@@ -110,10 +112,12 @@ def _spec_frames(specs: SeriesSpec | Mapping[str, SeriesSpec], frame: pl.DataFra
         # one spec for all: literal columns, no join
         frame = frame.with_columns(pl.lit(getattr(specs, k), dtype=t).alias(k)
                                    for k, t in _SPEC_SCHEMA.items())
-        names = frame["series"].unique()
-        dates = {kind: pl.DataFrame({"series": names}).join(
-            pl.DataFrame({"period": list(getattr(specs, kind))}, schema={"period": pl.Date}),
-            how="cross") for kind in ("rebase", "exclude")}
+        dates = {}
+        for kind in ("rebase", "exclude"):
+            chosen = pl.DataFrame({"period": list(getattr(specs, kind))}, schema={"period": pl.Date})
+            dates[kind] = (pl.DataFrame(schema=date_schema) if chosen.is_empty() else
+                           pl.DataFrame({"series": frame["series"].unique()}).join(chosen,
+                                                                                    how="cross"))
         return frame, dates["rebase"], dates["exclude"]
     names = frame["series"].unique()
     missing = names.filter(~names.is_in(list(specs)))
@@ -276,17 +280,20 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     )
     base = ~at("excluded") & (at("baseline_points").is_null()
                               | (at("_rank") <= at("baseline_points")))
-    return frame.with_columns(_base=base).drop("_rebase", "_new", "_row", "_rank")
+    # telling polars the ids are sorted lets group-bys and windows work on slices (5x faster)
+    return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted()
+                              ).drop("_rebase", "_new", "_row", "_rank")
 
 
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     """Centre and 1, 2, 3 sigma lines, one chart type at a time (a loop over ~9 types)."""
-    charts = frame["chart"].unique().sort().to_list()
+    charts = frame["chart"].unique().cast(pl.String).sort().to_list()
     if len(charts) == 1:
         out = lines(frame.lazy(), charts[0])
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
                          for chart in charts]).sort("_g", "period").collect().rechunk().lazy()
+        out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
     n_base = pl.col("_base").sum().over("_g")
     # a phase with one used point has that value as centre and no limits
     limits = [c for c in LINES if c != "centre"]
@@ -346,12 +353,13 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     v = pl.col("value")
     frame = frame.with_columns(
         outside_limits=((v > pl.col("upper")) | (v < pl.col("lower"))).fill_null(False))
-    rule_sets = frame["rule_set"].unique().sort().to_list()
+    rule_sets = frame["rule_set"].unique().cast(pl.String).sort().to_list()
     if frame["excluded"].any():
         # rules see the used points as adjacent; excluded points only meet the limits
         parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
                  for e in (False, True)]
-        points = pl.concat(parts).sort("_g", "period")
+        points = pl.concat(parts).sort("_g", "period").with_columns(
+            pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
     else:
         points = classify(frame.lazy(), rule_sets)
     improve = (pl.when(pl.col("improvement") == "increase").then(1)
@@ -388,7 +396,8 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
     kind = pl.col("_rule_code") // 100  # see spc.rules.mdc.KINDS
     summary = points.group_by("_s", maintain_order=True).agg(
         series=pl.col("series").first(),
-        chart=pl.col("chart").first(), improvement=pl.col("improvement").first(),
+        chart=pl.col("chart").first().cast(pl.String),
+        improvement=pl.col("improvement").first().cast(pl.String),
         target=pl.col("target").first(),
         variation=pt.last(), latest_period=pl.col("period").last(),
         latest_value=pl.col("value").last(), latest_phase=pl.col("phase").last(),

@@ -38,7 +38,8 @@ def series_set(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, SeriesSpec]]:
             baseline_points=draw(st.one_of(st.none(), st.integers(2, 12))),
             screen_outliers=draw(st.booleans()),
             two_sigma=draw(st.sampled_from(["current", "legacy"])),
-            shift=draw(st.integers(6, 8)), trend=draw(st.integers(6, 8)))
+            shift=draw(st.integers(6, 8)), trend=draw(st.integers(6, 8)),
+            rule_set=draw(st.sampled_from(["mdc", "mdc", "western_electric", "nelson"])))
     return pl.concat(frames), specs
 
 

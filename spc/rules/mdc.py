@@ -107,15 +107,22 @@ def label_code(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr
     """(rule code, direction) from the rule columns, by precedence beyond limit, trend,
     2 of 3, shift. The code is kind * 100 + length (see :data:`KINDS`, :func:`label_text`);
     integers keep the pass cheap, text is attached once per distinct code.
-    direction is +1 high, -1 low, 0 common cause."""
-    out, tr, two, sh = (pl.col(c) for c in ("_beyond", "_trend", "_two", "_shift"))
-    code = (pl.when(out == 1).then(100).when(out == -1).then(200)
-            .when(tr == 1).then(300 + trend_len).when(tr == -1).then(400 + trend_len)
-            .when(two == 1).then(500).when(two == -1).then(600)
-            .when(sh == 1).then(700 + shift_len).when(sh == -1).then(800 + shift_len)
-            .otherwise(0))
-    direction = (pl.when(out != 0).then(out).when(tr != 0).then(tr)
-                 .when(two != 0).then(two).otherwise(sh))
+    direction is +1 high, -1 low, 0 common cause.
+
+    Written as arithmetic rather than a when/then chain: each rule column is −1, 0 or +1,
+    and (c − r) / 2 maps +1 and −1 to the kinds c/2 − 1/2 and c/2 + 1/2 of :data:`KINDS`.
+    """
+    out, tr, two, sh = (pl.col(c).cast(pl.Int16) for c in ("_beyond", "_trend", "_two", "_shift"))
+    take_out = out != 0
+    take_tr = ~take_out & (tr != 0)
+    take_two = ~take_out & (tr == 0) & (two != 0)
+    take_sh = ~take_out & (tr == 0) & (two == 0) & (sh != 0)
+    code = (take_out.cast(pl.Int16) * ((3 - out) // 2 * 100)
+            + take_tr.cast(pl.Int16) * ((7 - tr) // 2 * 100 + trend_len.cast(pl.Int16))
+            + take_two.cast(pl.Int16) * ((11 - two) // 2 * 100)
+            + take_sh.cast(pl.Int16) * ((15 - sh) // 2 * 100 + shift_len.cast(pl.Int16)))
+    direction = (out + take_tr.cast(pl.Int16) * tr + take_two.cast(pl.Int16) * two
+                 + take_sh.cast(pl.Int16) * sh)
     return code.cast(pl.Int16), direction.cast(pl.Int8)
 
 
