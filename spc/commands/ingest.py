@@ -14,6 +14,7 @@ from spc.config import db_path
 from spc.errors import SpcError
 from spc.ingest import SOURCES, FileResult, ImportReport, run_import
 from spc.ingest.calls_999 import COLUMNS as CALLS_COLUMNS
+from spc.results import compute_results
 from spc.store import connect
 
 _PARAGRAPHS = [
@@ -106,6 +107,9 @@ def import_command(
         "--proportion-scale", help="tidy: proportions in the file are 'fraction' (0-1) or 'percent' (0-100).")]
     = "fraction",
     show_rejections: Annotated[int, typer.Option(help="How many rejected rows to list.")] = 10,
+    recompute: Annotated[bool, typer.Option(
+        "--recompute/--no-recompute", help="Recompute the charts of the indicators that changed, so the app shows "
+        "the new data at once (signal history is updated by `spc refresh`).")] = True,
 ) -> None:
     """Import published files (see `spc import --help`)."""
     if source not in SOURCES:
@@ -131,6 +135,13 @@ def import_command(
             report = run_import(con, source, paths, load_good_rows=load_good_rows, on_file=on_file,
                                 on_start=lambda total: progress.update(task, total=total),
                                 encoding=encoding, area=area, group=group, proportion_scale=proportion_scale)
+        batches = [f.batch_id for f in report.files if f.loaded or f.revised]
+        if recompute and batches:
+            changed = [r[0] for r in con.execute(
+                f"SELECT DISTINCT indicator_id FROM observation WHERE load_batch_id IN "
+                f"({', '.join('?' for _ in batches)})", batches).fetchall()]
+            recomputed = compute_results(con, changed, trigger="import")
+            console.print(f"results: {recomputed} series of {len(changed)} indicator(s) recomputed", highlight=False)
     finally:
         con.close()
     _print_report(console, report, show_rejections)
