@@ -370,12 +370,17 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     _lap("rules", t0)
 
     runs = runs_analysis(points)
-    phases = (points.group_by("_g", maintain_order=True).agg(
-        series=pl.col("series").first(), phase=pl.col("phase").first(), start=pl.col("period").first(), end=pl.col("period").last(),
-        n_points=pl.len().cast(pl.Int64), n_used=(~pl.col("excluded")).sum().cast(pl.Int64),
-        centre=pl.col("centre").last(), lower=pl.col("lower").last(),
-        upper=pl.col("upper").last(), trial_limits=pl.col("trial_limits").first())
+    # phases are contiguous rows: read their first and last rows instead of grouping
+    first, last = _edges(points, "_g")
+    counts = points.lazy().group_by("_g", maintain_order=True).agg(
+        n_points=pl.len().cast(pl.Int64), n_used=(~pl.col("excluded")).sum().cast(pl.Int64))
+    phases = (pl.concat([
+        first.select("_g", "series", "phase", pl.col("period").alias("start"), "trial_limits"),
+        last.select(pl.col("period").alias("end"), "centre", "lower", "upper"),
+        counts.collect().drop("_g")], how="horizontal")
         .join(runs, on="_g", how="left", maintain_order="left")
+        .with_columns(pl.col("longest_run", "crossings").fill_null(0),
+                      pl.col("runs_signal").fill_null(False))
         .select("_g", "series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
                 "upper", "trial_limits", "runs_signal", "longest_run", "longest_run_max",
                 "crossings", "crossings_min")
@@ -388,21 +393,29 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
                     specs=specs)
 
 
+def _edges(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(first rows, last rows) of each run of equal ``key`` (contiguous groups)."""
+    k = pl.col(key)
+    first = frame.filter((k != k.shift(1)).fill_null(True))
+    last = frame.filter((k != k.shift(-1)).fill_null(True))
+    return first, last
+
+
 def _summary(points: pl.DataFrame, phases: pl.DataFrame,
              specs: SeriesSpec | Mapping[str, SeriesSpec]) -> pl.DataFrame:
     """One row per series: icons, latest point and limits, counts, warnings."""
     pt = pl.col("point_type")
     direction, improve = pl.col("_dir").cast(pl.Int8), pl.col("_improve").cast(pl.Int8)
     kind = pl.col("_rule_code") // 100  # see spc.rules.mdc.KINDS
-    summary = points.group_by("_s", maintain_order=True).agg(
-        series=pl.col("series").first(),
-        chart=pl.col("chart").first().cast(pl.String),
-        improvement=pl.col("improvement").first().cast(pl.String),
-        target=pl.col("target").first(),
-        variation=pt.last(), latest_period=pl.col("period").last(),
-        latest_value=pl.col("value").last(), latest_phase=pl.col("phase").last(),
-        centre=pl.col("centre").last(), lower=pl.col("lower").last(),
-        upper=pl.col("upper").last(), n_points=pl.len().cast(pl.Int64),
+    _, last = _edges(points, "_s")
+    latest = last.select(
+        "series", pl.col("chart").cast(pl.String), pl.col("improvement").cast(pl.String),
+        "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
+        pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
+        "centre", "lower", "upper", "n_missing", pl.col("shift").alias("shift_len"),
+        pl.col("trend").alias("trend_len"))
+    counts = points.lazy().group_by("_s", maintain_order=True).agg(
+        n_points=pl.len().cast(pl.Int64),
         # counted from the integer codes behind point_type and rule (cheaper than text)
         n_improvement=(direction * improve == 1).sum().cast(pl.Int64),
         n_concern=(direction * improve == -1).sum().cast(pl.Int64),
@@ -412,11 +425,10 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         n_shift=kind.is_in([7, 8]).sum().cast(pl.Int64),
         n_trend=kind.is_in([3, 4]).sum().cast(pl.Int64),
         n_two_of_three=kind.is_in([5, 6]).sum().cast(pl.Int64),
-        n_missing=pl.col("n_missing").first(),
-        shift_len=pl.col("shift").first(), trend_len=pl.col("trend").first(),
-    )
-    latest = phases.group_by("series", maintain_order=True).agg(
-        runs_signal=pl.col("runs_signal").last(), trial_limits=pl.col("trial_limits").last())
+    ).collect().drop("_s")
+    summary = pl.concat([latest, counts], how="horizontal")
+    _, last_phase = _edges(phases, "series")
+    latest = last_phase.select("series", "runs_signal", "trial_limits")
     warn_missing = pl.when(pl.col("n_missing") > 0).then(
         pl.format("{} missing values skipped", pl.col("n_missing")))
     warn_trial = pl.when(pl.col("trial_limits")).then(

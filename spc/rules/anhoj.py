@@ -28,7 +28,7 @@ def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
-    """One row per phase id ``_g`` with runs_signal, longest_run, longest_run_max,
+    """One row per phase id ``_g`` that has useful points, with runs_signal, longest_run, longest_run_max,
     crossings, crossings_min and n_useful; ``points`` needs _g, excluded, value and
     centre, sorted by series and period."""
     side = (pl.col("value") - pl.col("centre")).sign()
@@ -41,10 +41,8 @@ def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
                      longest_run=pl.col("_len").max().cast(pl.Int64),
                      crossings=(pl.col("_start").sum() - 1).cast(pl.Int64),
                      n_useful=pl.len().cast(pl.Int64)))
-    per_phase = (points.lazy().select(PHASE).unique(maintain_order=True)
-                 .join(per_phase, on=PHASE, how="left", maintain_order="left")
-                 .with_columns(pl.col("longest_run", "crossings", "n_useful").fill_null(0))
-                 .collect())
+    # phases without a useful point are absent here; the caller fills them with zeros
+    per_phase = per_phase.collect()
     # the thresholds depend only on n: compute them once per distinct n, then join
     n = per_phase["n_useful"].unique().to_numpy()
     n = n[n >= 1]
