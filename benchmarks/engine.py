@@ -17,6 +17,7 @@ import polars as pl
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import spc.engine as engine  # noqa: E402
 from spc.engine import SeriesSpec, analyse  # noqa: E402
 
 POINTS = 60
@@ -53,16 +54,21 @@ def timed(fn, *args) -> float:
 
 def main(sizes: list[int]) -> None:
     spec = SeriesSpec(chart="xmr", improvement="increase", target=100.0)
-    print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}, cpus {os.cpu_count()}")
+    print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}, cpus {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'series':>8} {'points':>10} {'engine s':>9} {'floor s':>8} "
           f"{'engine pts/s':>13} {'floor pts/s':>12} {'ratio':>6}")
+    analyse(make_frame(10), spec)  # warm up: lazy imports (scipy) and polars' first calls
     for n in sizes:
         frame = make_frame(n)
         t_floor = min(timed(floor, frame) for _ in range(3))
+        engine._TIMINGS = {}
         t_engine = timed(analyse, frame, spec)
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in engine._TIMINGS.items())
+        engine._TIMINGS = None
         pts = frame.height
         print(f"{n:>8} {pts:>10} {t_engine:>9.2f} {t_floor:>8.3f} {pts / t_engine:>13,.0f} "
-              f"{pts / t_floor:>12,.0f} {t_engine / t_floor:>6.1f}", flush=True)
+              f"{pts / t_floor:>12,.0f} {t_engine / t_floor:>6.1f}   ({stages})", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import binom
 
 from spc.rules._runs import prev, run_length
 
@@ -21,6 +20,8 @@ def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     np.round rounds half to even, as R's round(); binom.ppf is R's qbinom.
     """
+    from scipy.stats import binom  # imported here: scipy is slow to import for the CLI
+
     n = np.asarray(n, dtype=np.int64)
     longest = np.round(np.log2(n)) + 3
     crossings = binom.ppf(0.05, n - 1, 0.5)
