@@ -3,8 +3,10 @@
 ``analyse(data, specs)`` returns an :class:`Analysis` with a points frame, a phases
 frame and a summary frame (columns in docs/ENGINE_API.md). Limits come from
 :mod:`spc.charts` (one function per chart type), rules from :mod:`spc.rules`.
-There is no Python loop over series or points: a spec frame is joined on
-``series`` and every step is a polars expression over ``(series, phase)``.
+There is no Python loop over series or points: the spec is joined on ``series`` (or
+broadcast when one spec serves all), rows are sorted by series and period, and every step
+is a polars expression over contiguous phases identified by integer ids (``_g`` for
+series and phase, ``_s`` for series). The only loops are over chart types and rule sets.
 
 Missing values (a null ``value``, or a null numerator and denominator) are
 skipped: the row is left out of the points frame and counted in the series'
@@ -14,6 +16,7 @@ skipped: the row is left out of the points frame and counted in the series'
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,9 +53,11 @@ class SeriesSpec:
 
     def __post_init__(self) -> None:
         if self.chart not in CHARTS:
-            raise SpcError(f"unknown chart type {self.chart!r}: expected one of {', '.join(CHARTS)}")
+            raise SpcError(f"unknown chart type {self.chart!r}: "
+                           f"expected one of {', '.join(CHARTS)}")
         if self.improvement not in IMPROVEMENTS:
-            raise SpcError(f"improvement {self.improvement!r}: expected one of {', '.join(IMPROVEMENTS)}")
+            raise SpcError(f"improvement {self.improvement!r}: "
+                           f"expected one of {', '.join(IMPROVEMENTS)}")
         if self.two_sigma not in TWO_SIGMA:
             raise SpcError(f"two_sigma {self.two_sigma!r}: expected current or legacy")
         if self.rule_set not in RULE_SETS:
@@ -114,7 +119,8 @@ def _spec_frames(specs: SeriesSpec | Mapping[str, SeriesSpec], frame: pl.DataFra
                                    for k, t in _SPEC_SCHEMA.items())
         dates = {}
         for kind in ("rebase", "exclude"):
-            chosen = pl.DataFrame({"period": list(getattr(specs, kind))}, schema={"period": pl.Date})
+            chosen = pl.DataFrame({"period": list(getattr(specs, kind))},
+                                  schema={"period": pl.Date})
             dates[kind] = (pl.DataFrame(schema=date_schema) if chosen.is_empty() else
                            pl.DataFrame({"series": frame["series"].unique()}).join(chosen,
                                                                                     how="cross"))
@@ -326,7 +332,6 @@ _TIMINGS: dict[str, float] | None = None  # set to {} to record stage timings (b
 
 def _lap(name: str, t0: list[float]) -> None:
     if _TIMINGS is not None:
-        import time
         now = time.perf_counter()
         _TIMINGS[name] = _TIMINGS.get(name, 0.0) + now - t0[0]
         t0[0] = now
@@ -341,7 +346,6 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     for all series or a mapping from series name to spec (default: XmR, neutral).
     Raises :class:`SpcError` naming series, period and column on bad input.
     """
-    import time
     t0 = [time.perf_counter()]
     specs = SeriesSpec() if specs is None else specs
     frame, rebase, exclude = _spec_frames(specs, _prepare(data))

@@ -115,7 +115,8 @@ def test_cli_and_api_agree(tmp_path: Path) -> None:
     code, _, exc = run(str(src), "--chart", "u", "--rebase", c["options"]["rebase"][0],
                        "--output", str(out))
     assert code == 0, exc
-    api = analyse(pl.DataFrame(c["input"]), SeriesSpec(chart="u", rebase=tuple(c["options"]["rebase"])))
+    spec = SeriesSpec(chart="u", rebase=tuple(c["options"]["rebase"]))
+    api = analyse(pl.DataFrame(c["input"]), spec)
     cli = pl.read_csv(out, try_parse_dates=True)
     assert cli["rule"].to_list() == api.points["rule"].to_list()
     assert cli["upper"].to_list() == pytest.approx(api.points["upper"].to_list())

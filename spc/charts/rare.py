@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts._common import PER_D2, Scale, add_mean_moving_range, base_only, per_phase, phase_mean
+from spc.charts._common import (PER_D2, Scale, add_mean_moving_range, base_only, per_phase,
+                                phase_mean)
 
 #: Nelson's transform of exponential times to near-normal (qicharts2 t chart)
 T_POWER = 3.6
