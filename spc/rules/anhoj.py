@@ -30,9 +30,8 @@ def thresholds(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
     """One row per phase id ``_g`` that has useful points, with runs_signal, longest_run,
-    longest_run_max,
-    crossings, crossings_min and n_useful; ``points`` needs _g, excluded, value and
-    centre, sorted by series and period."""
+    longest_run_max, crossings, crossings_min and n_useful; ``points`` needs _g,
+    excluded, value and centre, sorted by series and period."""
     side = (pl.col("value") - pl.col("centre")).sign()
     useful = (points.lazy().filter(~pl.col("excluded") & (side != 0))
               .select(PHASE, side.alias("_side")))
