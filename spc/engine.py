@@ -8,9 +8,9 @@ broadcast when one spec serves all), rows are sorted by series and period, and e
 is a polars expression over contiguous phases identified by integer ids (``_g`` for
 series and phase, ``_s`` for series). The only loops are over chart types and rule sets.
 
-Missing values (a null ``value``, or a null numerator and denominator) are
-skipped: the row is left out of the points frame and counted in the series'
-``warnings``. Every other bad input raises :class:`spc.errors.SpcError`.
+Input checks live in :mod:`spc.engine_input`: missing values (a null ``value``, or a
+null numerator and denominator) are skipped, left out of the points frame and counted
+in the series' ``warnings``; every other bad input raises :class:`spc.errors.SpcError`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from spc.charts import CHARTS, COUNT_CHARTS, LINES, RATIO_CHARTS, lines
+from spc.charts import CHARTS, LINES, lines
+from spc.engine_input import SINGLE_SERIES, check, prepare
 from spc.errors import SpcError
 from spc.rules import RULE_SETS, classify, point_type, rule_labels
 from spc.rules.anhoj import runs_analysis
@@ -31,8 +32,6 @@ IMPROVEMENTS = ("increase", "decrease", "neutral")
 TWO_SIGMA = ("current", "legacy")
 #: phases with fewer used points than this have trial limits
 TRIAL_BELOW = 12
-#: series name given to a frame without a ``series`` column
-SINGLE_SERIES = "all"
 
 
 @dataclass(frozen=True)
@@ -140,116 +139,6 @@ def _spec_frames(specs: SeriesSpec | Mapping[str, SeriesSpec], frame: pl.DataFra
     return frame, dates["rebase"], dates["exclude"]
 
 
-# ---------------------------------------------------------------- input checks
-
-def _fail_first(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str, str]]) -> None:
-    """Raise for the first check that fails, naming series, period and column of its first row.
-
-    ``checks`` are (bad-row expression, column, what was expected); all are
-    evaluated in one pass and only a failing one is looked at row by row.
-    """
-    if frame.height == 0 or not checks:
-        return
-    hits = frame.select(pl.any_horizontal(bad.fill_null(False).any()).alias(str(i))
-                        for i, (bad, _, _) in enumerate(checks)).row(0)
-    for hit, (bad, column, expected) in zip(hits, checks, strict=True):
-        if hit:
-            row = frame.filter(bad.fill_null(False)).row(0, named=True)
-            where = f"row {row['_line']}, " if row.get("_line") is not None else ""
-            raise SpcError(f"{where}series {row.get('series')!r}, period {row.get('period')}, "
-                           f"column {column}: {expected} (got {row.get(column)!r})")
-
-
-def _numeric(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Cast ``column`` to Float64, naming the first value that is not a number."""
-    dtype = frame.schema[column]
-    if dtype.is_numeric():
-        return frame.with_columns(pl.col(column).cast(pl.Float64))
-    if dtype not in (pl.String, pl.Null):
-        raise SpcError(f"column {column}: expected numbers, got {dtype}")
-    text = pl.col(column).str.strip_chars()
-    cast = text.cast(pl.Float64, strict=False)
-    _fail_first(frame, [(cast.is_null() & (text != ""), column, "expected a number")])
-    return frame.with_columns(cast.alias(column))
-
-
-def _prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Columns series, period (date), value, numerator, denominator with checked types,
-    sorted by series and period, no duplicate periods."""
-    frame = data.collect() if isinstance(data, pl.LazyFrame) else data
-    if "period" not in frame.columns:
-        raise SpcError("column period: missing (expected ISO dates)")
-    if "series" not in frame.columns:
-        frame = frame.with_columns(series=pl.lit(SINGLE_SERIES))
-    frame = frame.with_columns(pl.col("series").cast(pl.String))
-    _fail_first(frame, [(pl.col("series").is_null(), "series", "expected a series name")])
-    ptype = frame.schema["period"]
-    if isinstance(ptype, pl.Datetime):
-        frame = frame.with_columns(pl.col("period").dt.date())
-    elif ptype != pl.Date:
-        text = pl.col("period").cast(pl.String).str.strip_chars()
-        parsed = text.str.to_date("%Y-%m-%d", strict=False)
-        _fail_first(frame, [(parsed.is_null(), "period", "expected an ISO date (YYYY-MM-DD)")])
-        frame = frame.with_columns(parsed.alias("period"))
-    if "value" not in frame.columns and not {"numerator", "denominator"} <= set(frame.columns):
-        raise SpcError("columns: expected value, or numerator and denominator")
-    for col in ("value", "numerator", "denominator"):
-        frame = (_numeric(frame, col) if col in frame.columns
-                 else frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col)))
-    line = ["_line"] if "_line" in frame.columns else []  # source row, for error messages
-    frame = frame.select("series", "period", "value", "numerator", "denominator", *line)
-    s, p = pl.col("series"), pl.col("period")
-    ordered = ((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1)))).fill_null(True).all()
-    if not frame.select(ordered).item():
-        frame = frame.sort("series", "period")
-    _fail_first(frame, [((s == s.shift(1)) & (p == p.shift(1)), "period",
-                         "duplicate period within the series")])
-    # one contiguous chunk: arithmetic kernels then treat every row alike, so a series
-    # gets bit-identical results whatever else is analysed with it
-    return frame.rechunk()
-
-
-def _check(frame: pl.DataFrame) -> pl.DataFrame:
-    """Apply the bad-input rules to a frame with its spec columns; drop missing values
-    (counted per series in ``n_missing``)."""
-    ratio = pl.col("chart").is_in(list(RATIO_CHARTS))
-    num, den, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
-    proportion = pl.col("chart").is_in(["p", "pp"])
-    count = pl.col("chart").is_in(list(COUNT_CHARTS - RATIO_CHARTS))
-    _fail_first(frame, [
-        (ratio & num.is_not_null() & den.is_null(), "denominator", "missing denominator"),
-        (ratio & num.is_null() & den.is_not_null(), "numerator", "missing numerator"),
-        (ratio & (den <= 0), "denominator", "expected a positive denominator"),
-        (ratio & (num < 0), "numerator", "expected a count of 0 or more"),
-        (proportion & (num > den), "numerator", "numerator above denominator"),
-    ])
-    frame = frame.with_columns(
-        value=pl.when(ratio & num.is_not_null()).then(num / den).otherwise(value))
-    _fail_first(frame, [
-        (ratio & value.is_not_null() & den.is_null(), "denominator",
-         "this chart needs numerator and denominator"),
-        (count & (value < 0), "value", "expected a count of 0 or more"),
-        (value.is_infinite() | value.is_nan(), "value", "expected a finite number"),
-        (proportion & (value > 1), "value", "expected a proportion between 0 and 1"),
-    ])
-    missing = value.is_null()
-    if frame.select(missing.any()).item():
-        n_missing = frame.group_by("series").agg(n_missing=missing.sum().cast(pl.Int64))
-        frame = frame.filter(~missing).join(n_missing, on="series", how="left",
-                                            maintain_order="left")
-        lost = n_missing.join(frame.group_by("series").len(), on="series", how="anti")
-        if lost.height:
-            raise SpcError(f"series {lost['series'][0]!r}, column value: every value is missing")
-    else:
-        frame = frame.with_columns(n_missing=pl.lit(0, dtype=pl.Int64))
-    runs = frame["series"].rle()
-    short = runs.filter(runs.struct.field("len") < 2)
-    if len(short):
-        raise SpcError(f"series {short.struct.field('value')[0]!r}, column value: "
-                       "expected at least 2 points with values")
-    return frame
-
-
 # ---------------------------------------------------------------- the pass
 
 def _flag_dates(frame: pl.DataFrame, dates: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -348,8 +237,8 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     """
     t0 = [time.perf_counter()]
     specs = SeriesSpec() if specs is None else specs
-    frame, rebase, exclude = _spec_frames(specs, _prepare(data))
-    frame = _phases_and_base(_check(frame), rebase, exclude)
+    frame, rebase, exclude = _spec_frames(specs, prepare(data))
+    frame = _phases_and_base(check(frame), rebase, exclude)
     _lap("prepare", t0)
     frame = _limits(frame)
     _lap("limits", t0)
