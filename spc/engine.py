@@ -176,8 +176,9 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     base = ~at("excluded") & (at("baseline_points").is_null()
                               | (at("_rank") <= at("baseline_points")))
     # telling polars the ids are sorted lets group-bys and windows work on slices (5x faster)
-    return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted()
-                              ).drop("_rebase", "_new", "_row", "_rank")
+    # _i: row number, to restore the order after work split by chart type or rule set
+    return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted(),
+                              _i=at("_row")).drop("_rebase", "_new", "_row", "_rank")
 
 
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
@@ -187,7 +188,7 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
         out = lines(frame.lazy(), charts[0])
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
-                         for chart in charts]).sort("_g", "period").collect().rechunk().lazy()
+                         for chart in charts]).sort("_i").collect().rechunk().lazy()
         out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
     n_base = pl.col("_base").sum().over("_g")
     # a phase with one used point has that value as centre and no limits
@@ -251,7 +252,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         # rules see the used points as adjacent; excluded points only meet the limits
         parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
                  for e in (False, True)]
-        points = pl.concat(parts).sort("_g", "period").with_columns(
+        points = pl.concat(parts).sort("_i").with_columns(
             pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
     else:
         points = classify(frame.lazy(), rule_sets)

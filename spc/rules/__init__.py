@@ -54,7 +54,7 @@ def classify(lf: pl.LazyFrame, rule_sets: list[str] | None = None) -> pl.LazyFra
         out = _SETS[rule_sets[0]](lf)
     else:
         out = pl.concat([_SETS[r](lf.filter(pl.col("rule_set") == r)) for r in rule_sets]
-                        ).sort("_g", "period").with_columns(pl.col("_g").set_sorted(),
+                        ).sort("_i").with_columns(pl.col("_g").set_sorted(),
                                                             pl.col("_s").set_sorted())
     # excluded points: only the limits (pattern codes are for used points)
     beyond = (pl.when(pl.col("value") > pl.col("upper")).then(1)
