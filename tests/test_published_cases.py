@@ -6,16 +6,29 @@ Data and published figures:
   package qcc (``orangejuice``, ``circuit``) and are used in the qicharts2 vignette.
 - NIST/SEMATECH e-Handbook of Statistical Methods, section 6.3.2.2 (flow-rate
   individuals chart).
+- Mohammed, Panesar, Laney, Wilson, BMJ Qual Saf 2013;22:362-368: weekly NHS A&E
+  attendances seen within four hours (qicharts2 dataset ``nhs_accidents``), the p versus
+  Laney p′ case; data and qicharts2 0.8.1 limits in tests/data/published/ (sources in the
+  files' headers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from spc.engine import SeriesSpec, analyse
+
+
+PUBLISHED = Path(__file__).parent / "data" / "published"
+
+
+def read_published(name: str) -> pl.DataFrame:
+    """A data file under tests/data/published (its '#' header names the source)."""
+    return pl.read_csv(PUBLISHED / name, comment_prefix="#")
 
 
 def months(n: int) -> list[dt.date]:
@@ -109,3 +122,43 @@ def test_nist_flowrate_individuals() -> None:
     assert points["upper"][0] == pytest.approx(55.8041, rel=5e-5)
     assert points["lower"][0] == pytest.approx(45.8159, rel=5e-5)
     assert not points["outside_limits"].any()
+
+
+# Mohammed et al. 2013 / qicharts2 vignette "Case 5: Prime charts for count data with very
+# large sample sizes": 20 weeks of A&E attendances (n ≈ 270,000 a week) seen within 4 hours.
+NHS_FIRST_WEEK = dt.date(2013, 1, 7)  # the data are week numbers 1-20; any weekly dates do
+
+
+def nhs_accidents() -> pl.DataFrame:
+    raw = read_published("nhs_accidents.csv")
+    return raw.select(
+        period=pl.lit(NHS_FIRST_WEEK) + pl.duration(weeks=pl.col("i") - 1),
+        numerator="r", denominator="n")
+
+
+def test_nhs_accidents_p_chart_puts_16_of_20_weeks_outside() -> None:
+    """Plain p chart: p̄ = Σr/Σn = 0.952900 and limits about ±0.0012, so narrow that 16 of
+    the 20 weeks fall outside (all but weeks 5, 7, 18 and 20); every week's limits equal
+    qicharts2's."""
+    expected = read_published("nhs_accidents_qicharts2.csv")
+    points = analyse(nhs_accidents(), SeriesSpec(chart="p")).points
+    assert points["centre"].to_list() == pytest.approx([0.95289971134419116] * 20, rel=1e-12)
+    assert points["lower"].to_list() == pytest.approx(expected["p_lower"].to_list(), rel=1e-9)
+    assert points["upper"].to_list() == pytest.approx(expected["p_upper"].to_list(), rel=1e-9)
+    weeks = points.with_row_index("week", offset=1)
+    assert weeks.filter(~pl.col("outside_limits"))["week"].to_list() == [5, 7, 18, 20]
+
+
+def test_nhs_accidents_laney_p_prime_puts_no_week_outside() -> None:
+    """Laney p′: the same p̄, σ_i scaled by σ_z = MR̄(z)/1.128, limits about ±0.013 and no
+    week outside; every week's limits equal qicharts2's (with or without MR screening, as
+    no moving range of z is screened out here)."""
+    expected = read_published("nhs_accidents_qicharts2.csv")
+    for screen in (True, False):
+        points = analyse(nhs_accidents(), SeriesSpec(chart="pp", screen_outliers=screen)).points
+        assert points["centre"][0] == pytest.approx(0.95289971134419116, rel=1e-12)
+        assert points["lower"].to_list() == pytest.approx(expected["pp_lower"].to_list(),
+                                                          rel=1e-9)
+        assert points["upper"].to_list() == pytest.approx(expected["pp_upper"].to_list(),
+                                                          rel=1e-9)
+        assert not points["outside_limits"].any()
