@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from spc.dates import as_date
 from spc.errors import SpcError
 from spc.trend import as_series_frame, fmt_number
 
@@ -172,17 +173,6 @@ def compare_means(
 # --------------------------------------------------------------------------------------------
 
 
-def _as_date(value: object, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise SpcError(f"compare: {what} {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
 def _shift_year(d: dt.date, years: int) -> dt.date:
     return d.replace(year=d.year + years) if not (d.month == 2 and d.day == 29) else d.replace(
         year=d.year + years, day=28
@@ -278,11 +268,11 @@ def compare_periods(
     periods in each window and a plain-English `sentence` (with a caution when consecutive
     periods are strongly autocorrelated, which makes window totals vary more than assumed).
     """
-    c0, c1 = (_as_date(v, "current window") for v in current)
+    c0, c1 = (as_date(v, "compare: current window") for v in current)
     if previous is None:
         p0, p1 = _shift_year(c0, -1), _shift_year(c1, -1)
     else:
-        p0, p1 = (_as_date(v, "previous window") for v in previous)
+        p0, p1 = (as_date(v, "compare: previous window") for v in previous)
     if c1 < c0 or p1 < p0:
         raise SpcError("compare: each window's start must be on or before its end")
     frame = as_series_frame(data).filter(pl.col("value").is_not_null())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from spc.charts import CHARTS, LINES, lines
+from spc.dates import as_date
 from spc.engine_input import SINGLE_SERIES, check, prepare
 from spc.errors import SpcError
 from spc.rules import RULE_SETS, classify, point_type, rule_labels
@@ -67,8 +68,8 @@ class SeriesSpec:
                                "(6 to 8 usual)")
         if self.baseline_points is not None and int(self.baseline_points) < 2:
             raise SpcError(f"baseline_points {self.baseline_points}: expected at least 2")
-        object.__setattr__(self, "rebase", tuple(_as_date(d, "rebase") for d in self.rebase))
-        object.__setattr__(self, "exclude", tuple(_as_date(d, "exclude") for d in self.exclude))
+        object.__setattr__(self, "rebase", tuple(as_date(d, "rebase date") for d in self.rebase))
+        object.__setattr__(self, "exclude", tuple(as_date(d, "exclude date") for d in self.exclude))
 
     def warnings(self) -> list[str]:
         """Option warnings that do not stop the analysis."""
@@ -84,17 +85,6 @@ class Analysis:
     phases: pl.DataFrame
     summary: pl.DataFrame
     specs: Mapping[str, SeriesSpec] | SeriesSpec = field(repr=False, default_factory=SeriesSpec)
-
-
-def _as_date(value: object, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise SpcError(f"{what} date {value!r}: expected an ISO date (YYYY-MM-DD)") from None
 
 
 # ---------------------------------------------------------------- specs as frames

@@ -105,7 +105,7 @@ def test_compare_periods_errors_are_user_errors() -> None:
     data = pl.DataFrame({"period": months(6, dt.date(2024, 1, 1)), "value": [1.0] * 6})
     with pytest.raises(SpcError, match="no data in one of the windows"):
         compare.compare_periods(data, ("2024-04-01", "2024-06-30"))
-    with pytest.raises(SpcError, match="not an ISO date"):
+    with pytest.raises(SpcError, match="current window .April.: expected an ISO date"):
         compare.compare_periods(data, ("April", "2024-06-30"))
     with pytest.raises(SpcError, match="kind must be one of"):
         compare.compare_periods(data, ("2024-04-01", "2024-06-30"), ("2024-01-01", "2024-03-31"), kind="ratio")
