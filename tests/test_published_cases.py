@@ -10,6 +10,13 @@ Data and published figures:
   attendances seen within four hours (qicharts2 dataset ``nhs_accidents``), the p versus
   Laney p′ case; data and qicharts2 0.8.1 limits in tests/data/published/ (sources in the
   files' headers).
+- qicharts2 0.8.1 results on its datasets ``cdi`` (u chart with an 18-month baseline) and
+  ``cabg`` (t chart of days between deaths: baseline, two phases, MR screening), as recorded
+  by the AUS-DOH-Safety-and-Quality/PowerBI-SPC test fixtures (tests/data/published/).
+
+Not included, because their exact data could not be found in any searchable source:
+Montgomery's piston rings (also needs Xbar/S charts), loan cost and valve failures, and
+Wheeler's data set for verifying software (an average-chart data set).
 """
 
 from __future__ import annotations
@@ -162,3 +169,64 @@ def test_nhs_accidents_laney_p_prime_puts_no_week_outside() -> None:
         assert points["upper"].to_list() == pytest.approx(expected["pp_upper"].to_list(),
                                                           rel=1e-9)
         assert not points["outside_limits"].any()
+
+
+# qicharts2 0.8.1 on two more of its own published datasets, as recorded by the
+# AUS-DOH-Safety-and-Quality/PowerBI-SPC test fixtures (see the data files' headers).
+# qicharts2's `freeze = k` is our baseline_points=k; its `part = k` a rebase at point k + 1;
+# its unscreened default (qic.screenedmr = FALSE) is screen_outliers=False.
+
+def test_cdi_u_chart_with_an_18_month_baseline_matches_qicharts2() -> None:
+    """qicharts2 `cdi` (C. difficile infections per risk day), u chart frozen on the first
+    18 months: ū = 0.0013884479710707777 and every month's limits equal qicharts2's; after
+    the intervention the low months fall below the frozen lower limit."""
+    cdi = read_published("cdi.csv").with_columns(pl.col("month").str.to_date())
+    expected = read_published("cdi_u_freeze18_qicharts2.csv")
+    data = cdi.select(period="month", numerator="n", denominator="days")
+    points = analyse(data, SeriesSpec(chart="u", baseline_points=18,
+                                      screen_outliers=False)).points
+    assert points["centre"].to_list() == pytest.approx([0.0013884479710707777] * 36,
+                                                       rel=1e-12)
+    assert points["lower"].to_list() == pytest.approx(expected["lower"].to_list(), rel=1e-9)
+    assert points["upper"].to_list() == pytest.approx(expected["upper"].to_list(), rel=1e-9)
+    # the months outside are those below qicharts2's own limits (none is above them)
+    below = cdi.with_columns(lower=expected["lower"]).filter(
+        pl.col("n") / pl.col("days") < pl.col("lower"))["month"].to_list()
+    assert len(below) >= 5 and below[0] == dt.date(2014, 6, 1)
+    assert points.filter("outside_limits")["period"].to_list() == below
+
+
+def cabg_days() -> pl.DataFrame:
+    raw = read_published("cabg_days_between_deaths.csv")
+    return raw.select(period=pl.lit(dt.date(2000, 1, 1)) + pl.duration(days=pl.col("death")),
+                      value=pl.col("days").cast(pl.Float64))
+
+
+def cabg_t_spec(variant: str, periods: list[dt.date]) -> SeriesSpec:
+    """The qic() call behind each PowerBI-SPC fixture case, as a SeriesSpec."""
+    if variant == "freeze 33":  # qic(chart = 't', freeze = 33), unscreened
+        return SeriesSpec(chart="t", baseline_points=33, screen_outliers=False)
+    if variant == "part 33":  # qic(chart = 't', part = 33), unscreened: phase 2 from no. 34
+        return SeriesSpec(chart="t", rebase=(periods[33],), screen_outliers=False)
+    return SeriesSpec(chart="t")  # "screened": qic.screenedmr = TRUE, our default
+
+
+@pytest.mark.parametrize(("variant", "phases"), [
+    ("freeze 33", [(11.444906381144426, 0.0037537354435645313, 113.70598556391909)]),
+    ("part 33", [(11.444906381144426, 0.0037537354435645313, 113.70598556391909),
+                 (10.975761737580594, 0.009145568251862652, 102.58369462962973)]),
+    ("screened", [(11.205060797289464, 0.02212887957455564, 97.268017722609528)]),
+])
+def test_cabg_t_chart_matches_qicharts2(variant: str,
+                                        phases: list[tuple[float, float, float]]) -> None:
+    """qicharts2 `cabg`, days between deaths (67 intervals), t chart: centre and limits
+    back-transformed from the individuals chart on days^(1/3.6) equal qicharts2's, and only
+    the 117-day interval (number 24) is outside in every variant."""
+    data = cabg_days()
+    spec = cabg_t_spec(variant, data["period"].to_list())
+    points = analyse(data, spec).points.with_row_index("k", offset=1)
+    got = points.select("centre", "lower", "upper").unique(maintain_order=True).rows()
+    assert len(got) == len(phases)
+    for got_phase, want in zip(got, phases, strict=True):
+        assert got_phase == pytest.approx(want, rel=1e-9)
+    assert points.filter("outside_limits")["k"].to_list() == [24]
