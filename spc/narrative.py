@@ -42,12 +42,31 @@ ASSURANCE_TEXT: dict[str, str] = {
     "inconsistent": "the {target} {noun} will be met in some {periods} and missed in others",
 }
 
-_RULE_TEXT = {
-    "Above UCL": "the latest value is above the upper control limit",
-    "Below LCL": "the latest value is below the lower control limit",
-    "2 in 3 Above CL": "two of the last three values are close to or beyond the upper limit",
-    "2 in 3 Below CL": "two of the last three values are close to or beyond the lower limit",
-}
+def rule_words(rule: str) -> str:
+    """A rule label in plain words, for any rule set: '7 Points Above CL' -> 'a run of 7 points
+    above the average (a shift)'. The app lists episodes with it; the narrative builds on it."""
+    words = {
+        "Above UCL": "a point above the upper process limit",
+        "Below LCL": "a point below the lower process limit",
+        "2 in 3 Above CL": "two of three points close to or beyond the upper limit",
+        "2 in 3 Below CL": "two of three points close to or beyond the lower limit",
+        "4 in 5 Beyond 1 Sigma Above CL": "four of five points well above the average",
+        "4 in 5 Beyond 1 Sigma Below CL": "four of five points well below the average",
+    }
+    if rule in words:
+        return words[rule]
+    n, _, rest = rule.partition(" ")
+    if rest.startswith("Point Trend"):
+        return f"{n} points in a row {'rising' if 'Increasing' in rest else 'falling'} (a trend)"
+    if rest in ("Points Above CL", "Points Below CL"):
+        return f"a run of {n} points {'above' if 'Above' in rest else 'below'} the average (a shift)"
+    if rest == "Points Alternating":
+        return f"{n} points in a row alternating up and down"
+    if rest == "Points Within 1 Sigma":
+        return f"{n} points in a row unusually close to the average"
+    if rest == "Points Beyond 1 Sigma":
+        return f"{n} points in a row away from the average on both sides"
+    return rule
 
 
 def variation_status(variation: str | None) -> str:
@@ -191,17 +210,10 @@ def _with_metadata(summary: pl.DataFrame, indicators: pl.DataFrame | None) -> pl
 def _rule_phrase(rule: str | None) -> str:
     if not rule or rule == "Common Cause":
         return "a rule for special-cause variation was triggered"
-    if rule in _RULE_TEXT:
-        return _RULE_TEXT[rule]
-    if "Point Trend" in rule:
-        n = rule.split()[0]
-        way = "rising" if "Increasing" in rule else "falling"
-        return f"the latest value is part of a run of {n} or more values each {way}"
-    if "Points Above CL" in rule or "Points Below CL" in rule:
-        n = rule.split()[0]
-        side = "above" if "Above" in rule else "below"
-        return f"the latest value is part of a run of {n} or more values {side} the average"
-    return f"rule '{rule}'"
+    words = rule_words(rule)
+    if words.startswith("a point "):  # a one-point rule: the latest value is that point
+        return "the latest value is " + words.removeprefix("a point ")
+    return f"the latest value is part of {words}"
 
 
 def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:

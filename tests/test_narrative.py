@@ -73,8 +73,8 @@ def test_special_cause_names_the_rule_and_direction() -> None:
     points = pl.DataFrame({"series": ["calls999"], "period": [dt.date(2023, 11, 1)], "rule": ["7 Points Below CL"]})
     out = narrative.describe(summary_row(variation="special_cause_concern"), PHASES, CALLS, points=points).row(0, named=True)
     assert out["sentences"][1] == (
-        "Special cause variation, a change for the worse: the latest value is part of a run of 7 or more "
-        "values below the average."
+        "Special cause variation, a change for the worse: the latest value is part of a run of 7 points "
+        "below the average (a shift)."
     )
     assert "82% to 91% around an average of 86%" in out["sentences"][2]
     assert out["status"].startswith("Special cause: a change for the worse")
@@ -147,7 +147,7 @@ def test_moj_reoffending_p_prime_chart_narrative() -> None:
     p_text = narrative.describe(p.summary, p.phases, ind, points=p.points)["sentences"][0]
     pp_text = narrative.describe(pp.summary, pp.phases, ind, points=pp.points)["sentences"][0]
     assert p_text[0] == pp_text[0] == "Proven reoffending rate (adults): 29.4% in the quarter starting January 2014."
-    assert p_text[1] == "Special cause variation, a change for the better: the latest value is below the lower control limit."
+    assert p_text[1] == "Special cause variation, a change for the better: the latest value is below the lower process limit."
     assert pp_text[1] == ("No change beyond normal variation since the series began in the quarter starting January 2000; "
                           "the process runs between 29.3% and 30.8%.")
     assert pp_text[2].startswith("The values are not randomly spread around the average: the longest run on one side is 17 points")

@@ -50,27 +50,6 @@ ASSURANCE_HELP = (
     "or may not. The target is a reference point, never the judgement."
 )
 
-RULE_WORDS: dict[str, str] = {
-    "Above UCL": "a point above the upper process limit",
-    "Below LCL": "a point below the lower process limit",
-    "2 in 3 Above CL": "two of three points close to the upper limit",
-    "2 in 3 Below CL": "two of three points close to the lower limit",
-}
-
-
-def rule_words(rule: str) -> str:
-    """A rule label in plain words ('7 Points Above CL' -> 'a run of 7 points above the average')."""
-    if rule in RULE_WORDS:
-        return RULE_WORDS[rule]
-    parts = rule.split()
-    if len(parts) >= 4 and parts[1] == "Points" and parts[2] in ("Above", "Below"):
-        return f"a run of {parts[0]} points {parts[2].lower()} the average (a shift)"
-    if len(parts) >= 4 and parts[1] == "Point" and parts[2] == "Trend":
-        way = "rising" if "Increasing" in rule else "falling"
-        return f"{parts[0]} points in a row {way} (a trend)"
-    return rule
-
-
 def setup_page() -> None:
     """Styles shared by every page."""
     st.markdown(CSS, unsafe_allow_html=True)

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from spc import plots
+from spc import narrative, plots
 from spc.ui import common
 from spc.ui.data import Overview, series_data, stamp
 
@@ -63,7 +63,7 @@ def episodes_in_words(episodes: pl.DataFrame, frequency: str) -> list[str]:
         if e["last"] != e["first"]:
             when += f" to {plots.format_period(e['last'], frequency)}"
         kind = plots.VARIATION_LABELS.get(e["point_type"], e["point_type"]).lower()
-        words = common.rule_words(e["rule"])
+        words = narrative.rule_words(e["rule"])
         if e["points"] > 1 and e["rule"] in ("Above UCL", "Below LCL"):
             words = f"{e['points']} points in a row " + words.removeprefix("a point ")
         lines.append(f"**{when}**: {words} — {kind}.")
