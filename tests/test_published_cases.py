@@ -14,9 +14,13 @@ Data and published figures:
   ``cabg`` (t chart of days between deaths: baseline, two phases, MR screening), as recorded
   by the AUS-DOH-Safety-and-Quality/PowerBI-SPC test fixtures (tests/data/published/).
 
+- The Broken Quality Initiative's "Software Verification Quick Guide" XmR data set (J. Lehner;
+  Shewhart's resistance measurements) with its published limits, in place of Wheeler's.
+
 Not included, because their exact data could not be found in any searchable source:
 Montgomery's piston rings (also needs Xbar/S charts), loan cost and valve failures, and
-Wheeler's data set for verifying software (an average-chart data set).
+Wheeler's software-checking data set (Quality Digest, 7 Jan 2010, "The Right and Wrong Ways
+of Computing Limits", an average-chart data set: only the article's opening was readable).
 """
 
 from __future__ import annotations
@@ -230,3 +234,40 @@ def test_cabg_t_chart_matches_qicharts2(variant: str,
     for got_phase, want in zip(got, phases, strict=True):
         assert got_phase == pytest.approx(want, rel=1e-9)
     assert points.filter("outside_limits")["k"].to_list() == [24]
+
+
+# The Broken Quality Initiative's "Software Verification Quick Guide" XmR data set (Shewhart's
+# resistance measurements), published with its limits for checking SPC software.
+
+def xmr_verification() -> pl.DataFrame:
+    return read_published("xmr_software_verification.csv").with_columns(
+        period=pl.lit(dt.date(2000, 1, 1)) + pl.duration(days=pl.col("sample")),
+        value=pl.col("x").cast(pl.Float64))
+
+
+def test_xmr_software_verification_data_set() -> None:
+    """Published: mean 4135.5, average mR 355.9, UPL 5082.2, LPL 3188.8 (the notebook rounds
+    the average mR to 355.9 before multiplying by 2.660, so its limits may differ from the
+    unrounded ones by up to 2.66 × 0.05 + 0.05 ≈ 0.18); sample 16 (5200) is above the UPL.
+    Wheeler's XmR does not screen moving ranges, hence screen_outliers=False."""
+    data = xmr_verification()
+    points = analyse(data.select("period", "value"),
+                     SeriesSpec(chart="xmr", screen_outliers=False)).points
+    centre, upper, lower = points.select("centre", "upper", "lower").row(0)
+    assert centre == pytest.approx(4135.5, abs=1e-9)
+    assert (upper - centre) / 2.66 == pytest.approx(355.9, abs=0.05)
+    assert upper == pytest.approx(5082.2, abs=0.19)
+    assert lower == pytest.approx(3188.8, abs=0.19)
+    assert points.with_row_index("k", offset=1).filter("outside_limits")["k"].to_list() == [16]
+
+
+def test_xmr_software_verification_screening_drops_the_range_above_the_url() -> None:
+    """With moving-range screening (our default) the one published moving range above the
+    published upper range limit (URL 1163.1: sample 16's 1737) leaves the average, so the
+    limits are 4135.5 ± 2.66 × (mean of the other 14 published moving ranges)."""
+    data = xmr_verification()
+    kept = data.filter(pl.col("mr").is_not_null() & (pl.col("mr") <= 1163.1))["mr"]
+    assert kept.len() == 14
+    points = analyse(data.select("period", "value"), SeriesSpec(chart="xmr")).points
+    assert points["upper"][0] == pytest.approx(4135.5 + 2.66 * kept.mean(), rel=1e-12)
+    assert points["lower"][0] == pytest.approx(4135.5 - 2.66 * kept.mean(), rel=1e-12)
