@@ -10,8 +10,9 @@ Data and published figures:
   attendances seen within four hours (qicharts2 dataset ``nhs_accidents``), the p versus
   Laney p′ case; data and qicharts2 0.8.1 limits in tests/data/published/ (sources in the
   files' headers).
-- qicharts2 0.8.1 results on its datasets ``cdi`` (u chart with an 18-month baseline) and
-  ``cabg`` (t chart of days between deaths: baseline, two phases, MR screening), as recorded
+- qicharts2 0.8.1 results on its datasets ``cdi`` (u chart with an 18-month baseline),
+  ``hospital_infections`` (Laney u′) and ``cabg`` (t chart of days between deaths: baseline,
+  two phases, MR screening), as recorded
   by the AUS-DOH-Safety-and-Quality/PowerBI-SPC test fixtures (tests/data/published/).
 
 - The Broken Quality Initiative's "Software Verification Quick Guide" XmR data set (J. Lehner;
@@ -271,3 +272,18 @@ def test_xmr_software_verification_screening_drops_the_range_above_the_url() -> 
     points = analyse(data.select("period", "value"), SeriesSpec(chart="xmr")).points
     assert points["upper"][0] == pytest.approx(4135.5 + 2.66 * kept.mean(), rel=1e-12)
     assert points["lower"][0] == pytest.approx(4135.5 - 2.66 * kept.mean(), rel=1e-12)
+
+
+def test_hospital_infections_laney_u_prime_matches_qicharts2() -> None:
+    """qicharts2 `hospital_infections` summed by month (about 280,000 risk days a month),
+    Laney u′ chart: ū = 0.0018235751654857592 and every month's limits equal qicharts2's;
+    no month is outside."""
+    hai = read_published("hospital_infections_monthly.csv").with_columns(
+        pl.col("month").str.to_date())
+    expected = read_published("hospital_infections_up_qicharts2.csv")
+    data = hai.select(period="month", numerator="n", denominator="days")
+    points = analyse(data, SeriesSpec(chart="up", screen_outliers=False)).points
+    assert points["centre"].to_list() == pytest.approx([0.0018235751654857592] * 24, rel=1e-12)
+    assert points["lower"].to_list() == pytest.approx(expected["lower"].to_list(), rel=1e-9)
+    assert points["upper"].to_list() == pytest.approx(expected["upper"].to_list(), rel=1e-9)
+    assert not points["outside_limits"].any()
