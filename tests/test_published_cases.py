@@ -12,9 +12,8 @@ Data and published figures:
   files' headers).
 - qicharts2 0.8.1 results on its datasets ``cdi`` (u chart with an 18-month baseline),
   ``hospital_infections`` (Laney u′) and ``cabg`` (t chart of days between deaths: baseline,
-  two phases, MR screening), as recorded
-  by the AUS-DOH-Safety-and-Quality/PowerBI-SPC test fixtures (tests/data/published/).
-
+  two phases, MR screening), as recorded by the AUS-DOH-Safety-and-Quality/PowerBI-SPC test
+  fixtures (tests/data/published/).
 - The Broken Quality Initiative's "Software Verification Quick Guide" XmR data set (J. Lehner;
   Shewhart's resistance measurements) with its published limits, in place of Wheeler's.
 
