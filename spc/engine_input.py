@@ -8,6 +8,8 @@ counted per series in ``n_missing``, which the summary reports as a warning.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from spc.charts import COUNT_CHARTS, RATIO_CHARTS
@@ -31,8 +33,10 @@ def _fail_first(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str, str]]) -> 
         if hit:
             row = frame.filter(bad.fill_null(False)).row(0, named=True)
             where = f"row {row['_line']}, " if row.get("_line") is not None else ""
+            got = row.get(column)
+            got = got.isoformat() if isinstance(got, dt.date) else repr(got)  # as the user wrote it
             raise SpcError(f"{where}series {row.get('series')!r}, period {row.get('period')}, "
-                           f"column {column}: {expected} (got {row.get(column)!r})")
+                           f"column {column}: {expected} (got {got})")
 
 
 def _numeric(frame: pl.DataFrame, column: str) -> pl.DataFrame:
