@@ -113,12 +113,13 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
         n=pl.col("value").is_not_null().sum(),
         data_loaded_at=pl.col("loaded_at").max(),
     )
-    # A series needs two points to have a chart at all; shorter ones wait for more data.
+    # Every series of these indicators is in scope (so stale results of a series that lost its
+    # points are replaced by none); a series needs two points to have a chart at all.
+    scope = keys.select("indicator_id", "area_code").sort("indicator_id", "area_code")
     keys = keys.filter(pl.col("n") >= 2).sort("series")
-    empty = Results(series=keys.select("indicator_id", "area_code"), points=pl.DataFrame(),
-                    phases=pl.DataFrame(), summary=pl.DataFrame(), computed_at=computed_at)
     if keys.is_empty():
-        return empty
+        return Results(series=scope, points=pl.DataFrame(), phases=pl.DataFrame(), summary=pl.DataFrame(),
+                       computed_at=computed_at)
     specs, notes = series_specs(keys, indicators, _settings(con), load_annotations(con, indicator_ids))
     data = obs.join(keys.select("series"), on="series").with_columns(
         # p and u charts take numerator and denominator; every other chart the value itself
@@ -135,7 +136,7 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
             warnings=pl.when(pl.col("_note").is_not_null())
             .then(pl.col("warnings").list.concat(pl.concat_list("_note"))).otherwise(pl.col("warnings"))
         ).drop("_note")
-    return Results(series=keys.select("indicator_id", "area_code"), points=_split_key(analysis.points),
+    return Results(series=scope, points=_split_key(analysis.points),
                    phases=_split_key(analysis.phases), summary=_split_key(summary), computed_at=computed_at)
 
 
