@@ -24,7 +24,7 @@ import polars as pl
 
 from spc.charts import CHARTS, LINES, lines
 from spc.dates import as_date
-from spc.engine_input import SINGLE_SERIES, check, prepare
+from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
 from spc.rules import RULE_SETS, classify, point_type, rule_labels
 from spc.rules.anhoj import runs_analysis
@@ -229,7 +229,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     t0 = [time.perf_counter()]
     specs = SeriesSpec() if specs is None else specs
     frame, rebase, exclude = _spec_frames(specs, prepare(data))
-    frame = _phases_and_base(check(frame), rebase, exclude)
+    frame = _phases_and_base(check(subgroups(frame)), rebase, exclude)
     _lap("prepare", t0)
     frame = _limits(frame)
     _lap("limits", t0)

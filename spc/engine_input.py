@@ -4,15 +4,19 @@ Every error is an :class:`SpcError` naming the series, period and column (and th
 row when the frame carries a ``_line`` column, as ``spc chart`` adds). Missing values are
 not errors: rows with a null value (or a null numerator and denominator) are dropped and
 counted per series in ``n_missing``, which the summary reports as a warning.
+
+Xbar and S charts take several rows (measurements) per (series, period): :func:`subgroups`
+turns them into one point each; every other chart rejects a duplicate period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
-from spc.charts import COUNT_CHARTS, RATIO_CHARTS
+from spc.charts import COUNT_CHARTS, RATIO_CHARTS, SUBGROUP_CHARTS
 from spc.errors import SpcError
 
 #: series name given to a frame without a ``series`` column
@@ -54,7 +58,7 @@ def _numeric(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 def prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Columns series, period (date), value, numerator, denominator with checked types,
-    sorted by series and period, no duplicate periods."""
+    sorted by series and period (duplicate periods are dealt with by :func:`subgroups`)."""
     frame = data.collect() if isinstance(data, pl.LazyFrame) else data
     if "period" not in frame.columns:
         raise SpcError("column period: missing (expected ISO dates)")
@@ -80,7 +84,66 @@ def prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     s, p = pl.col("series"), pl.col("period")
     ordered = ((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1)))).fill_null(True).all()
     if not frame.select(ordered).item():
-        frame = frame.sort("series", "period")
+        frame = frame.sort("series", "period", maintain_order=True)
+    return frame
+
+
+def _segment_stats(values: np.ndarray, starts: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per run of rows starting at ``starts``: (non-null count n, mean, sample standard
+    deviation, null count); NaN mean for n = 0 and NaN sd for n < 2 (as R's mean and sd)."""
+    ok = ~np.isnan(values)
+    lengths = np.diff(np.r_[starts, len(values)])
+    n = np.add.reduceat(ok.astype(np.int64), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.add.reduceat(np.where(ok, values, 0.0), starts)
+                        / np.maximum(n, 1), np.nan)
+        dev = np.where(ok, values - np.repeat(mean, lengths), 0.0)
+        sd = np.where(n > 1, np.sqrt(np.add.reduceat(dev * dev, starts)
+                                     / np.maximum(n - 1, 1)), np.nan)
+    return n, mean, sd, lengths - n
+
+
+def subgroups(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per (series, period): Xbar and S series' measurements become their subgroup's
+    point (``value`` the mean or the standard deviation, with ``_n``, ``_sd`` and ``_skip``,
+    the measurements that could not be used); any other chart's duplicate period is an error.
+
+    Takes the frame of :func:`prepare` with its spec columns. A subgroup of one has no
+    standard deviation: on an S chart it has no point (and counts as a skipped value).
+    """
+    s, p, value = pl.col("series"), pl.col("period"), pl.col("value")
+    grouped = pl.col("chart").is_in(list(SUBGROUP_CHARTS))
+    if frame.select(grouped.any()).item():
+        sub, rest = frame.filter(grouped), frame.filter(~grouped)
+        _fail_first(sub, [(value.is_infinite() | value.is_nan(), "value",
+                           "expected a finite number")])
+        # measurements in value order: each subgroup's sums then do not depend on row order
+        sub = sub.sort("series", "period", "value", nulls_last=True)
+        new = sub.select(((s != s.shift(1)) | (p != p.shift(1))).fill_null(True)).to_series()
+        starts = np.flatnonzero(new.to_numpy())
+        n, mean, sd, nulls = _segment_stats(sub["value"].to_numpy().astype(np.float64), starts)
+        is_s = pl.col("chart") == "s"
+        agg = sub.filter(new).with_columns(
+            _n=pl.Series(n, dtype=pl.Int64), _sd=pl.Series(sd).fill_nan(None),
+            _mean=pl.Series(mean).fill_nan(None), _skip=pl.Series(nulls, dtype=pl.Int64),
+            numerator=pl.lit(None, dtype=pl.Float64), denominator=pl.lit(None, dtype=pl.Float64))
+        if "_line" in agg.columns:  # name a subgroup by its first row in the file
+            agg = agg.with_columns(_line=pl.Series(
+                np.minimum.reduceat(sub["_line"].to_numpy(), starts), dtype=agg["_line"].dtype))
+        few = agg.filter(is_s).group_by("series").agg(pl.col("_n").max()).filter(
+            pl.col("_n") < 2)
+        if few.height:
+            raise SpcError(f"series {few['series'].sort()[0]!r}, column value: an S chart needs "
+                           "subgroups of 2 or more values in the same period")
+        agg = agg.with_columns(
+            value=pl.when(is_s).then(pl.col("_sd")).otherwise(pl.col("_mean")),
+            _skip=pl.col("_skip") + (is_s & (pl.col("_n") == 1)).cast(pl.Int64)).drop("_mean")
+        rest = rest.with_columns(_n=pl.lit(None, dtype=pl.Int64),
+                                 _sd=pl.lit(None, dtype=pl.Float64),
+                                 _skip=value.is_null().cast(pl.Int64))
+        frame = pl.concat([rest, agg.select(rest.columns)]).sort("series", "period",
+                                                                  maintain_order=True)
     _fail_first(frame, [((s == s.shift(1)) & (p == p.shift(1)), "period",
                          "duplicate period within the series")])
     # one contiguous chunk: arithmetic kernels then treat every row alike, so a series
@@ -112,8 +175,10 @@ def check(frame: pl.DataFrame) -> pl.DataFrame:
         (proportion & (value > 1), "value", "expected a proportion between 0 and 1"),
     ])
     missing = value.is_null()
-    if frame.select(missing.any()).item():
-        n_missing = frame.group_by("series").agg(n_missing=missing.sum().cast(pl.Int64))
+    # values skipped: missing points, or for Xbar and S the measurements not used
+    skipped = pl.col("_skip") if "_skip" in frame.columns else missing.cast(pl.Int64)
+    if frame.select(missing.any() | (skipped.sum() > 0)).item():
+        n_missing = frame.group_by("series").agg(n_missing=skipped.sum().cast(pl.Int64))
         frame = frame.filter(~missing).join(n_missing, on="series", how="left",
                                             maintain_order="left")
         lost = n_missing.join(frame.group_by("series").len(), on="series", how="anti")

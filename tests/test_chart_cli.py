@@ -120,3 +120,28 @@ def test_cli_and_api_agree(tmp_path: Path) -> None:
     cli = pl.read_csv(out, try_parse_dates=True)
     assert cli["rule"].to_list() == api.points["rule"].to_list()
     assert cli["upper"].to_list() == pytest.approx(api.points["upper"].to_list())
+
+
+def test_xbar_and_s_charts_of_measurements(tmp_path: Path) -> None:
+    """`--chart xbar|s`: one row per measurement; each period becomes one point (its subgroup's
+    mean or standard deviation), as the Python API; a duplicate period still fails for xmr."""
+    rows = ["period,value"]
+    for month, values in enumerate([(5, 7, 6), (6, 6, 9), (4, 8, 6), (7, 5, 6), (6, 7, 8)], 1):
+        rows += [f"2024-{month:02d}-01,{v}" for v in values]
+    src = tmp_path / "measurements.csv"
+    src.write_text("\n".join(rows) + "\n")
+    data = pl.read_csv(src, try_parse_dates=True)
+    for kind in ("xbar", "s"):
+        code, output, exc = run(str(src), "--chart", kind, "--format", "json")
+        assert code == 0, exc
+        doc = json.loads(output)
+        api = analyse(data, SeriesSpec(chart=kind))
+        assert len(doc["points"]) == 5
+        assert [p["value"] for p in doc["points"]] == pytest.approx(api.points["value"].to_list())
+        assert [p["upper"] for p in doc["points"]] == pytest.approx(api.points["upper"].to_list())
+        assert doc["series"][0]["chart"] == kind
+    code, output, _ = run(str(src), "--chart", "xbar")
+    assert pl.read_csv(output.encode())["value"][0] == pytest.approx(6.0)
+    code, _, exc = run(str(src))
+    assert code != 0 and isinstance(exc, SpcError)
+    assert "row 3" in str(exc) and "duplicate period" in str(exc)

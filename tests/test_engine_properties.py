@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from spc.engine import SeriesSpec, analyse
 
-CHARTS = ["xmr", "run", "c", "g", "t", "p", "pp", "u", "up"]
+CHARTS = ["xmr", "run", "c", "g", "t", "p", "pp", "u", "up", "xbar", "s"]
+#: subgroup sizes drawn for Xbar (a subgroup of one has no limits) and S (one would have no s)
+SUBGROUP_SIZES = {"xbar": (1, 4), "s": (2, 4)}
 
 
 @st.composite
 def series_set(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, SeriesSpec]]:
-    """A few series of random length and chart, with ties, rebases and exclusions."""
+    """A few series of random length and chart, with ties, rebases and exclusions; Xbar and S
+    series have several measurements (rows) per period, of varying number."""
     frames, specs = [], {}
     for i in range(draw(st.integers(1, 3))):
         n = draw(st.integers(2, 30))
@@ -27,9 +30,19 @@ def series_set(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, SeriesSpec]]:
         den = draw(st.lists(st.integers(12, 40), min_size=n, max_size=n))
         value = [float(v) + (1.0 if chart == "t" else 0.0) for v in num]
         name = f"s{i}"
-        frames.append(pl.DataFrame({"series": name, "period": dates, "value": value,
-                                    "numerator": [float(v) for v in num],
-                                    "denominator": [float(d) for d in den]}))
+        frame = pl.DataFrame({"series": name, "period": dates, "value": value,
+                              "numerator": [float(v) for v in num],
+                              "denominator": [float(d) for d in den]})
+        if chart in SUBGROUP_SIZES:
+            sizes = draw(st.lists(st.integers(*SUBGROUP_SIZES[chart]), min_size=n, max_size=n))
+            total = sum(sizes)
+            measured = draw(st.lists(st.integers(0, 12), min_size=total, max_size=total))
+            frame = pl.DataFrame({"series": name,
+                                  "period": [d for d, k in zip(dates, sizes) for _ in range(k)],
+                                  "value": [float(v) for v in measured],
+                                  "numerator": None, "denominator": None},
+                                 schema=frame.schema)
+        frames.append(frame)
         rebase = tuple(draw(st.lists(st.sampled_from(dates), max_size=2)))
         exclude = tuple(draw(st.lists(st.sampled_from(dates), max_size=2)))
         specs[name] = SeriesSpec(

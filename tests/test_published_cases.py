@@ -16,9 +16,11 @@ Data and published figures:
   fixtures (tests/data/published/).
 - The Broken Quality Initiative's "Software Verification Quick Guide" XmR data set (J. Lehner;
   Shewhart's resistance measurements) with its published limits, in place of Wheeler's.
+- Montgomery's piston-ring inside diameters (Table 6.3, the Xbar and s chart example; the R
+  package qcc's ``pistonrings``, tests/data/published/pistonrings.csv): Xbar and S charts.
 
 Not included, because their exact data could not be found in any searchable source:
-Montgomery's piston rings (also needs Xbar/S charts), loan cost and valve failures, and
+loan cost and valve failures, and
 Wheeler's software-checking data set (Quality Digest, 7 Jan 2010, "The Right and Wrong Ways
 of Computing Limits", an average-chart data set: only the article's opening was readable).
 """
@@ -286,3 +288,83 @@ def test_hospital_infections_laney_u_prime_matches_qicharts2() -> None:
     assert points["lower"].to_list() == pytest.approx(expected["lower"].to_list(), rel=1e-9)
     assert points["upper"].to_list() == pytest.approx(expected["upper"].to_list(), rel=1e-9)
     assert not points["outside_limits"].any()
+
+
+# Montgomery, Introduction to Statistical Quality Control, Table 6.3 and the Xbar and s chart
+# example: piston-ring inside diameters, 25 trial samples of 5 rings, then 15 more (phase II);
+# exact data from the R package qcc (see the data file's header).
+
+def piston_rings() -> pl.DataFrame:
+    """One row per ring: period = a day per sample number, value = diameter (mm)."""
+    return read_published("pistonrings.csv").select(
+        period=pl.lit(dt.date(2000, 1, 1)) + pl.duration(days=pl.col("sample")),
+        value=pl.col("diameter").cast(pl.Float64), trial="trial")
+
+
+# Table 6.3's x̄_i and s_i of samples 1-16, as printed (3 and 4 decimals)
+RINGS_XBAR = [74.010, 74.001, 74.008, 74.003, 74.003, 73.996, 74.000, 73.997, 74.004, 73.998,
+              73.994, 74.001, 73.998, 73.990, 74.006, 73.997]
+RINGS_S = [0.0148, 0.0075, 0.0147, 0.0091, 0.0122, 0.0087, 0.0055, 0.0123, 0.0055, 0.0063,
+           0.0029, 0.0042, 0.0105, 0.0153, 0.0073, 0.0078]
+
+
+def test_piston_rings_xbar_and_s_trial_limits() -> None:
+    """Trial samples 1-25: each point is its sample's mean (Xbar) or standard deviation (S), as
+    Table 6.3 prints them; x̿ = 74.001 and Xbar limits 73.988 and 74.014 (Montgomery:
+    x̿ ± A3 s̄ with A3 = 1.427), S limits 0 and B4 s̄ (B4 = 2.089), no sample outside.
+
+    s̄ from the data is 0.2310/25 = 0.00924 (S UCL 0.0193); the s̄ ≈ 0.0094 (UCL ≈ 0.0196)
+    quoted for the book could not be checked against its text, and Table 6.3's own s_i (checked
+    here) give 0.00924. The Xbar limits round to the published ones with either value."""
+    trial = piston_rings().filter("trial").drop("trial")
+    xbar = analyse(trial, SeriesSpec(chart="xbar")).points
+    s = analyse(trial, SeriesSpec(chart="s")).points
+    assert xbar.height == s.height == 25
+    assert xbar["value"][:16].to_list() == pytest.approx(RINGS_XBAR, abs=5e-4 + 1e-9)
+    assert s["value"][:16].to_list() == pytest.approx(RINGS_S, abs=5e-5 + 1e-9)
+    sbar = s["value"].mean()
+    assert sbar == pytest.approx(0.2310 / 25, abs=2e-6)
+    assert xbar["centre"][0] == pytest.approx(74.001, abs=5e-4)
+    assert xbar["centre"][0] == pytest.approx(trial["value"].mean(), rel=1e-12)
+    assert xbar["lower"][0] == pytest.approx(73.988, abs=5e-4)
+    assert xbar["upper"][0] == pytest.approx(74.014, abs=5e-4)
+    assert (xbar["upper"][0] - xbar["centre"][0]) / sbar == pytest.approx(1.427, abs=5e-4)
+    assert s["centre"][0] == pytest.approx(sbar, rel=1e-12)
+    assert s["lower"][0] == 0.0
+    assert s["upper"][0] / sbar == pytest.approx(2.089, abs=5e-4)
+    assert s["upper"][0] == pytest.approx(0.0193, abs=5e-5)
+    assert not xbar["outside_limits"].any() and not s["outside_limits"].any()
+
+
+def test_piston_rings_phase_two() -> None:
+    """Samples 26-40 judged against the trial limits (baseline of 25, qicharts2's freeze = 25):
+    samples 37, 38 and 39 are above the Xbar UCL (74.0166, 74.0196, 74.0234 > 74.0144), the S
+    chart stays in control. As a new phase (rebase at sample 26) the limits come from samples
+    26-40 alone: a run of 7 means below the new centre (27-33, sample 28 below the LCL) and
+    sample 39 above the UCL."""
+    rings = piston_rings().drop("trial")
+    dates = rings["period"].unique().sort().to_list()
+    for chart, outside in (("xbar", [37, 38, 39]), ("s", [])):
+        points = analyse(rings, SeriesSpec(chart=chart, baseline_points=25)).points.with_row_index(
+            "sample", offset=1)
+        assert points["upper"].n_unique() == 1  # the trial limits throughout
+        assert points.filter("outside_limits")["sample"].to_list() == outside
+    xbar = analyse(rings, SeriesSpec(chart="xbar", baseline_points=25)).points.with_row_index(
+        "sample", offset=1)
+    assert xbar.filter(pl.col("sample") < 34)["rule"].unique().to_list() == ["Common Cause"]
+    assert xbar.filter(pl.col("sample") >= 37)["point_type"].unique().to_list() == [
+        "special_cause_neutral_high"]
+
+    result = analyse(rings, SeriesSpec(chart="xbar", rebase=(dates[25],)))
+    second = result.points.with_row_index("sample", offset=1).filter(pl.col("phase") == 2)
+    assert second["centre"][0] == pytest.approx(
+        rings.filter(pl.col("period") >= dates[25])["value"].mean(), rel=1e-12)
+    assert second.filter("outside_limits")["sample"].to_list() == [28, 39]
+    run = second.filter(pl.col("sample").is_between(27, 33))
+    assert (run["value"] < run["centre"]).all()
+    assert second.filter(pl.col("rule") != "Common Cause")["sample"].to_list() == [
+        *range(27, 34), 38, 39]
+    assert result.phases["n_points"].to_list() == [25, 15]
+    assert not result.phases["trial_limits"].any()
+    s_second = analyse(rings, SeriesSpec(chart="s", rebase=(dates[25],))).points
+    assert not s_second["outside_limits"].any()

@@ -5,6 +5,7 @@ Each function takes a lazy frame sorted by series and period, with columns ``_g`
 (point used for the limits) and ``screen_outliers``, and adds ``centre``, ``_mid``
 and ``_sigma``; :func:`lines` turns those into ``lower``, ``upper``, ``lower_2s``,
 ``upper_2s``, ``lower_1s``, ``upper_1s`` with the chart's clipping (its ``Scale``).
+Xbar and S charts also read ``_n`` and ``_sd`` (subgroup size and standard deviation).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from spc.charts.laney import PP_SCALE, UP_SCALE, pp, up
 from spc.charts.rare import G_SCALE, T_SCALE, g, t
 from spc.charts.run import SCALE as RUN_SCALE
 from spc.charts.run import run
+from spc.charts.subgroup import S_SCALE, XBAR_SCALE, s, xbar
 from spc.charts.xmr import SCALE as XMR_SCALE
 from spc.charts.xmr import xmr
 
@@ -27,12 +29,14 @@ ChartFn = Callable[[pl.LazyFrame], pl.LazyFrame]
 CHARTS: dict[str, tuple[ChartFn, Scale]] = {
     "xmr": (xmr, XMR_SCALE), "run": (run, RUN_SCALE), "p": (p, P_SCALE), "pp": (pp, PP_SCALE),
     "u": (u, U_SCALE), "up": (up, UP_SCALE), "c": (c, C_SCALE), "g": (g, G_SCALE),
-    "t": (t, T_SCALE),
+    "t": (t, T_SCALE), "xbar": (xbar, XBAR_SCALE), "s": (s, S_SCALE),
 }
 #: charts whose value is numerator / denominator
 RATIO_CHARTS = frozenset({"p", "pp", "u", "up"})
 #: charts on counts or times (non-negative values)
 COUNT_CHARTS = frozenset({"p", "pp", "u", "up", "c", "g", "t"})
+#: charts of subgrouped measurements: several rows per (series, period), aggregated first
+SUBGROUP_CHARTS = frozenset({"xbar", "s"})
 
 
 def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
@@ -41,4 +45,4 @@ def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
     return bands(fn(lf), scale)
 
 
-__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS", "lines"]
+__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS", "SUBGROUP_CHARTS", "lines"]

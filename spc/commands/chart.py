@@ -31,6 +31,8 @@ class Chart(str, enum.Enum):
     c = "c"
     g = "g"
     t = "t"
+    xbar = "xbar"
+    s = "s"
 
 
 class Improvement(str, enum.Enum):
@@ -123,7 +125,8 @@ def register(app: typer.Typer) -> None:
     @app.command("chart")
     def chart(
         input: Annotated[Path, typer.Argument(help="CSV or Parquet: period, value (or numerator "
-                                              "and denominator), optional series")],
+                                              "and denominator), optional series; for xbar and "
+                                              "s, one row per measurement")],
         chart: Annotated[Chart, typer.Option(help="chart type")] = Chart.xmr,
         improvement: Annotated[Improvement, typer.Option(help="direction of improvement")]
         = Improvement.neutral,
