@@ -421,7 +421,7 @@ def _show(value: float, kind: str) -> str:
 
 
 def _sentences(out: pl.DataFrame) -> list[str]:
-    """'Up 114% (7 to 15), within the variation chance alone gives (p = 0.134, ...).' One per row
+    """'Up 114% (7 to 15), within what chance alone gives (p = 0.134, ...).' One per row
     (a handful of rows: plain Python formatting reads better than expression soup here)."""
     lines = []
     for r in out.iter_rows(named=True):
@@ -443,7 +443,7 @@ def _sentences(out: pl.DataFrame) -> list[str]:
             a_txt = f"{fmt_number(r['after'] / r['periods_after'])} a period over {r['periods_after']}"
         line = (
             f"{word} {size} ({b_txt} to {a_txt}), "
-            f"{chance} the variation chance alone gives ({p}; {r['method']})."
+            f"{chance} what chance alone gives ({p}; {r['method']})."
         )
         if r["periods_before"] != r["periods_after"]:
             line += (

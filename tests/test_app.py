@@ -123,7 +123,7 @@ def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo
     assert len(charts) == 2  # control chart and small multiples
     text = all_markdown(at)
     assert "Long-term trend" in text
-    assert re.search(r"(beyond|within) the variation chance", text), "the year-on-year sentence is missing"
+    assert re.search(r"(beyond|within) what chance alone gives", text), "the year-on-year sentence is missing"
     # the demo marks a recalculation for ASB: it is listed under the chart
     assert "Limits recalculated" in text
 

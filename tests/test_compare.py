@@ -58,7 +58,7 @@ def test_robbery_example_as_two_years_of_monthly_data() -> None:
     assert (rob["before"], rob["after"]) == (7, 15)
     assert rob["previous_start"] == dt.date(2022, 4, 1) and rob["periods_before"] == 12
     assert rob["verdict"] == compare.NOT_BEYOND
-    assert "within the variation chance alone gives" in rob["sentence"]
+    assert "within what chance alone gives" in rob["sentence"]
     assert rob["sentence"].startswith("Up 114% (7 to 15)")
     assert shift["verdict"] == compare.HIGHER
     assert shift["sentence"].startswith("Up ")
