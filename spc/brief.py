@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from spc.errors import SpcError
-from spc.store.queries import frame
+from spc.store.queries import frame, load_indicators
 
 #: Chromium binaries tried in order ($SPC_CHROMIUM first).
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -75,7 +75,7 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
 
     mem = snapshot(db, 30.0)
     try:
-        indicators = frame(mem, "SELECT * FROM indicator ORDER BY sort_order, id")
+        indicators = load_indicators(mem)
         areas = frame(mem, "SELECT code, name, type FROM area")
         if area is None:
             force = areas.filter(pl.col("type") == "force")

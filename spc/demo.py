@@ -50,7 +50,7 @@ import polars as pl
 from spc.errors import SpcError
 from spc.store.catalogue import Catalogue, Indicator
 from spc.store.observations import (OBSERVATION_COLUMNS, WriteCounts, finish_batch, record_rejections,
-                                    start_batch, write_observations)
+                                    now, start_batch, write_observations)
 
 START = "2018-04"
 AUTHOR = "spc demo-data (illustrative)"
@@ -481,7 +481,7 @@ def load_demo(con: duckdb.DuckDBPyConnection, demo_dir: Path) -> WriteCounts:
                 WHERE b.indicator_id IS NOT DISTINCT FROM a.indicator_id
                   AND b.area_code IS NOT DISTINCT FROM a.area_code
                   AND b.date = a.date AND b.kind = a.kind AND b.text = a.text)
-        """, [dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+        """, [now()])
     finally:
         con.unregister("_demo_annotations")
     return counts

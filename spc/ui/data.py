@@ -28,6 +28,8 @@ import streamlit as st
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, transaction
+from spc.store.observations import now
+from spc.store.queries import frame, load_areas, load_indicators
 
 WAIT_SECONDS = 30.0
 _LOCK = threading.RLock()
@@ -83,10 +85,6 @@ def exclusive() -> Iterator[None]:
     """Hold the in-process database lock while other code (e.g. spc.brief) opens the file itself."""
     with _LOCK:
         yield
-
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-    return con.sql(sql, params=list(params) if params else None).pl()
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,7 +157,7 @@ def _changes(con: duckdb.DuckDBPyConnection, run_id: int, digest_json: str | Non
                     rows.append({"indicator_id": item["indicator_id"], "area_code": item["area_code"],
                                  "rule": item.get("rule"), "point_type": item.get("point_type"), "change": change})
         return pl.DataFrame(rows, schema=_CHANGE_SCHEMA)
-    return _frame(con, """
+    return frame(con, """
         SELECT indicator_id, area_code, rule, point_type, 'new' AS change FROM signal
         WHERE status = 'new' AND first_seen_run = ?""", [run_id])
 
@@ -183,21 +181,21 @@ class Overview:
 def overview(path: str, key: tuple[int, int] | None) -> Overview:
     """Everything for the summary page, read in one short connection."""
     with reading(path) as con:
-        indicators = _frame(con, "SELECT * FROM indicator ORDER BY sort_order, id")
-        areas = _frame(con, "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name")
-        summary = _frame(con, """
+        indicators = load_indicators(con)
+        areas = load_areas(con)
+        summary = frame(con, """
             SELECT r.*, i.name, i.unit, i.kind, i.priority, i.frequency, i.sort_order, i.local,
                    i.target AS catalogue_target, a.name AS area_name, a.type AS area_type
             FROM result_summary r
             JOIN indicator i ON i.id = r.indicator_id
             JOIN area a ON a.code = r.area_code
             ORDER BY i.sort_order, i.id, CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name""")
-        spark = _frame(con, """
+        spark = frame(con, """
             SELECT indicator_id, area_code, period, value, point_type FROM (
                 SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
                 FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
-        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
-        done = _frame(con, "SELECT id, digest_json FROM refresh_run WHERE status = 'success' "
+        runs = frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
+        done = frame(con, "SELECT id, digest_json FROM refresh_run WHERE status = 'success' "
                            "ORDER BY id DESC LIMIT 2")
         # what changed: the latest successful run compared with the one before it; the very
         # first run (db init) has nothing before it, so nothing is marked as changed
@@ -232,21 +230,21 @@ class SeriesData:
 def series_data(path: str, key: tuple[int, int] | None, indicator_id: str) -> SeriesData:
     """Result points, phases, annotations, observations and settings of one indicator."""
     with reading(path) as con:
-        points = _frame(con, """
+        points = frame(con, """
             SELECT p.*, a.name AS area_name, a.type AS area_type FROM result_point p
             JOIN area a ON a.code = p.area_code WHERE p.indicator_id = ?
             ORDER BY CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name, p.period""", [indicator_id])
-        phases = _frame(con, "SELECT * FROM result_phase WHERE indicator_id = ? ORDER BY area_code, phase",
+        phases = frame(con, "SELECT * FROM result_phase WHERE indicator_id = ? ORDER BY area_code, phase",
                         [indicator_id])
-        all_ann = _frame(con, """
+        all_ann = frame(con, """
             SELECT * FROM annotation WHERE indicator_id = ? OR indicator_id IS NULL
             ORDER BY date, id""", [indicator_id])
-        obs = _frame(con, """
+        obs = frame(con, """
             SELECT o.area_code, a.name AS area_name, o.period_start AS period, o.value, o.numerator,
                    o.denominator, o.loaded_at, o.load_batch_id
             FROM observation o JOIN area a ON a.code = o.area_code WHERE o.indicator_id = ?
             ORDER BY CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name, o.period_start""", [indicator_id])
-        settings = _frame(con, "SELECT * FROM series_setting WHERE indicator_id = ?", [indicator_id])
+        settings = frame(con, "SELECT * FROM series_setting WHERE indicator_id = ?", [indicator_id])
     live = all_ann.filter(pl.col("deleted_at").is_null())
     return SeriesData(points, phases, live, all_ann, obs, settings)
 
@@ -255,7 +253,7 @@ def series_data(path: str, key: tuple[int, int] | None, indicator_id: str) -> Se
 def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFrame]:
     """What is loaded, loads, refresh runs, late or missing data, rejected rows."""
     with reading(path) as con:
-        coverage = _frame(con, """
+        coverage = frame(con, """
             SELECT i.priority, i.name AS indicator, i.id AS indicator_id, i.frequency,
                    count(DISTINCT o.area_code) AS areas, count(o.period_start) AS observations,
                    min(o.period_start) AS first_period, max(o.period_start) AS latest_period,
@@ -264,7 +262,7 @@ def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFram
             GROUP BY ALL ORDER BY any_value(i.sort_order), i.id""")
         # a series is late when its latest period is behind the newest period of its indicator;
         # gaps are missing periods between its first and latest (monthly/quarterly/yearly steps)
-        late = _frame(con, """
+        late = frame(con, """
             WITH s AS (
                 SELECT o.indicator_id, o.area_code, any_value(i.name) AS indicator, any_value(a.name) AS area,
                        any_value(i.frequency) AS frequency, min(o.period_start) AS first_period,
@@ -282,9 +280,9 @@ def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFram
             FROM t
             WHERE latest_period < newest OR (step IS NOT NULL AND datediff('month', first_period, latest_period) // step + 1 > n)
             ORDER BY indicator, area""")
-        batches = _frame(con, "SELECT * FROM load_batch ORDER BY id DESC LIMIT 50")
-        runs = _frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 20")
-        rejected = _frame(con, """
+        batches = frame(con, "SELECT * FROM load_batch ORDER BY id DESC LIMIT 50")
+        runs = frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 20")
+        rejected = frame(con, """
             SELECT r.id, r.load_batch_id, b.source, r.file, r.line, r.column_name, r.value, r.reason, r.raw
             FROM rejected_row r LEFT JOIN load_batch b ON b.id = r.load_batch_id
             ORDER BY r.id DESC LIMIT 1000""")
@@ -304,10 +302,6 @@ def clear_cache() -> None:
 
 SETTING_FIELDS = ("chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
                   "baseline_points")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _author(author: str) -> str:
@@ -331,7 +325,7 @@ def save_setting(path: str | Path, indicator_id: str, area_code: str, author: st
         con.execute(
             f"INSERT OR REPLACE INTO series_setting (indicator_id, area_code, {', '.join(SETTING_FIELDS)}, "
             f"author, updated_at) VALUES (?, ?, {', '.join('?' for _ in SETTING_FIELDS)}, ?, ?)",
-            [indicator_id, area_code, *values, _author(author), _now()])
+            [indicator_id, area_code, *values, _author(author), now()])
 
 
 def clear_setting(path: str | Path, indicator_id: str, area_code: str) -> None:
@@ -353,14 +347,14 @@ def add_annotation(path: str | Path, indicator_id: str | None, area_code: str | 
         return int(con.execute(
             "INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [indicator_id, area_code, date, kind, text, _author(author), _now()]).fetchone()[0])
+            [indicator_id, area_code, date, kind, text, _author(author), now()]).fetchone()[0])
 
 
 def withdraw_annotation(path: str | Path, annotation_id: int) -> None:
     """Withdraw an annotation: it is kept, marked with when it was withdrawn."""
     with writing(path) as con:
         con.execute("UPDATE annotation SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-                    [_now(), annotation_id])
+                    [now(), annotation_id])
 
 
 def recompute(path: str | Path, indicator_ids: Sequence[str]) -> int:
