@@ -15,13 +15,13 @@ import duckdb
 import polars as pl
 
 from spc.store.queries import frame
+from spc.timeliness import DEFAULT_LAG, periods_between, shift_periods
 
 #: How many rejected rows the digest lists (all are kept in `rejected_row`).
 REJECTED_SHOWN = 10
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
-def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int = 1,
+def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int = DEFAULT_LAG,
                    lag: dict[str, int] | None = None, indicator_ids: list[str] | None = None) -> pl.DataFrame:
     """Series whose latest period is older than their frequency allows on `today`.
 
@@ -46,18 +46,10 @@ def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_la
     steps = latest.join(lags, on="indicator_id", how="left").with_columns(
         _lag=pl.col("_lag").fill_null(default_lag))
 
-    # periods after the latest one that are already due: P is due once P + (1 + lag) periods <= today
-    week = pl.col("frequency") == "week"
-    size = pl.col("frequency").replace_strict(_MONTHS, default=1, return_dtype=pl.Int64)
-    months = (today.year * 12 + today.month - 1) - (
-        pl.col("latest_period").dt.year().cast(pl.Int64) * 12 + pl.col("latest_period").dt.month() - 1)
-    days = (pl.lit(today) - pl.col("latest_period")).dt.total_days()
-    elapsed = pl.when(week).then(days // 7).otherwise(months // size)
-    due = elapsed - 1 - pl.col("_lag")
-    step = pl.when(week).then(pl.concat_str((due * 7).cast(pl.String), pl.lit("d"))).otherwise(
-        pl.concat_str((due * size).cast(pl.String), pl.lit("mo")))
+    # periods after the latest one that are already due (the rule of spc.timeliness)
+    due = periods_between(pl.col("latest_period"), pl.lit(today), pl.col("frequency")) - 1 - pl.col("_lag")
     return (steps.with_columns(_due=due).filter(pl.col("_due") >= 1)
-            .with_columns(expected_period=pl.col("latest_period").dt.offset_by(step))
+            .with_columns(expected_period=shift_periods(pl.col("latest_period"), pl.col("_due"), pl.col("frequency")))
             .drop("_due", "_lag"))
 
 
