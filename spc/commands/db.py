@@ -15,6 +15,7 @@ from spc.config import DATA_DIR, db_path
 from spc.errors import SpcError
 from spc.store import connect, migrate, schema_version, transaction
 from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
+from spc.store.geography import relocate_national
 from spc.store.observations import now
 from spc.store.queries import frame, load_observations
 
@@ -36,7 +37,9 @@ def init(
     """Create or update the store: schema, catalogue, demo data, then the results.
 
     Safe to re-run on an existing store: the schema is migrated forward, the catalogue
-    upserted, unchanged demo rows skipped, and analysts' annotations kept.
+    upserted, national figures an older importer stored under a local area moved to the
+    national area (`spc.store.geography`), unchanged demo rows skipped, and analysts'
+    annotations kept.
     """
     from spc.demo import load_demo
 
@@ -48,11 +51,15 @@ def init(
         # One transaction: a failure anywhere leaves the store as it was.
         with transaction(con):
             load_catalogue(con, cat)
+            moved = relocate_national(con)   # national figures an older importer stored under the force
             loaded = None if empty else load_demo(con, demo_dir)
             computed = record_results(con, trigger="db init")
     finally:
         con.close()
     typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {len(cat.areas)} areas")
+    if moved.batches:
+        typer.echo(f"national figures: {moved.observations} observations of {moved.batches} load(s) moved to the "
+                   f"national area ({moved.series} series moved whole, {moved.restored} local figures current again)")
     if loaded is not None:
         typer.echo(f"demo data: {loaded.loaded} new, {loaded.revised} revised, {loaded.unchanged} unchanged rows "
                    "(illustrative figures, not published data)")

@@ -30,7 +30,10 @@ _PARAGRAPHS = [
     "reported. Outcomes files give force-wide outcome counts.",
     "calls-999: headers match ignoring case, spaces and punctuation; accepted: " + "; ".join(
         f"{names[0]} (or {', '.join(names[1:])})" for names in CALLS_COLUMNS.values()) + ".",
-    "reoffending: the MoJ long file is England and Wales data, so --area is required to say where it is stored. "
+    "reoffending: geography comes from the file. MoJ's long file has no area column: it is the England and Wales "
+    "series and is stored under the national area (England and Wales), never under the force; --area naming "
+    "another area is refused for it. A file with an area column (MoJ's PCC-area tables) is stored row by row "
+    "under its areas; --area then loads only that area's rows. "
     "fire: stored under the force unless the file has an area column or --area is given. "
     "tidy: indicator, area, period, value (or numerator, denominator).",
 ]
@@ -101,7 +104,8 @@ def import_command(
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. cp1252 for Windows files).")]
     = "utf-8",
     area: Annotated[str | None, typer.Option(
-        "--area", help="Area code for files without an area column (required for the national MoJ file).")] = None,
+        "--area", help="fire: area code for a file without an area column. reoffending: load only this area's rows of "
+        "a file with an area column (a national file, with none, is stored under the national area).")] = None,
     group: Annotated[str, typer.Option(help="reoffending: offender group (All, Adult or Juvenile).")] = "All",
     proportion_scale: Annotated[str, typer.Option(
         "--proportion-scale", help="tidy: proportions in the file are 'fraction' (0-1) or 'percent' (0-100).")]

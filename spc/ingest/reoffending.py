@@ -8,13 +8,15 @@ rejected. Only the chosen offender group (`--group`, default All: adults and juv
 PCC-area tables) is loaded; rows of the other series (annual cohorts, the old measure, other
 groups, other rates) are not used, and their number is shown in the summary.
 
-Area (a decision, stated): the MoJ file in `../shared/realdata/moj/` is national (England and
-Wales) and has no area column, and the catalogue has no national area. Storing it under the
-force without saying so would present national figures as local, so a file without an area
-column needs `--area CODE`: the analyst names where the figures are kept, and the load batch's
-message records "national (England and Wales) figures stored under area ...". A file with an
-area column (aliases: area, PCC area, police force area) maps each row by area name or code;
-rows of areas not in the catalogue are skipped and counted.
+Area: geography is part of the data, and the file says it. A file with an area column (aliases:
+area, PCC area, police force area, PFA; MoJ's PCC-area tables) maps each row by area name or
+code, "England and Wales" to the national area; rows of areas not in the catalogue are skipped
+and counted, and `--area CODE` loads only that area's rows. A file with no area column is
+MoJ's England and Wales series (the long file in `../shared/realdata/moj/` is one): it is stored
+under the catalogue's national area ("England and Wales", type national). Naming a local area
+with `--area` for such a file is refused, naming the file, what it holds and what to do, and
+nothing is written: that is how national figures came to be shown as the force's own. (Loads
+made that way before schema version 3 are moved by `spc db init`: `spc.store.geography`.)
 """
 
 from __future__ import annotations
@@ -43,6 +45,29 @@ def patterns(ctx: Context) -> tuple[str, ...]:
     return ("*.csv",)
 
 
+def _area_key(name: pl.Expr) -> pl.Expr:
+    """An area name or code as matched: lower case, '&' as 'and', single spaces."""
+    return (name.str.strip_chars().str.to_lowercase().str.replace_all("&", " and ", literal=True)
+            .str.replace_all(r"\s+", " "))
+
+
+def _national_area(file: SourceFile, columns: list[str], ctx: Context) -> str:
+    """Where a file with no area column is stored: the national area, which `--area` may not override."""
+    national = ctx.areas.filter(pl.col("type") == "national")
+    if national.is_empty():
+        raise SpcError(f"{file.name}: the file has no area column, so it holds England and Wales (national) "
+                       "figures, but the store has no national area: run `spc db init` to add it from the catalogue")
+    code, name = national.row(0)[:2]
+    if ctx.area is not None and ctx.area != code:
+        shown = ", ".join(c for c in columns if c != "_line")
+        raise SpcError(
+            f"{file.name}: this is MoJ's {name} (national) series: the file has no area column (its columns: "
+            f"{shown}), so its figures are stored under the national area '{code}'. --area {ctx.area} would "
+            f"present national figures as that area's own: drop --area. A file of one area's figures needs a "
+            f"column naming the area ({', '.join(COLUMNS['area'])}). Nothing was imported.")
+    return str(code)
+
+
 def _reject(rows: pl.DataFrame, file: str, column: str, reason: pl.Expr) -> pl.DataFrame:
     return rows.select(
         pl.lit(file).alias("file"), pl.col("_line").alias("line"), pl.lit(column).alias("column_name"),
@@ -54,9 +79,7 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one MoJ long file into quarterly proven reoffending rates for the chosen group."""
     frame, notes, read_problems = read_table(file, ctx.encoding)
     cols = find_columns(frame.columns, COLUMNS, REQUIRED)
-    if "area" not in cols and ctx.area is None:
-        raise SpcError(f"{file.name}: this file has England and Wales figures and no area column; "
-                       "pass --area CODE to say which area to store them under (see `spc import --help`)")
+    national = None if "area" in cols else _national_area(file, frame.columns, ctx)
     low = {k: pl.col(cols[k]).str.strip_chars().str.to_lowercase() for k in ("measure", "temporal_unit", "group", "rate")}
     chosen = ((low["measure"] == "new") & (low["temporal_unit"] == "3-monthly")
               & (low["group"] == ctx.group.lower()) & low["rate"].is_in(USED_RATES))
@@ -64,17 +87,22 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     if rows.height < frame.height:
         notes.append(f"{frame.height - rows.height} rows of other series not used (only the new measure, "
                      f"3-monthly cohorts, group {ctx.group}, rates cohort/reoffenders/binary)")
-    if "area" in cols:
-        names = ctx.area_by_name()
-        rows = rows.with_columns(pl.col(cols["area"]).str.strip_chars().str.to_lowercase().alias("_key")) \
-            .join(names, on="_key", how="left")
+    if national is None:
+        names = ctx.area_by_name().with_columns(_area_key(pl.col("_key")))
+        rows = rows.with_columns(_area_key(pl.col(cols["area"])).alias("_key")).join(names, on="_key", how="left")
         other = rows.filter(pl.col("area_code").is_null())
         if other.height:
             notes.append(f"{other.height} rows of areas not in the catalogue skipped")
         rows = rows.filter(pl.col("area_code").is_not_null())
+        if ctx.area is not None:
+            chosen_area = rows.filter(pl.col("area_code") == ctx.area)
+            if chosen_area.height < rows.height:
+                notes.append(f"{rows.height - chosen_area.height} rows of other areas skipped (--area {ctx.area})")
+            rows = chosen_area
     else:
-        rows = rows.with_columns(pl.lit(ctx.area).alias("area_code"))
-        notes.append(f"national (England and Wales) figures stored under area '{ctx.area}' (--area)")
+        rows = rows.with_columns(pl.lit(national).alias("area_code"))
+        notes.append(f"England and Wales figures (the file has no area column) stored under the national area "
+                     f"'{national}'")
     # An empty value is a figure MoJ did not publish (the real file has three such cohorts in
     # 2001): not an error, but not loaded, and said so.
     blank = pl.col(cols["value"]).is_null() | (pl.col(cols["value"]).str.strip_chars() == "")

@@ -24,7 +24,9 @@ KINDS = ("count", "proportion", "rate", "duration", "mean", "survey proportion")
 IMPROVEMENTS = ("increase", "decrease", "neutral")
 CHARTS = ("xmr", "run", "p", "pp", "u", "up", "c", "g", "t")
 FREQUENCIES = ("week", "month", "quarter", "year")
-AREA_TYPES = ("force", "community safety partnership area", "district")
+#: "national": figures for a whole country (MoJ's England and Wales series), shown beside the
+#: force's own figures as context, never as the force's.
+AREA_TYPES = ("force", "community safety partnership area", "district", "national")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Area:
-    """One reporting area: the force or a community safety partnership area."""
+    """One reporting area: the force, a community safety partnership area, a district or the nation."""
 
     code: str
     name: str
@@ -72,6 +74,11 @@ class Catalogue:
     def force(self) -> Area:
         """The force-wide area (exactly one is declared)."""
         return next(a for a in self.areas if a.type == "force")
+
+    @property
+    def national(self) -> Area | None:
+        """The national area (England and Wales), if the catalogue declares one."""
+        return next((a for a in self.areas if a.type == "national"), None)
 
     @property
     def local_areas(self) -> list[Area]:
@@ -134,6 +141,8 @@ def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
         areas.append(Area(**{k: (str(v) if k.startswith("valid") else v) for k, v in entry.items()}))
     if sum(a.type == "force" for a in areas) != 1:
         raise SpcError(f"{path}: exactly one [[area]] must have type = \"force\"")
+    if sum(a.type == "national" for a in areas) > 1:
+        raise SpcError(f"{path}: at most one [[area]] may have type = \"national\"")
 
     indicators = []
     for order, (source, i, entry) in enumerate(indicator_entries, start=1):

@@ -44,8 +44,10 @@ def load_indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_areas(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Areas, the force first, then the partnership areas by name."""
-    return frame(con, "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 ELSE 1 END, name")
+    """Areas: the force first, then the partnership areas and districts by name, the national area
+    (context for the force's figures) last."""
+    return frame(con, "SELECT * FROM area ORDER BY CASE type WHEN 'force' THEN 0 WHEN 'national' THEN 2 "
+                      "ELSE 1 END, name")
 
 
 def load_annotations(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None = None) -> pl.DataFrame:

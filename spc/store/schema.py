@@ -11,6 +11,22 @@ import duckdb
 
 from spc.store.connection import transaction
 
+# The observation table (version 1; rebuilt unchanged by version 3, because it refers to `area`).
+_OBSERVATION = """
+    CREATE TABLE observation (
+        indicator_id    VARCHAR NOT NULL REFERENCES indicator (id),
+        area_code       VARCHAR NOT NULL REFERENCES area (code),
+        period_start    DATE NOT NULL,
+        period_grain    VARCHAR NOT NULL CHECK (period_grain IN ('week', 'month', 'quarter', 'year')),
+        value           DOUBLE,                    -- proportions as fractions 0..1
+        numerator       DOUBLE,
+        denominator     DOUBLE,
+        loaded_at       TIMESTAMP NOT NULL,
+        load_batch_id   BIGINT NOT NULL,
+        PRIMARY KEY (indicator_id, area_code, period_start)
+    )
+    """
+
 # Version 1: the indicator store (catalogue, areas, observations with revisions, annotations,
 # loads and rejected rows).
 _V1 = [
@@ -62,20 +78,7 @@ _V1 = [
         message         VARCHAR
     )
     """,
-    """
-    CREATE TABLE observation (
-        indicator_id    VARCHAR NOT NULL REFERENCES indicator (id),
-        area_code       VARCHAR NOT NULL REFERENCES area (code),
-        period_start    DATE NOT NULL,
-        period_grain    VARCHAR NOT NULL CHECK (period_grain IN ('week', 'month', 'quarter', 'year')),
-        value           DOUBLE,                    -- proportions as fractions 0..1
-        numerator       DOUBLE,
-        denominator     DOUBLE,
-        loaded_at       TIMESTAMP NOT NULL,
-        load_batch_id   BIGINT NOT NULL,
-        PRIMARY KEY (indicator_id, area_code, period_start)
-    )
-    """,
+    _OBSERVATION,
     """
     CREATE TABLE observation_revision (   -- earlier values of a current observation, newest last
         indicator_id        VARCHAR NOT NULL,
@@ -215,7 +218,35 @@ _V2 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# Version 3: a national area type, so national figures (MoJ England and Wales) are stored as
+# what they measure, not under the force. DuckDB cannot alter or drop a CHECK constraint, nor
+# drop a table another table's foreign key refers to, so `area` and `observation` (which refers
+# to it) are copied aside, dropped and recreated, all inside the migration's one transaction.
+# The data move of national rows stored under a force is `spc.store.geography`, run by `db init`.
+_V3 = [
+    "CREATE TEMP TABLE _observation_v2 AS SELECT * FROM observation",
+    "CREATE TEMP TABLE _area_v2 AS SELECT * FROM area",
+    "DROP TABLE observation",
+    "DROP TABLE area",
+    """
+    CREATE TABLE area (
+        code        VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        type        VARCHAR NOT NULL CHECK (type IN ('force', 'community safety partnership area', 'district',
+                                                     'national')),
+        ons_code    VARCHAR,
+        valid_from  DATE,
+        valid_to    DATE
+    )
+    """,
+    _OBSERVATION,
+    "INSERT INTO area SELECT * FROM _area_v2",
+    "INSERT INTO observation SELECT * FROM _observation_v2",
+    "DROP TABLE _observation_v2",
+    "DROP TABLE _area_v2",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
