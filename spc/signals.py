@@ -1,7 +1,8 @@
 """Signal history: every special-cause pattern the engine finds, remembered across refreshes.
 
 A *pattern* is a maximal run of consecutive points of one series (indicator, area) that carry
-the same rule label and point type within one phase, for example three months "Above UCL" or
+the same rule label and point type within one phase (an episode of `spc.narrative.episodes`
+split on the rule label), for example three months "Above UCL" or
 the seven points of "7 Points Above CL". Each refresh finds the patterns in the freshly
 computed points (`find_patterns`) and reconciles them with the stored `signal` rows
 (`reconcile`), matching on (indicator, area, rule, first_period):
@@ -26,6 +27,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from spc.narrative.episodes import episodes, rule_direction
 from spc.store.queries import frame
 
 KEY = ["indicator_id", "area_code", "rule", "first_period"]
@@ -36,43 +38,21 @@ PATTERN_COLUMNS = [*SERIES, "rule", "first_period", "last_period", "n_points", "
 #: columns of a change, as `reconcile` returns them
 CHANGE_COLUMNS = ["id", *SERIES, "rule", "first_period", "last_period", "direction", "point_type",
                   "status", "change", "first_seen_run"]
-_COMMON = "common_cause"
-
-
-def _direction(rule: pl.Expr) -> pl.Expr:
-    """high or low from the rule label ("Above UCL", "7 Point Trend (Decreasing)", ...)."""
-    return (pl.when(rule.str.contains("Above|Increasing")).then(pl.lit("high"))
-            .when(rule.str.contains("Below|Decreasing")).then(pl.lit("low"))
-            .otherwise(pl.lit("")))
 
 
 def find_patterns(points: pl.DataFrame) -> pl.DataFrame:
     """Every special-cause pattern in `points` (result_point columns; at least indicator_id,
     area_code, period, phase, rule, point_type), one row each with `ongoing` set when the
-    pattern includes its series' latest point."""
-    if points.is_empty():
-        return pl.DataFrame(schema={
-            "indicator_id": pl.String, "area_code": pl.String, "rule": pl.String,
-            "first_period": pl.Date, "last_period": pl.Date, "n_points": pl.Int64,
-            "direction": pl.String, "point_type": pl.String, "ongoing": pl.Boolean})
-    frame = points.select(*SERIES, "period", "phase", "rule", "point_type").sort(*SERIES, "period")
-    # a run breaks where the label, the point type or the phase changes (rules never cross phases)
-    changed = pl.any_horizontal(
-        (pl.col(c) != pl.col(c).shift(1).over(SERIES)).fill_null(True)
-        for c in ("rule", "point_type", "phase"))
-    frame = frame.with_columns(
-        _run=changed.cast(pl.Int64).cum_sum().over(SERIES),
-        _latest=pl.col("period").max().over(SERIES),
-    )
-    return (frame.filter(pl.col("point_type") != _COMMON)
-            .group_by(*SERIES, "_run")
-            .agg(rule=pl.col("rule").first(), first_period=pl.col("period").min(),
-                 last_period=pl.col("period").max(), n_points=pl.len().cast(pl.Int64),
-                 point_type=pl.col("point_type").first(), _latest=pl.col("_latest").first())
-            .with_columns(direction=_direction(pl.col("rule")),
-                          ongoing=pl.col("last_period") == pl.col("_latest"))
-            .select(PATTERN_COLUMNS)
-            .sort(*SERIES, "first_period", "rule"))
+    pattern includes its series' latest point. A pattern is an episode of
+    `spc.narrative.episodes.episodes` that also ends where the rule label changes, so a stored
+    signal keeps its (rule, first_period) key."""
+    if points.is_empty():  # e.g. a refresh where no series has two points yet
+        points = pl.DataFrame(schema={**{k: pl.String for k in SERIES}, "period": pl.Date, "phase": pl.Int64,
+                                      "rule": pl.String, "point_type": pl.String})
+    found = episodes(points.select(*SERIES, "period", "phase", "rule", "point_type"), split_on_rule=True)
+    # a pattern's direction is its rule label's (stored signals have always been keyed so)
+    return (found.with_columns(direction=rule_direction(pl.col("rule")))
+            .select(PATTERN_COLUMNS).sort(*SERIES, "first_period", "rule"))
 
 
 def load_signals(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -148,9 +148,16 @@ def test_moj_reoffending_p_prime_chart_narrative() -> None:
     pp_text = narrative.describe(pp.summary, pp.phases, ind, points=pp.points)["sentences"][0]
     assert p_text[0] == pp_text[0] == "Proven reoffending rate (adults): 29.4% in the quarter starting January 2014."
     assert p_text[1] == "Special cause variation, a change for the better: the latest value is below the lower process limit."
-    assert pp_text[1] == ("No change beyond normal variation since the series began in the quarter starting January 2000; "
-                          "the process runs between 29.3% and 30.8%.")
-    assert pp_text[2].startswith("The values are not randomly spread around the average: the longest run on one side is 17 points")
+    # the latest cohort is ordinary, but the chart holds special cause (2000-2004 high, 2004-2008 low),
+    # so the text never sums the history up as "no change since the series began"
+    assert pp_text[1] == "The latest value is within normal variation."
+    assert pp_text[2] == ("The limits (from the quarter starting January 2000) run from 29.3% to 30.8% around an "
+                          "average of 30.1%.")
+    assert not any("No change" in s or "since the series began" in s for s in pp_text)
+    assert any(s.startswith("From the quarter starting April 2004 to the quarter starting April 2008, 17 points "
+                            "were lower than usual, an improvement") for s in pp_text)
+    assert any(s.startswith("The values are not randomly spread around the average: the longest run on one side "
+                            "is 17 points") for s in pp_text)
 
 
 def test_status_lines_for_stored_results_keyed_by_indicator_and_area() -> None:

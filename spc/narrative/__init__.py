@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass, field
 
 import polars as pl
+
+from spc.narrative.episodes import episode_sentence, episodes, span_text
+from spc.narrative.levels import recalculation_suggestions, suggestion_sentence
+from spc.timeliness import data_age, gaps
 
 _MONTHS = (
     "January February March April May June July August September October November December"
@@ -216,7 +221,49 @@ def _rule_phrase(rule: str | None) -> str:
     return f"the latest value is part of {words}"
 
 
-def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
+def _plural(n: int, word: str) -> str:
+    """'1 month', '3 months', '1 crossing'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass
+class _Window:
+    """What the displayed points of one series hold beyond the latest point."""
+
+    episodes: list[dict] = field(default_factory=list)
+    gaps: list[dict] = field(default_factory=list)
+    suggestion: dict | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    known: bool = False  # the points were given, so the window can be judged
+
+
+def _episode_sentences(w: _Window, freq: str) -> list[str]:
+    """What happened in the window: a count, then one sentence per episode."""
+    if not w.episodes:
+        return []
+    n = len(w.episodes)
+    span = span_text(w.first, w.last, freq) if w.first and w.last else ""
+    intro = (f"Beyond normal variation in the period shown ({span.removeprefix('from ')}): "
+             f"{'one episode' if n == 1 else f'{n} episodes'}.")
+    return [intro] + [episode_sentence(e["first_period"], e["last_period"], e["n_points"], e["point_type"],
+                                       e["direction"], e["rules"], freq) for e in w.episodes]
+
+
+def gap_sentence(gaps: list[dict], frequency: str | None) -> str:
+    """'58 months are missing: from March 2019 to December 2023.' ('' when none)."""
+    if not gaps:
+        return ""
+    word = _period_word(frequency)
+    total = sum(g["n_missing"] for g in gaps)
+    spans = [span_text(g["first_missing"], g["last_missing"], frequency).removeprefix("in ") for g in gaps]
+    shown = spans[:4] + ([f"{len(spans) - 4} more gaps"] if len(spans) > 4 else [])
+    where = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    verb = "is" if total == 1 else "are"
+    return f"{_plural(total, word)} {verb} missing between the figures: {where}."
+
+
+def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[str, str, list[str]]:
     unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
     freq = r.get("frequency") or "month"
     name = r.get("name") or r.get("series") or r.get("indicator_id") or "This indicator"
@@ -240,16 +287,22 @@ def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
     assurance = assurance_status(r.get("assurance"), target, unit, noun, freq) if has_limits else ""
 
     phase_start = r.get("phase_start")
-    if (r.get("latest_phase") or 1) > 1 and phase_start is not None:
+    new_phase = (r.get("latest_phase") or 1) > 1
+    if new_phase and phase_start is not None:
         since = f"since the new phase began in {period_text(phase_start, freq)}"
     elif phase_start is not None:
         since = f"since the series began in {period_text(phase_start, freq)}"
     else:
         since = "in this phase"
+    # A window that holds special cause is never summed up as "no change ... since it began".
+    eventful = bool(w.episodes)
+    if eventful:
+        since = (f"(recalculated from {period_text(phase_start, freq)})" if new_phase and phase_start is not None
+                 else f"(from {period_text(phase_start, freq)})" if phase_start is not None else "")
 
     sentences = [headline]
     variation = r.get("variation") or "common_cause"
-    if variation == "common_cause":
+    if variation == "common_cause" and not eventful:
         s = f"No change beyond normal variation {since}"
         if has_limits:
             s += f"; the process runs between {lo_s} and {hi_s}"
@@ -258,23 +311,40 @@ def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
             s += "."
         sentences.append(s)
     else:
-        rule = _rule_phrase(r.get("latest_rule"))
-        if variation == "special_cause_improvement":
-            verdict = "a change for the better"
-        elif variation == "special_cause_concern":
-            verdict = "a change for the worse"
-        elif variation == "special_cause_neutral_high":
-            verdict = "unusually high (for this indicator neither better nor worse)"
+        latest_phase = r.get("latest_phase") or max(e["phase"] for e in w.episodes)
+        phase_clean = not any(e["phase"] == latest_phase for e in w.episodes)
+        if variation == "common_cause" and new_phase and phase_clean and phase_start is not None:
+            # the claim covers only the new phase, which holds no special cause
+            s = ("The latest value is within normal variation, as is every point since the new phase "
+                 f"began in {period_text(phase_start, freq)}")
+            if has_limits:
+                s += f"; the process runs between {lo_s} and {hi_s}"
+                s += f", so {assurance}" if assurance else ""
+            sentences.append(s + ".")
+        elif variation == "common_cause":
+            sentences.append("The latest value is within normal variation.")
         else:
-            verdict = "unusually low (for this indicator neither better nor worse)"
-        sentences.append(f"Special cause variation, {verdict}: {rule}.")
-        if has_limits:
-            s = (
-                f"The limits {since} run from {lo_s} to {hi_s} around an average of "
-                f"{format_value(centre, unit, decimals=d)}"
-            )
+            rule = _rule_phrase(r.get("latest_rule"))
+            if variation == "special_cause_improvement":
+                verdict = "a change for the better"
+            elif variation == "special_cause_concern":
+                verdict = "a change for the worse"
+            elif variation == "special_cause_neutral_high":
+                verdict = "unusually high (for this indicator neither better nor worse)"
+            else:
+                verdict = "unusually low (for this indicator neither better nor worse)"
+            sentences.append(f"Special cause variation, {verdict}: {rule}.")
+        if has_limits and not (variation == "common_cause" and new_phase and phase_clean):
+            limits = f"The limits {since} run" if since else "The limits run"
+            s = f"{limits} from {lo_s} to {hi_s} around an average of {format_value(centre, unit, decimals=d)}"
             s += f"; at these limits {assurance}." if assurance else "."
             sentences.append(s)
+    sentences += _episode_sentences(w, freq)
+    if w.suggestion is not None:
+        sentences.append(suggestion_sentence(w.suggestion, unit, freq))
+    gap = gap_sentence(w.gaps, freq)
+    if gap:
+        sentences.append(gap)
 
     if r.get("runs_signal") and variation == "common_cause":
         lr, lmax = r.get("longest_run"), r.get("longest_run_max")
@@ -286,9 +356,10 @@ def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
                 "sustained shift."
             )
         elif cr is not None and cmin is not None and cr < cmin:
+            times = "once" if cr == 1 else f"{cr} times"
             sentences.append(
-                f"The values are not randomly spread around the average: they cross it only {cr} "
-                f"times, fewer than the {cmin} chance would give; look for a sustained shift."
+                f"The values are not randomly spread around the average: they cross it only {times}, "
+                f"fewer than the {cmin} chance would give; look for a sustained shift."
             )
     if r.get("trial_limits") and has_limits:
         n_used = r.get("phase_n_used")
@@ -296,15 +367,27 @@ def _sentences(r: dict, trend_row: dict | None) -> tuple[str, str, list[str]]:
         sentences.append(f"These limits are provisional: the phase{extra} (12 are needed for firm limits).")
     if trend_row is not None:
         sentences.append(_trend_sentence(trend_row, unit, r.get("improvement")))
-    for w in r.get("warnings") or []:
-        if r.get("trial_limits") and has_limits and "trial limits" in w:
+    if age:
+        sentences.append(age[0].upper() + age[1:] + ".")
+    for warning in r.get("warnings") or []:
+        if r.get("trial_limits") and has_limits and "trial limits" in warning:
             continue  # already said in plain words above
-        sentences.append(w if w.endswith(".") else w + ".")
+        if gap and "gap" in warning and "missing" in warning:
+            continue  # the gap sentence above says where
+        sentences.append(warning if warning.endswith(".") else warning + ".")
 
-    status = variation_status(variation)
+    status = _status(variation, len(w.episodes))
     if assurance:
         status += f"; {assurance}"
     return headline, status + ".", sentences
+
+
+def _status(variation: str, n_episodes: int) -> str:
+    """The variation part of the status line; 'no change' only when the window holds none."""
+    if variation == "common_cause" and n_episodes:
+        return (f"Latest value within normal variation; {_plural(n_episodes, 'earlier episode')} beyond it "
+                "in the period shown")
+    return variation_status(variation)
 
 
 def _p(p: float) -> str:
@@ -312,6 +395,7 @@ def _p(p: float) -> str:
 
 
 def _trend_sentence(t: dict, unit: str, improvement: str | None) -> str:
+    """The long-term trend in plain words (the test statistics are in `trend_detail`)."""
     months = t.get("window_months")
     span = f"the {months} months to" if months else "the period to"
     end = period_text(t.get("end"), "month")
@@ -324,14 +408,53 @@ def _trend_sentence(t: dict, unit: str, improvement: str | None) -> str:
         if improvement in ("increase", "decrease"):
             good = (slope > 0) == (improvement == "increase")
         judgement = "" if good is None else (", an improvement" if good else ", a deterioration")
-        return (
-            f"Over {span} {end} the long-term trend is {t['direction']}, by about {per_year} a "
-            f"year{judgement} (Mann-Kendall {_p(t['mk_p'])}; trend test allowing for "
-            f"autocorrelation {_p(t['ols_p'])})."
-        )
+        return (f"Over {span} {end} the long-term trend is {t['direction']}, by about {per_year} a "
+                f"year{judgement}; two trend tests agree it is more than chance.")
     if t.get("direction") == "too few points":
         return f"Too few points to judge a long-term trend over {span} {end}."
     return f"Over {span} {end} there is no clear long-term trend."
+
+
+def trend_detail(t: dict) -> str:
+    """The trend tests behind the trend sentence, for an analyst's detail view: 'Mann-Kendall
+    p = 0.003; regression with autocorrelation-robust (HAC) errors p = 0.010; lag-1
+    autocorrelation 0.21'."""
+    parts = []
+    if t.get("mk_p") is not None:
+        parts.append(f"Mann-Kendall {_p(t['mk_p'])}")
+    if t.get("ols_p") is not None:
+        parts.append(f"regression with autocorrelation-robust (HAC) errors {_p(t['ols_p'])}")
+    for col in ("lag1_autocorrelation", "lag1", "acf1"):
+        if t.get(col) is not None:
+            parts.append(f"lag-1 autocorrelation {t[col]:.2f}")
+            break
+    return "; ".join(parts)
+
+
+def _windows(rows: pl.DataFrame, points: pl.DataFrame | None, key: list[str]) -> dict[tuple, _Window]:
+    """Episodes, gaps and a recalculation suggestion for every series of `points`, at once."""
+    need = {"period", "phase", "rule", "point_type", *key}
+    if points is None or points.is_empty() or not need <= set(points.columns):
+        return {}
+    out: dict[tuple, _Window] = {}
+    bounds = points.group_by(key).agg(first=pl.col("period").min(), last=pl.col("period").max())
+    for b in bounds.iter_rows(named=True):
+        out[tuple(b[k] for k in key)] = _Window(first=b["first"], last=b["last"], known=True)
+    for e in episodes(points).iter_rows(named=True):
+        out[tuple(e[k] for k in key)].episodes.append(e)
+    if {"value", "centre"} <= set(points.columns):
+        # only the latest phase's limits are the ones drawn now; an earlier phase can still be
+        # read from its own episodes
+        latest = points.group_by(key).agg(pl.col("phase").max())
+        sugg = recalculation_suggestions(points).join(latest, on=[*key, "phase"], how="semi")
+        for s in sugg.iter_rows(named=True):
+            out[tuple(s[k] for k in key)].suggestion = s
+    freq = rows.select(*key, pl.col("frequency").fill_null("month")).unique(subset=key)
+    for f, part in points.join(freq, on=key, how="left").with_columns(
+            pl.col("frequency").fill_null("month")).partition_by("frequency", as_dict=True).items():
+        for g in gaps(part, f[0], key).iter_rows(named=True):
+            out[tuple(g[k] for k in key)].gaps.append(g)
+    return out
 
 
 def describe(
@@ -342,6 +465,7 @@ def describe(
     points: pl.DataFrame | None = None,
     trend: pl.DataFrame | None = None,
     checks: pl.DataFrame | None = None,
+    today: dt.date | None = None,
 ) -> pl.DataFrame:
     """Plain-English narrative, one row per summary row.
 
@@ -349,14 +473,21 @@ def describe(
     `indicator_id` + `area_code` as stored). `indicators` is the catalogue (matched on `id` =
     indicator_id, or on `series`; one row applies to every series): name, unit ('%' for
     proportions stored as 0..1, 'count', 'seconds', 'minutes'), frequency, target_source and,
-    when the summary lacks them, improvement and target. `points` (optional) lets the text name
-    the rule behind a special cause; `trend` (optional, from `spc.trend.long_term_trend`, keyed
-    by `series`) adds a long-term trend sentence; `checks` (optional, from
-    `spc.trend.data_checks`) adds its warnings. An optional `area_name` column on the summary
-    is shown after the indicator name.
+    when the summary lacks them, improvement and target. An optional `area_name` column on the
+    summary is shown after the indicator name.
+
+    `points` (the displayed window) lets the text name the rule behind a special cause and say
+    what happened in the window: every special-cause episode (`spc.narrative.episodes`), a
+    suggested recalculation date where the latest phase's limits average two levels
+    (`spc.narrative.levels`) and the periods missing between figures (`spc.timeliness.gaps`).
+    When the window holds special cause the text never says "no change" or "since the series
+    began". `trend` (optional, from `spc.trend.long_term_trend`, keyed by `series`) adds a
+    long-term trend sentence; `checks` (optional, from `spc.trend.data_checks`) adds its
+    warnings; `today` adds how old the latest figure is (`spc.timeliness.data_age`).
 
     Returns the summary's key columns plus `headline` (first sentence), `status` (one line for
-    the summary screen) and `sentences` (list[str], headline first).
+    the summary screen), `sentences` (list[str], headline first), `suggested_start` (a date an
+    analyst may recalculate from, or null) and `age` (the data-age text, or null).
     """
     key = _key(summary)
     rows = _with_metadata(summary, indicators)
@@ -372,6 +503,7 @@ def describe(
     if points is not None and points.height and set(key) <= set(points.columns):
         latest = points.select(*key, pl.col("period").alias("latest_period"), pl.col("rule").alias("latest_rule"))
         rows = rows.join(latest, on=[*key, "latest_period"], how="left")
+    windows = _windows(rows, points, key)
     trend_rows: dict = {}
     if trend is not None and trend.height and "series" in trend.columns and key == ["series"]:
         trend_rows = {t["series"]: t for t in trend.iter_rows(named=True)}
@@ -382,22 +514,37 @@ def describe(
     out = []
     for r in rows.iter_rows(named=True):
         t = trend_rows.get(r.get("series")) if trend_rows else None
-        headline, status, sentences = _sentences(r, t)
+        w = windows.get(tuple(r[k] for k in key), _Window())
+        age = ""
+        if today is not None and r.get("latest_period") is not None:
+            age = data_age(r["latest_period"], r.get("frequency") or "month", today).text()
+        headline, status, sentences = _sentences(r, t, w, age)
         sentences = sentences + check_rows.get(r.get("series"), [])
-        out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences})
-    schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String, "sentences": pl.List(pl.String)}
+        out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences,
+                    "suggested_start": w.suggestion["suggested_start"] if w.suggestion else None,
+                    "age": age or None})
+    schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String,
+              "sentences": pl.List(pl.String), "suggested_start": pl.Date, "age": pl.String}
     return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
 
 
-def status_lines(summary: pl.DataFrame, indicators: pl.DataFrame | None = None) -> pl.Series:
+def status_lines(summary: pl.DataFrame, indicators: pl.DataFrame | None = None,
+                 points: pl.DataFrame | None = None) -> pl.Series:
     """One plain-English status line per summary row, in summary order, e.g.
     'No change beyond normal variation; the 90% standard will be met in some periods and
-    missed in others.' (variation icon, then assurance icon when there is a target)."""
+    missed in others.' (variation icon, then assurance icon when there is a target). With
+    `points`, a latest point within normal variation after earlier special cause reads
+    'Latest value within normal variation; 3 earlier episodes beyond it in the period shown'."""
     rows = _with_metadata(summary, indicators)
+    key = _key(summary)
+    counts: dict[tuple, int] = {}
+    if points is not None and points.height and {"period", "phase", "rule", "point_type", *key} <= set(points.columns):
+        per = episodes(points).group_by(key).len()
+        counts = {tuple(c[k] for k in key): c["len"] for c in per.iter_rows(named=True)}
     lines = []
     for r in rows.iter_rows(named=True):
         unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
-        line = variation_status(r.get("variation"))
+        line = _status(r.get("variation") or "", counts.get(tuple(r[k] for k in key), 0)) if r.get("variation") else ""
         a = assurance_status(r.get("assurance"), r.get("target"), unit, _noun(r.get("target_source")), r.get("frequency"))
         if a:
             line = f"{line}; {a}" if line else a[0].upper() + a[1:]
