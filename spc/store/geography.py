@@ -154,23 +154,24 @@ def _move(con: duckdb.DuckDBPyConnection, national: str, n_batches: int) -> Relo
     """).fetchall()
     stamp = now()
     for indicator, old in gone:
-        args = {"i": indicator, "old": old, "national": national}
-        for table in ("result_point", "result_phase", "result_summary"):
-            con.execute(f"DELETE FROM {table} WHERE indicator_id = $i AND area_code = $national "
-                        f"AND EXISTS (SELECT 1 FROM {table} WHERE indicator_id = $i AND area_code = $old)", args)
-            con.execute(f"UPDATE {table} SET area_code = $national WHERE indicator_id = $i AND area_code = $old",
-                        args)
-        national_signals = con.execute("SELECT count(*) FROM signal WHERE indicator_id = $i AND area_code = $national",
-                                       args).fetchone()[0]
-        if national_signals:   # two histories of one series cannot be merged: keep the national one
-            con.execute("UPDATE signal SET status = 'withdrawn', updated_at = $at WHERE indicator_id = $i "
-                        "AND area_code = $old AND status <> 'withdrawn'", {**args, "at": stamp})
+        def run(sql: str, **extra: object) -> list[tuple]:
+            """One statement with the named parameters it uses (DuckDB refuses unused ones)."""
+            params = {"i": indicator, "old": old, "national": national, **extra}
+            return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+
+        for table in ("result_point", "result_phase", "result_summary"):   # table names are constants
+            run(f"DELETE FROM {table} WHERE indicator_id = $i AND area_code = $national "
+                f"AND EXISTS (SELECT 1 FROM {table} WHERE indicator_id = $i AND area_code = $old)")
+            run(f"UPDATE {table} SET area_code = $national WHERE indicator_id = $i AND area_code = $old")
+        if run("SELECT count(*) FROM signal WHERE indicator_id = $i AND area_code = $national")[0][0]:
+            # two histories of one series cannot be merged: the national one stands
+            run("UPDATE signal SET status = 'withdrawn', updated_at = $at WHERE indicator_id = $i "
+                "AND area_code = $old AND status <> 'withdrawn'", at=stamp)
         else:
-            con.execute("UPDATE signal SET area_code = $national WHERE indicator_id = $i AND area_code = $old", args)
-        con.execute("""UPDATE series_setting SET area_code = $national WHERE indicator_id = $i AND area_code = $old
-                       AND NOT EXISTS (SELECT 1 FROM series_setting WHERE indicator_id = $i AND area_code = $national)""",
-                    args)
-        con.execute("UPDATE annotation SET area_code = $national WHERE indicator_id = $i AND area_code = $old", args)
+            run("UPDATE signal SET area_code = $national WHERE indicator_id = $i AND area_code = $old")
+        run("""UPDATE series_setting SET area_code = $national WHERE indicator_id = $i AND area_code = $old
+               AND NOT EXISTS (SELECT 1 FROM series_setting WHERE indicator_id = $i AND area_code = $national)""")
+        run("UPDATE annotation SET area_code = $national WHERE indicator_id = $i AND area_code = $old")
 
     note = f"; moved to area '{national}' by spc db init (schema 3: national figures are stored nationally)"
     con.execute("""UPDATE load_batch SET message = message || ? WHERE id IN (SELECT id FROM _misstored)
