@@ -31,6 +31,12 @@ from spc.rules.anhoj import runs_analysis
 
 IMPROVEMENTS = ("increase", "decrease", "neutral")
 TWO_SIGMA = ("current", "legacy")
+#: period grains a series may declare (None: inferred from the series' smallest step)
+FREQUENCIES = ("week", "month", "quarter", "year")
+#: months in one period of each month-based grain (a week is 7 days)
+_GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+#: event charts: a row is an event, not a period, so there are no missing periods
+_EVENT_CHARTS = ("g", "t")
 #: phases with fewer used points than this have trial limits
 TRIAL_BELOW = 12
 
@@ -50,6 +56,8 @@ class SeriesSpec:
     shift: int = 7
     trend: int = 7
     rule_set: str = "mdc"
+    frequency: str | None = None
+    break_at_gaps: bool = True
 
     def __post_init__(self) -> None:
         if self.chart not in CHARTS:
@@ -62,6 +70,9 @@ class SeriesSpec:
             raise SpcError(f"two_sigma {self.two_sigma!r}: expected current or legacy")
         if self.rule_set not in RULE_SETS:
             raise SpcError(f"rule_set {self.rule_set!r}: expected one of {', '.join(RULE_SETS)}")
+        if self.frequency is not None and self.frequency not in FREQUENCIES:
+            raise SpcError(f"frequency {self.frequency!r}: expected one of "
+                           f"{', '.join(FREQUENCIES)} (or None to infer it)")
         for name in ("shift", "trend"):
             if not 2 <= int(getattr(self, name)) <= 30:
                 raise SpcError(f"{name} length {getattr(self, name)}: expected 2 to 30 "
@@ -94,7 +105,8 @@ _SPEC_SCHEMA = {
     "chart": pl.Enum(list(CHARTS)), "improvement": pl.Enum(list(IMPROVEMENTS)),
     "target": pl.Float64, "baseline_points": pl.Int64, "screen_outliers": pl.Boolean,
     "two_sigma": pl.Enum(list(TWO_SIGMA)), "shift": pl.Int64, "trend": pl.Int64,
-    "rule_set": pl.Enum(list(RULE_SETS)),
+    "rule_set": pl.Enum(list(RULE_SETS)), "frequency": pl.Enum(list(FREQUENCIES)),
+    "break_at_gaps": pl.Boolean,
 }
 
 
@@ -140,13 +152,39 @@ def _flag_dates(frame: pl.DataFrame, dates: pl.DataFrame, name: str) -> pl.DataF
                       ).with_columns(pl.col(name).fill_null(False))
 
 
+def _gap_before(new_series: pl.Expr) -> pl.Expr:
+    """Periods missing between each point and the previous point of its series (0 for the
+    first point, and for g and t charts, whose rows are events rather than periods).
+
+    The grain is the spec's ``frequency`` or, when None, the series' smallest step between
+    points: in whole months when that is a month or more (28 to 31 days are one month),
+    else in days (7 for weekly data). Steps are counted in whole grains, as
+    :func:`spc.timeliness.periods_between` counts them.
+    """
+    p = pl.col("period")
+    month = p.dt.year().cast(pl.Int64) * 12 + p.dt.month().cast(pl.Int64)
+    m_step = pl.when(~new_series).then(month - month.shift(1))
+    d_step = pl.when(~new_series).then((p - p.shift(1)).dt.total_days().cast(pl.Int64))
+    freq = pl.col("frequency").cast(pl.String)
+    inferred_m = m_step.min().over("_s")  # the first point's null step is skipped
+    grain_m = (pl.when(freq.is_null()).then(pl.when(inferred_m >= 1).then(inferred_m))
+               .otherwise(freq.replace_strict(_GRAIN_MONTHS, default=None,
+                                              return_dtype=pl.Int64)))
+    grain_d = pl.when(freq == "week").then(7).when(freq.is_null()).then(d_step.min().over("_s"))
+    steps = pl.when(grain_m.is_not_null()).then(m_step // grain_m).otherwise(d_step // grain_d)
+    event = pl.col("chart").is_in(list(_EVENT_CHARTS))
+    return pl.when(event).then(0).otherwise((steps - 1).clip(lower_bound=0)
+                                            ).fill_null(0).cast(pl.Int32)
+
+
 def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.DataFrame
                      ) -> pl.DataFrame:
-    """Add phase (1-based), excluded, _base (used for centre and limits) and the integer
-    window ids _g (series, phase) and _w (series, phase, excluded).
+    """Add phase (1-based), excluded, gap_before, _base (used for centre and limits) and the
+    integer window ids _g (series, phase), _r (run segment: series, phase and the stretch
+    between gaps) and _w (series, phase, excluded).
 
     The frame is sorted by series and period, so every id is a running count of
-    starts: no window functions needed here.
+    starts: no window functions needed here except the inferred grain of each series.
     """
     frame = _flag_dates(_flag_dates(frame, rebase, "_rebase"), exclude, "excluded")
     new_series = (pl.col("series") != pl.col("series").shift(1)).fill_null(True)
@@ -154,6 +192,11 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     frame = frame.with_columns(_new=new_series, _g=start.cum_sum().cast(pl.Int64), _row=row,
                                _s=new_series.cum_sum().cast(pl.Int64))
+    frame = frame.with_columns(gap_before=_gap_before(pl.col("_new")))
+    # a gap of one or more missing periods starts a new run segment: rules, runs and moving
+    # ranges never join the points either side of it (unless break_at_gaps is off)
+    gap = pl.col("break_at_gaps") & (pl.col("gap_before") > 0)
+    frame = frame.with_columns(_r=(start | gap).cum_sum().cast(pl.Int64))
     at = pl.col  # shorthand
     frame = frame.with_columns(
         phase=(at("_g") - pl.when(at("_new")).then(at("_g")).forward_fill() + 1).cast(pl.Int32),
@@ -168,7 +211,7 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     # telling polars the ids are sorted lets group-bys and windows work on slices (5x faster)
     # _i: row number, to restore the order after work split by chart type or rule set
     return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted(),
-                              _i=at("_row")).drop("_rebase", "_new", "_row", "_rank")
+                              _r=at("_r").set_sorted(), _i=at("_row")).drop("_rebase", "_new", "_row", "_rank")
 
 
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
@@ -179,7 +222,8 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
                          for chart in charts]).sort("_i").collect().rechunk().lazy()
-        out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
+        out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
+            pl.col("_r").set_sorted())
     n_base = pl.col("_base").sum().over("_g")
     # a phase with one used point has that value as centre and no limits
     limits = [c for c in LINES if c != "centre"]
@@ -204,7 +248,7 @@ def _assurance() -> pl.Expr:
 
 
 POINT_COLUMNS = ["series", "period", "value", "numerator", "denominator", "phase", "excluded",
-                 *LINES, "outside_limits", "rule", "point_type", "trial_limits"]
+                 *LINES, "outside_limits", "rule", "point_type", "trial_limits", "gap_before"]
 
 
 _TIMINGS: dict[str, float] | None = None  # set to {} to record stage timings (benchmarks)
@@ -243,7 +287,8 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
                  for e in (False, True)]
         points = pl.concat(parts).sort("_i").with_columns(
-            pl.col("_g").set_sorted(), pl.col("_s").set_sorted())
+            pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
+            pl.col("_r").set_sorted())
     else:
         points = classify(frame.lazy(), rule_sets)
     improve = (pl.when(pl.col("improvement") == "increase").then(1)
@@ -297,7 +342,7 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
         pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
         "centre", "lower", "upper", "n_missing", pl.col("shift").alias("shift_len"),
-        pl.col("trend").alias("trend_len"))
+        pl.col("trend").alias("trend_len"), "break_at_gaps")
     counts = points.lazy().group_by("_s", maintain_order=True).agg(
         n_points=pl.len().cast(pl.Int64),
         # counted from the integer codes behind point_type and rule (cheaper than text)
@@ -309,6 +354,8 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         n_shift=kind.is_in([7, 8]).sum().cast(pl.Int64),
         n_trend=kind.is_in([3, 4]).sum().cast(pl.Int64),
         n_two_of_three=kind.is_in([5, 6]).sum().cast(pl.Int64),
+        _gaps=(pl.col("gap_before") > 0).sum().cast(pl.Int64),
+        _gap_periods=pl.col("gap_before").sum().cast(pl.Int64),
     ).collect().drop("_s")
     summary = pl.concat([latest, counts], how="horizontal")
     _, last_phase = _edges(phases, "series")
@@ -320,9 +367,18 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
     warn_len = [pl.when((pl.col(c) < 6) | (pl.col(c) > 8)).then(
         pl.format(f"{name} length {{}} is outside the usual 6 to 8", pl.col(c)))
         for c, name in (("shift_len", "shift"), ("trend_len", "trend"))]
+    def plural(n: pl.Expr, word: str) -> pl.Expr:
+        return pl.format("{} " + word, n) + pl.when(n == 1).then(pl.lit("")).otherwise(pl.lit("s"))
+
+    warn_gaps = pl.when(pl.col("_gaps") > 0).then(pl.concat_str(
+        plural(pl.col("_gap_periods"), "period"), pl.lit(" missing in "),
+        plural(pl.col("_gaps"), "gap"),
+        pl.when(pl.col("break_at_gaps"))
+        .then(pl.lit(": rules and runs are not counted across a gap"))
+        .otherwise(pl.lit(": rules and runs counted across gaps (break_at_gaps off)"))))
     return (summary.join(latest, on="series", how="left", maintain_order="left")
             .with_columns(assurance=_assurance())
-            .with_columns(warnings=pl.concat_list(warn_missing, warn_trial, *warn_len)
+            .with_columns(warnings=pl.concat_list(warn_missing, warn_gaps, warn_trial, *warn_len)
                           .list.drop_nulls())
             .select("series", "chart", "improvement", "target", "variation", "assurance",
                     "latest_period", "latest_value", "latest_phase", "centre", "lower", "upper",

@@ -17,6 +17,9 @@ import polars as pl
 #: every limit is computed within one phase of one series: ``_g`` is an integer id of
 #: (series, phase), cheaper to partition on than the strings
 PHASE = "_g"
+#: run segment id: a phase cut at every gap of missing periods (``_r``; the phase itself when
+#: gaps are not broken). Moving ranges are taken only within a segment.
+SEGMENT = "_r"
 
 #: the columns every chart ends with
 LINES = ("centre", "lower", "upper", "lower_2s", "upper_2s", "lower_1s", "upper_1s")
@@ -94,15 +97,17 @@ def phase_mean(x: pl.Expr) -> pl.Expr:
 def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFrame:
     """Add ``name``: the mean moving range of ``x`` over the used points of each phase.
 
-    MR_i = |x_i − x_(i−1)| between consecutive *used* points (excluded points are
-    skipped, so their neighbours become adjacent). With screening (column
+    MR_i = |x_i − x_(i−1)| between consecutive *used* points of one run segment (excluded
+    points are skipped, so their neighbours become adjacent; a range across a gap of missing
+    periods is dropped, see :data:`SEGMENT`). With screening (column
     ``screen_outliers``), MR_i ≥ 3.267 MR̄ are dropped and MR̄ recomputed.
     """
-    g = pl.col(PHASE)
-    # previous used point of the same phase: forward-fill values and their phase ids
+    r = pl.col(SEGMENT)
+    # previous used point of the same run segment: forward-fill values and their segment ids
+    # (a range across a gap in the periods is not a period-to-period difference: dropped)
     prev = base_only(x).forward_fill().shift(1)
-    prev_g = base_only(g).forward_fill().shift(1)
-    lf = lf.with_columns(_mr=base_only(pl.when(prev_g == g).then((x - prev).abs())))
+    prev_r = base_only(r).forward_fill().shift(1)
+    lf = lf.with_columns(_mr=base_only(pl.when(prev_r == r).then((x - prev).abs())))
     lf = lf.with_columns(_mr_all=phase_mean(pl.col("_mr")))
     mr = pl.col("_mr")
     screened = phase_mean(pl.when(mr < SCREEN * pl.col("_mr_all")).then(mr))

@@ -52,6 +52,13 @@ class RuleSet(str, enum.Enum):
     nelson = "nelson"
 
 
+class Frequency(str, enum.Enum):
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
 class OutputFormat(str, enum.Enum):
     csv = "csv"
     json = "json"
@@ -143,6 +150,12 @@ def register(app: typer.Typer) -> None:
         shift: Annotated[int, typer.Option(help="points in a shift (6 to 8)")] = 7,
         trend: Annotated[int, typer.Option(help="points in a trend (6 to 8)")] = 7,
         rule_set: Annotated[RuleSet, typer.Option(help="rule set")] = RuleSet.mdc,
+        frequency: Annotated[Frequency | None, typer.Option(
+            help="period grain, for gaps (default: the series' smallest step)")] = None,
+        break_at_gaps: Annotated[bool, typer.Option(
+            "--break-at-gaps/--no-break-at-gaps",
+            help="rules, runs and moving ranges do not cross missing periods (off: rows are "
+                 "adjacent, as NHSRplotthedots and qicharts2)")] = True,
         format: Annotated[OutputFormat, typer.Option("--format", help="output format")]
         = OutputFormat.csv,
         output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
@@ -152,5 +165,7 @@ def register(app: typer.Typer) -> None:
                           rebase=tuple(rebase or ()), baseline_points=baseline_points,
                           exclude=tuple(exclude or ()), screen_outliers=screen_outliers,
                           two_sigma=two_sigma.value, shift=shift, trend=trend,
-                          rule_set=rule_set.value)
+                          rule_set=rule_set.value,
+                          frequency=frequency.value if frequency else None,
+                          break_at_gaps=break_at_gaps)
         run_chart(input, spec, format, output)

@@ -55,7 +55,8 @@ def classify(lf: pl.LazyFrame, rule_sets: list[str] | None = None) -> pl.LazyFra
     else:
         out = pl.concat([_SETS[r](lf.filter(pl.col("rule_set") == r)) for r in rule_sets]
                         ).sort("_i").with_columns(pl.col("_g").set_sorted(),
-                                                            pl.col("_s").set_sorted())
+                                                            pl.col("_s").set_sorted(),
+                                                            pl.col("_r").set_sorted())
     # excluded points: only the limits (pattern codes are for used points)
     beyond = (pl.when(pl.col("value") > pl.col("upper")).then(1)
               .when(pl.col("value") < pl.col("lower")).then(-1).otherwise(0))

@@ -1,7 +1,8 @@
 """Run-length helpers over contiguous windows, with shifts and running counts only.
 
 The engine keeps every frame sorted by series and period, so the points of one
-window (``_g``: one phase of one series) are adjacent rows. A value k points back is a
+window (``_r``: one run segment, the stretch of one phase of one series between gaps in
+the periods) are adjacent rows. A value k points back is a
 plain shift, nulled where it crosses into another window; a run is found with a
 cumulative sum of changes. This avoids ``.over()`` partitioning, which dominates
 the cost on a hundred thousand series.
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import polars as pl
 
-#: window id: one phase of one series (rows contiguous). Pattern rules are computed on
-#: the used points only (the engine passes excluded points separately), so the
-#: neighbours of an excluded point are adjacent.
-WINDOW = "_g"
+#: window id: one run segment, i.e. one phase of one series cut at every gap of one or more
+#: missing periods (rows contiguous; equal to the phase when gaps are not broken). Pattern
+#: rules are computed on the used points only (the engine passes excluded points
+#: separately), so the neighbours of an excluded point are adjacent.
+WINDOW = "_r"
 _W = pl.col(WINDOW)
 
 
