@@ -39,6 +39,11 @@ def main() -> None:
         for name in ("indicator", "area"):
             if params.get(name):
                 st.session_state[f"sel_{name}"] = params.get(name)
+        # the Summary's matrix counts link to the Summary filtered to their cell
+        if st.session_state["page"] == "summary":
+            for name in ("area", "variation", "direction", "assurance"):
+                if params.get(name):
+                    st.session_state[f"summary_{name}"] = params.get(name)
     with st.sidebar:
         st.markdown("### Indicator monitoring")
         page = st.radio("Page", list(PAGES), format_func=lambda p: PAGES[p][0], key="page")

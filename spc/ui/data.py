@@ -169,12 +169,13 @@ class Overview:
     indicators: pl.DataFrame      # the catalogue
     areas: pl.DataFrame           # force first
     summary: pl.DataFrame         # result_summary joined with indicator and area names
-    spark: pl.DataFrame           # the last 24 points of every series
+    spark: pl.DataFrame           # the last 24 points of every series (with the rule that fired)
     changes: pl.DataFrame         # signals new, ended or withdrawn in the latest refresh
     freshness: dict[str, Any]     # newest data, oldest/newest result, stale series
     demo: bool                    # the data came from the illustrative demo loader
     last_refresh: dict[str, Any] | None
     compared: bool                # there was a successful run before the latest one
+    options: pl.DataFrame         # each series' rule options (spc.chance.OPTION_COLUMNS)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -183,15 +184,35 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
     with reading(path) as con:
         indicators = load_indicators(con)
         areas = load_areas(con)
+        # latest_rule, run_start, run_points: the rule at the latest point and how long the
+        # latest point's kind (concern, improvement, ...) has held, so the summary can say
+        # "since May 2026" without reading every point
         summary = frame(con, """
+            WITH last AS (
+                SELECT indicator_id, area_code, arg_max(point_type, period) AS latest_type,
+                       arg_max(rule, period) AS latest_rule
+                FROM result_point GROUP BY ALL),
+            brk AS (
+                SELECT p.indicator_id, p.area_code, max(p.period) AS before_run
+                FROM result_point p JOIN last l USING (indicator_id, area_code)
+                WHERE p.point_type IS DISTINCT FROM l.latest_type GROUP BY ALL),
+            runs AS (
+                SELECT l.indicator_id, l.area_code, any_value(l.latest_rule) AS latest_rule,
+                       min(p.period) AS run_start, count(*) AS run_points
+                FROM last l LEFT JOIN brk b USING (indicator_id, area_code)
+                JOIN result_point p ON p.indicator_id = l.indicator_id AND p.area_code = l.area_code
+                     AND (b.before_run IS NULL OR p.period > b.before_run)
+                GROUP BY ALL)
             SELECT r.*, i.name, i.unit, i.kind, i.priority, i.frequency, i.sort_order, i.local,
-                   i.target AS catalogue_target, a.name AS area_name, a.type AS area_type
+                   i.target AS catalogue_target, a.name AS area_name, a.type AS area_type,
+                   u.latest_rule, u.run_start, u.run_points
             FROM result_summary r
             JOIN indicator i ON i.id = r.indicator_id
             JOIN area a ON a.code = r.area_code
+            LEFT JOIN runs u ON u.indicator_id = r.indicator_id AND u.area_code = r.area_code
             ORDER BY i.sort_order, i.id, CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name""")
         spark = frame(con, """
-            SELECT indicator_id, area_code, period, value, point_type FROM (
+            SELECT indicator_id, area_code, period, value, point_type, rule FROM (
                 SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
                 FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
         runs = frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
@@ -200,6 +221,7 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
         # what changed: the latest successful run compared with the one before it; the very
         # first run (db init) has nothing before it, so nothing is marked as changed
         changes = _changes(con, done["id"][0], done["digest_json"][0]) if done.height == 2 else _NO_CHANGES
+        settings = frame(con, "SELECT * FROM series_setting")
         fresh = con.execute("""
             SELECT max(o.loaded) AS newest_data, min(r.computed_at) AS oldest_result,
                    max(r.computed_at) AS newest_result,
@@ -209,9 +231,30 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
             FROM (SELECT indicator_id, area_code, max(loaded_at) AS loaded FROM observation GROUP BY ALL) o
             LEFT JOIN result_summary r USING (indicator_id, area_code)""").fetchone()
         demo = bool(con.execute("SELECT count(*) FROM load_batch WHERE source = 'demo'").fetchone()[0])
+    options = _rule_options(summary, indicators, settings)
     freshness = dict(zip(("newest_data", "oldest_result", "newest_result", "stale_series", "series"), fresh))
     last = runs.row(0, named=True) if runs.height else None
-    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2)
+    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2, options)
+
+
+def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame) -> pl.DataFrame:
+    """Each series' rule options, resolved as the engine's specs were (spc.results.series_specs)."""
+    from spc.chance import OPTION_COLUMNS
+    from spc.results import SEPARATOR, series_specs
+
+    schema = {"indicator_id": pl.String, "area_code": pl.String, "rule_set": pl.String, "shift": pl.Int64,
+              "trend": pl.Int64, "two_sigma": pl.String, "screen_outliers": pl.Boolean}
+    if summary.is_empty():
+        return pl.DataFrame(schema=schema)
+    keys = summary.select("indicator_id", "area_code").with_columns(
+        series=pl.concat_str("indicator_id", "area_code", separator=SEPARATOR), has_denominator=pl.lit(True))
+    no_annotations = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String,
+                                          "kind": pl.String, "date": pl.Date})
+    specs, _ = series_specs(keys, indicators, settings, no_annotations)
+    rows = [{"indicator_id": k["indicator_id"], "area_code": k["area_code"],
+             **{c: getattr(specs[k["series"]], c) for c in OPTION_COLUMNS}}
+            for k in keys.iter_rows(named=True)]
+    return pl.DataFrame(rows, schema=schema)
 
 
 @dataclass(frozen=True)

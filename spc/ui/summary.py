@@ -1,21 +1,94 @@
-"""Summary: every indicator on one screen, grouped by plan priority."""
+"""Summary: what needs attention first, then every indicator on one screen.
+
+The first screen (1366×768) names the concerns and new signals with one line of why each, the
+Making Data Count summary matrix (variation icon × assurance icon, counts that filter the
+table), how many latest-point signals chance alone would give, and how many indicators are
+late. Below it: the table of every indicator (grouped by plan priority, or by what needs
+attention first across all priorities), the police.uk outcome counts in one expandable block,
+and, on the force's page, national figures as context of their own.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import polars as pl
 import streamlit as st
 
 from spc import plots
+from spc.chance import ChanceFigure, chance_figure
+from spc.narrative import rule_words
+from spc.timeliness import data_age
 from spc.ui import common
 from spc.ui.data import Overview
 
+#: Area type of national figures (England and Wales): context for the force, never its own.
+NATIONAL = "national"
+#: How many indicators the first screen names before pointing to the table.
+MAX_NAMED = 6
+
+#: Variation icons of the matrix, in attention order: (variation, which way the values moved).
+MATRIX_ROWS: tuple[tuple[str, str | None], ...] = (
+    ("special_cause_concern", "high"), ("special_cause_concern", "low"),
+    ("special_cause_neutral_high", "high"), ("special_cause_neutral_low", "low"),
+    ("special_cause_improvement", "high"), ("special_cause_improvement", "low"),
+    ("common_cause", None),
+)
+#: Assurance icons of the matrix ('none': no target).
+MATRIX_COLUMNS: tuple[str, ...] = ("consistent_fail", "inconsistent", "consistent_pass", "none")
+
+#: "Needs attention first": one order across every priority (lower first).
+ATTENTION_WORDS: dict[int, str] = {
+    0: "concern, and the target will not be met",
+    1: "concern",
+    2: "the target will not be met",
+    3: "changed, with no better direction",
+    4: "the target may or may not be met",
+    5: "improving",
+    6: "normal variation",
+}
+
+
+def is_outcome(indicator_id: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """True for the police.uk outcome indicators (data/indicators.d/police_uk.toml)."""
+    return indicator_id.str.starts_with("outcome_") | name.str.starts_with("Outcome:")
+
+
+def today() -> dt.date:
+    """The day late data is judged against (UTC)."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _attention() -> pl.Expr:
+    v, a = pl.col("variation"), pl.col("assurance")
+    concern, fail = v == "special_cause_concern", a == "consistent_fail"
+    return (pl.when(concern & fail).then(0).when(concern).then(1).when(fail).then(2)
+            .when(v.str.starts_with("special_cause_neutral")).then(3).when(a == "inconsistent").then(4)
+            .when(v == "special_cause_improvement").then(5).otherwise(6).cast(pl.Int32))
+
+
+def _direction() -> pl.Expr:
+    """Which way the latest point moved: 'high', 'low', or null for normal variation."""
+    v, better_high = pl.col("variation"), pl.col("improvement") != "decrease"
+    return (pl.when(v == "special_cause_neutral_high").then(pl.lit("high"))
+            .when(v == "special_cause_neutral_low").then(pl.lit("low"))
+            .when(v == "special_cause_improvement").then(pl.when(better_high).then(pl.lit("high")).otherwise(pl.lit("low")))
+            .when(v == "special_cause_concern").then(pl.when(better_high).then(pl.lit("low")).otherwise(pl.lit("high")))
+            .otherwise(pl.lit(None, pl.String)))
+
 
 def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = None,
-                 attention_first: bool = False) -> pl.DataFrame:
-    """The summary rows for one area: one per indicator, with sparkline values and change markers."""
+                 attention_first: bool = False, on: dt.date | None = None) -> pl.DataFrame:
+    """The summary rows for one area: one per indicator, with sparkline values, change markers,
+    the attention rank, the outcome flag and whether the data is late on `on` (default today).
+
+    `attention_first` orders by what needs attention across every priority (concerns first,
+    then a target that will not be met, ...; a new signal, then plan order, breaks ties);
+    otherwise priorities keep catalogue order and indicators plan order within each.
+    """
     rows = ov.summary.filter(pl.col("area_code") == area_code)
     if priorities:
         rows = rows.filter(pl.col("priority").is_in(priorities))
@@ -32,13 +105,18 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
     else:
         rows = rows.with_columns(change=pl.lit(None, pl.String), change_rule=pl.lit(None, pl.String),
                                  change_type=pl.lit(None, pl.String))
-    # priorities keep catalogue order; within each, plan order or "needs attention" (concern first)
     order = ov.indicators.group_by("priority", maintain_order=True).agg(p_order=pl.col("sort_order").min())
+    day = on or today()
+    ages = [data_age(p, f, day) if p is not None else None
+            for p, f in zip(rows["latest_period"].to_list(), rows["frequency"].to_list())]
     rows = rows.join(order, on="priority", how="left").with_columns(
-        attention=pl.col("variation").replace_strict(plots.ATTENTION_ORDER, default=4, return_dtype=pl.Int32),
-        assurance_rank=pl.col("assurance").replace_strict(
-            {"consistent_fail": 0, "inconsistent": 1}, default=2, return_dtype=pl.Int32))
-    keys = ["p_order", "attention", "assurance_rank", "sort_order"] if attention_first else ["p_order", "sort_order"]
+        attention=_attention(), direction=_direction(),
+        outcome=is_outcome(pl.col("indicator_id"), pl.col("name")),
+        is_new=(pl.col("change") == "new").fill_null(False),
+        late=pl.Series([bool(a and a.late) for a in ages], dtype=pl.Boolean),
+        age_text=pl.Series([a.text() if a else "" for a in ages], dtype=pl.String))
+    keys = (["attention", pl.col("is_new").not_(), "p_order", "sort_order"] if attention_first
+            else ["p_order", "sort_order"])
     return rows.sort(keys)
 
 
@@ -47,8 +125,131 @@ def _link(indicator_id: str, area_code: str, text: str) -> str:
     return f'<a href="?{query}" target="_self">{html.escape(text)}</a>'
 
 
-def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True) -> str:
-    """The summary as one HTML table grouped by priority (icons are inline SVG with words)."""
+def summary_link(area_code: str, **filters: str) -> str:
+    """The address of the Summary for an area, filtered to one cell of the matrix."""
+    return "?" + urlencode({"page": "summary", "area": area_code, **filters})
+
+
+def _when(r: dict) -> str:
+    """When the latest point's kind began: 'in Oct 2026' or 'since May 2026 (6 months)'."""
+    freq = r["frequency"]
+    start, n = r.get("run_start"), r.get("run_points") or 1
+    if start is None or n <= 1 or start == r["latest_period"]:
+        return f"in {plots.format_period(r['latest_period'], freq)}"
+    word = {"month": "months", "quarter": "quarters", "year": "years", "week": "weeks"}.get(freq, "periods")
+    return f"since {plots.format_period(start, freq)} ({n} {word})"
+
+
+def why_line(r: dict) -> str:
+    """One line of why, in plain words: the rule, when it happened and the latest value."""
+    parts = []
+    if r["variation"] and r["variation"] != "common_cause":
+        rule = r.get("latest_rule")
+        label = plots.variation_label(r["variation"]).lower()
+        parts.append(f"{label}: {rule_words(rule)}, {_when(r)}" if rule else f"{label}, {_when(r)}")
+    if r.get("assurance") == "consistent_fail":
+        parts.append("the target will not be met unless the process changes")
+    parts.append(f"latest {plots.format_value(r['latest_value'], r['unit'])} "
+                 f"({plots.format_period(r['latest_period'], r['frequency'])})")
+    return "; ".join(parts)
+
+
+def attention_items(rows: pl.DataFrame) -> pl.DataFrame:
+    """What the first screen names: concerns, new signals and targets that will not be met,
+    most pressing first."""
+    chosen = rows.filter((pl.col("attention") <= 2) | pl.col("is_new"))
+    return chosen.sort("attention", pl.col("is_new").not_(), "p_order", "sort_order")
+
+
+def attention_html(items: pl.DataFrame) -> str:
+    """The named list: each indicator a link to its page, with one line of why."""
+    if items.is_empty():
+        return ('<div class="spc-attention"><p class="spc-calm">No concerns, no new signals and no '
+                "target that will not be met: every indicator here is within normal variation or "
+                "improving.</p></div>")
+    out = ['<div class="spc-attention"><ul>']
+    for r in items.head(MAX_NAMED).iter_rows(named=True):
+        badge = '<span class="spc-new">NEW</span> ' if r["is_new"] else ""
+        icon = plots.variation_icon_svg(r["variation"], r["improvement"], 22)
+        late = ' <span class="spc-late">late</span>' if r["late"] else ""
+        out.append(f'<li>{icon} {badge}{_link(r["indicator_id"], r["area_code"], r["name"])}{late}'
+                   f'<br><span class="spc-why">{html.escape(why_line(r))}</span></li>')
+    out.append("</ul>")
+    if items.height > MAX_NAMED:
+        out.append(f'<p class="spc-small">and {items.height - MAX_NAMED} more: choose '
+                   "<b>Needs attention first</b> below.</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def matrix_counts(rows: pl.DataFrame) -> dict[tuple[str, str | None, str], int]:
+    """Indicators per (variation, direction, assurance) cell of the summary matrix."""
+    counts = rows.with_columns(assurance=pl.col("assurance").fill_null("none")).group_by(
+        "variation", "direction", "assurance").len()
+    return {(r["variation"], r["direction"], r["assurance"]): r["len"] for r in counts.iter_rows(named=True)}
+
+
+def _row_icon(variation: str, direction: str | None) -> str:
+    # the icon's H or L follows the direction; an 'increase' improvement points up
+    if variation == "special_cause_improvement":
+        improvement = "increase" if direction == "high" else "decrease"
+    elif variation == "special_cause_concern":
+        improvement = "decrease" if direction == "high" else "increase"
+    else:
+        improvement = None
+    return plots.variation_icon_svg(variation, improvement, 26)
+
+
+def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
+    """The Making Data Count summary matrix: variation icons down, assurance icons across; each
+    count links to the Summary filtered to those indicators. Rows with no indicator are left out
+    (normal variation always shows)."""
+    counts = matrix_counts(rows)
+    head = "".join(
+        f'<th title="{html.escape(plots.assurance_label(None if a == "none" else a))}">'
+        f'{plots.assurance_icon_svg(None if a == "none" else a, 26)}<br>'
+        f'<span>{html.escape(plots.assurance_label(None if a == "none" else a))}</span></th>'
+        for a in MATRIX_COLUMNS)
+    out = [f'<table class="spc-matrix"><thead><tr><th></th>{head}<th>All</th></tr></thead><tbody>']
+    for variation, direction in MATRIX_ROWS:
+        cells = [counts.get((variation, direction, a), 0) for a in MATRIX_COLUMNS]
+        if not sum(cells) and variation != "common_cause":
+            continue
+        label = plots.variation_label(variation) + (f" ({'higher' if direction == 'high' else 'lower'})"
+                                                    if direction and not variation.startswith("special_cause_neutral") else "")
+        filt = {"variation": variation, **({"direction": direction} if direction else {})}
+        tds = "".join(
+            f'<td><a href="{html.escape(summary_link(area_code, **filt, assurance=a))}" target="_self" '
+            f'title="{n} indicator{"s" if n != 1 else ""}: {html.escape(label)}, '
+            f'{html.escape(plots.assurance_label(None if a == "none" else a).lower())}">{n}</a></td>'
+            if n else '<td class="spc-zero">·</td>' for a, n in zip(MATRIX_COLUMNS, cells))
+        total = sum(cells)
+        out.append(f'<tr><th scope="row">{_row_icon(variation, direction)}<span>{html.escape(label)}</span></th>'
+                   f'{tds}<td class="spc-total"><a href="{html.escape(summary_link(area_code, **filt))}" '
+                   f'target="_self">{total}</a></td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def filter_rows(rows: pl.DataFrame, variation: str | None, direction: str | None,
+                assurance: str | None) -> pl.DataFrame:
+    """The rows of one matrix cell (or row, when `assurance` is None)."""
+    if variation:
+        rows = rows.filter(pl.col("variation") == variation)
+    if direction:
+        rows = rows.filter(pl.col("direction") == direction)
+    if assurance:
+        rows = rows.filter(pl.col("assurance").fill_null("none") == assurance)
+    return rows
+
+
+def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
+                       grouped: bool = True) -> str:
+    """The summary as one HTML table (icons are inline SVG with words).
+
+    `grouped`: a heading row per plan priority (plan order); otherwise the priority is shown
+    under each name (for an order across priorities).
+    """
     head = ["Indicator", "Latest"] + (["Last 24 points"] if sparklines else []) + \
         ["Variation", "Assurance", "Status"]
     widths = ["23%", "10%"] + (["14%"] if sparklines else []) + ["14%", "14%", "25%"]
@@ -56,7 +257,7 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
            + '</colgroup><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     current = None
     for r in rows.iter_rows(named=True):
-        if r["priority"] != current:
+        if grouped and r["priority"] != current:
             current = r["priority"]
             out.append(f'<tr class="spc-priority"><td colspan="{len(head)}">{html.escape(current)}</td></tr>')
         name = _link(r["indicator_id"], r["area_code"], r["name"]) if links else html.escape(r["name"])
@@ -69,6 +270,11 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
             marker = ' <span class="spc-ended">signal ended since last refresh</span>'
         elif r.get("change") == "withdrawn":
             marker = ' <span class="spc-ended">signal withdrawn (data or settings changed)</span>'
+        if r.get("late"):
+            marker += f'<br><span class="spc-late">Late</span> <span class="spc-small">' \
+                      f'{html.escape(r.get("age_text") or "")}</span>'
+        if not grouped:
+            marker += f'<br><span class="spc-small">{html.escape(r["priority"])}</span>'
         cells = [
             f"{name}{marker}",
             f'{plots.format_value(r["latest_value"], r["unit"])}<br><span class="spc-small">'
@@ -88,23 +294,178 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class SummaryView:
+    """Everything the Summary shows for one area and set of filters."""
+
+    rows: pl.DataFrame         # the area's own indicators (outcomes included), in the chosen order
+    main: pl.DataFrame         # the main table: not outcomes, after the matrix filter
+    outcomes: pl.DataFrame     # police.uk outcome indicators, after the matrix filter
+    attention: pl.DataFrame    # named on the first screen
+    late: pl.DataFrame         # the area's indicators whose data is late
+    chance: ChanceFigure
+    national: dict[str, pl.DataFrame]  # national area name -> its rows (force page only)
+
+
+def summary_view(ov: Overview, area: str, priorities: list[str] | None = None, *, attention_first: bool = False,
+                 variation: str | None = None, direction: str | None = None, assurance: str | None = None,
+                 on: dt.date | None = None) -> SummaryView:
+    """The Summary's content for `area`: own figures, never national ones, and the national
+    context when `area` is the force."""
+    rows = summary_rows(ov, area, priorities, attention_first, on)
+    shown = filter_rows(rows, variation, direction, assurance)
+    series = rows.join(ov.options, on=["indicator_id", "area_code"], how="left")
+    national: dict[str, pl.DataFrame] = {}
+    is_force = ov.areas.filter(pl.col("code") == area)["type"].to_list() == ["force"]
+    if is_force:
+        for r in ov.areas.filter(pl.col("type") == NATIONAL).iter_rows(named=True):
+            context = summary_rows(ov, r["code"], priorities, attention_first, on)
+            if context.height:
+                national[r["name"]] = context
+    return SummaryView(rows=rows, main=shown.filter(~pl.col("outcome")), outcomes=shown.filter(pl.col("outcome")),
+                       attention=attention_items(rows), late=rows.filter(pl.col("late")),
+                       chance=chance_figure(series), national=national)
+
+
+def headline(view: SummaryView, area_name: str) -> str:
+    """'**64 indicators** for Staffordshire: 4 concerns, ...' (markdown)."""
+    rows = view.rows
+    counts = rows["variation"].value_counts()
+    n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
+    changed = n.get("special_cause_neutral_high", 0) + n.get("special_cause_neutral_low", 0)
+    fail = rows.filter(pl.col("assurance") == "consistent_fail").height
+    text = (f"**{rows.height} indicators** for {html.escape(area_name)}: "
+            f"**{n.get('special_cause_concern', 0)} of concern**, {n.get('special_cause_improvement', 0)} improving, "
+            f"{changed} changed (no better direction), {n.get('common_cause', 0)} within normal variation")
+    if fail:
+        text += f"; **{fail} will not meet {'their targets' if fail != 1 else 'its target'}**"
+    late = view.late.height
+    text += f". **{late} late**: a newer figure is due." if late else ". None late: every latest figure is as recent as expected."
+    return text
+
+
+def _areas(ov: Overview) -> pl.DataFrame:
+    """The areas with figures of their own: the force first, never a national area."""
+    return ov.areas.filter(pl.col("type") != NATIONAL).sort(
+        pl.col("type") != "force", maintain_order=True)
+
+
+def _matrix_filter() -> tuple[str | None, str | None, str | None]:
+    """The matrix cell chosen (from a count's link, via the address), ignoring unknown values."""
+    state = st.session_state
+    variation = state.get("summary_variation")
+    direction = state.get("summary_direction")
+    assurance = state.get("summary_assurance")
+    return (variation if variation in plots.VARIATION_LABELS else None,
+            direction if direction in ("high", "low") else None,
+            assurance if assurance in MATRIX_COLUMNS else None)
+
+
+def _clear_matrix_filter() -> None:
+    for key in ("summary_variation", "summary_direction", "summary_assurance"):
+        st.session_state.pop(key, None)
+    for key in ("variation", "direction", "assurance"):
+        st.query_params.pop(key, None)
+
+
 def render(ov: Overview, path: str) -> None:
     """The summary page."""
     st.title("Indicator summary")
     common.notices(ov)
-    areas = ov.areas
+    areas = _areas(ov)
     codes = areas["code"].to_list()
     names = dict(zip(codes, areas["name"].to_list()))
-    priorities = ov.indicators["priority"].unique(maintain_order=True).to_list()
-    c1, c2, c3 = st.columns([2, 3, 2])
-    with c1:
+    if st.session_state.get("summary_area") not in codes:
+        st.session_state.pop("summary_area", None)  # an address naming an unknown area
+    variation, direction, assurance = _matrix_filter()
+
+    top_left, top_right = st.columns([3, 7])
+    with top_left:
         area = st.selectbox("Area", codes, format_func=names.get, key="summary_area")
+    sort = st.session_state.get("summary_sort", "Plan order")
+    chosen = st.session_state.get("summary_priorities") or None
+    view = summary_view(ov, area, chosen, attention_first=sort == "Needs attention first",
+                        variation=variation, direction=direction, assurance=assurance)
+    with top_right:
+        st.markdown(headline(view, names.get(area, area)))
+
+    left, right = st.columns([11, 9], gap="medium")
+    with left:
+        st.markdown("#### Needs attention")
+        st.markdown(attention_html(view.attention), unsafe_allow_html=True)
+    with right:
+        st.markdown("#### Variation and assurance")
+        st.markdown(matrix_html(view.rows, area), unsafe_allow_html=True)
+        st.markdown(f'<p class="spc-small">{chance_html(view.chance)}</p>', unsafe_allow_html=True)
+
+    _refresh_line(ov, area, names)
+    c2, c3 = st.columns([3, 2])
     with c2:
-        chosen = st.multiselect("Plan priorities", priorities, default=[], key="summary_priorities",
-                                placeholder="All priorities")
+        priorities = ov.indicators["priority"].unique(maintain_order=True).to_list()
+        st.multiselect("Plan priorities", priorities, key="summary_priorities",
+                       placeholder="All priorities")
     with c3:
-        sort = st.radio("Order", ["Plan order", "Needs attention first"], key="summary_sort", horizontal=False)
-    rows = summary_rows(ov, area, chosen or None, attention_first=sort == "Needs attention first")
+        st.radio("Order", ["Plan order", "Needs attention first"], key="summary_sort", horizontal=True)
+    if variation or assurance:
+        what = ", ".join(filter(None, [
+            plots.variation_label(variation) + (f" ({direction}er)" if direction and variation
+                                                and not variation.startswith("special_cause_neutral") else "")
+            if variation else None,
+            plots.assurance_label(None if assurance == "none" else assurance).lower() if assurance else None]))
+        st.markdown(f"Showing **{view.main.height + view.outcomes.height}** indicators: {html.escape(what)}.")
+        st.button("Show every indicator", on_click=_clear_matrix_filter, key="summary_clear")
+    if view.rows.is_empty():
+        st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
+    else:
+        st.caption("Click an indicator for its chart. **Special cause** = a change beyond normal "
+                   "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
+        grouped = sort != "Needs attention first"
+        if view.main.height:
+            st.markdown(summary_table_html(view.main, grouped=grouped), unsafe_allow_html=True)
+        if view.outcomes.height:
+            changed = view.outcomes.filter(pl.col("variation") != "common_cause").height
+            with st.expander(f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, "
+                             f"{changed} beyond normal variation", expanded=False):
+                st.caption("How many crimes had each outcome recorded in the month (police.uk outcomes data, "
+                           "force-wide). A rise or fall is neither better nor worse in itself.")
+                st.markdown(summary_table_html(view.outcomes, grouped=False), unsafe_allow_html=True)
+    for name, context in view.national.items():
+        st.markdown(f"#### {html.escape(name)} (national context)")
+        st.caption(f"National figures for {html.escape(name)}, shown beside the force's own for context. "
+                   "They are not the force's figures and are not counted above.")
+        st.markdown(summary_table_html(context, grouped=False, sparklines=False), unsafe_allow_html=True)
+    no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
+    if no_results.height:
+        st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
+                   + ", ".join(no_results["name"].to_list()) + ". See the Data page.")
+    local_only = ov.indicators.filter(~pl.col("local")).height
+    if area != codes[0] and local_only:
+        st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")
+    with st.expander("How to read this page", expanded=False):
+        st.markdown(common.SPECIAL_CAUSE_HELP)
+        st.markdown(common.ASSURANCE_HELP)
+        st.markdown(CHANCE_HELP)
+
+
+CHANCE_HELP = (
+    "**Chance alone.** Each rule has a small chance of flagging a point when nothing has changed. "
+    "Across many series a few such signals are expected: with the Making Data Count rules, about 2 "
+    "in 100 series show special cause at their latest point by chance alone. So a count of concerns "
+    "near the 'expected by chance' figure is a reason to look at each one, not evidence that "
+    "performance as a whole has changed."
+)
+
+
+def chance_html(c: ChanceFigure) -> str:
+    """The chance sentence as HTML: '4 concerns among 64 series; about 0.2 would be expected by chance alone'."""
+    if not c.n_series:
+        return ""
+    return (f"<b>{c.concerns} concern{'s' if c.concerns != 1 else ''} among {c.n_series} series; about "
+            f"{c.expected_concerns:.1f} would be expected by chance alone</b> ({c.signals} signals of any kind "
+            f"against about {c.expected_signals:.1f} by chance; {html.escape('; '.join(c.rule_options))}).")
+
+
+def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
     last = ov.last_refresh
     new = ov.changes.filter(pl.col("change") == "new") if ov.changes.height else ov.changes
     n_new, n_here = new.height, (new.filter(pl.col("area_code") == area).height if new.height else 0)
@@ -120,27 +481,3 @@ def render(ov: Overview, path: str) -> None:
     else:
         st.markdown(f"Results computed **{common.fmt_time(ov.freshness.get('newest_result'))}**. "
                     "No refresh has run yet, so nothing is marked as changed.")
-    if rows.is_empty():
-        st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
-    else:
-        counts = rows["variation"].value_counts()
-        n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
-        st.markdown(
-            f"**{rows.height} indicators** for {html.escape(names.get(area, area))}: "
-            f"{n.get('special_cause_concern', 0)} of concern, "
-            f"{n.get('special_cause_improvement', 0)} improving, "
-            f"{n.get('special_cause_neutral_high', 0) + n.get('special_cause_neutral_low', 0)} changed "
-            f"(no better direction), {n.get('common_cause', 0)} within normal variation.")
-        st.caption("Click an indicator for its chart. **Special cause** = a change beyond normal "
-                   "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
-        st.markdown(summary_table_html(rows), unsafe_allow_html=True)
-    no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
-    if no_results.height:
-        st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
-                   + ", ".join(no_results["name"].to_list()) + ". See the Data page.")
-    local_only = ov.indicators.filter(~pl.col("local")).height
-    if area != codes[0] and local_only:
-        st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")
-    with st.expander("How to read this page", expanded=False):
-        st.markdown(common.SPECIAL_CAUSE_HELP)
-        st.markdown(common.ASSURANCE_HELP)
