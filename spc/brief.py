@@ -66,6 +66,7 @@ class _Data:
     annotations: pl.DataFrame
     demo: set[str]
     period: dt.date
+    as_of: dt.date | None = None  # the day data ages are measured on (None: the day the pack is made)
 
 
 def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area: str | None) -> _Data:
@@ -112,9 +113,11 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
         mem.close()
     if results.summary.is_empty():
         raise SpcError(f"no indicator has two or more points up to {end:%Y-%m} in area {area!r}")
+    # A pack for a past period reads as it would have the month after; otherwise ages are today's.
+    as_of = None if period is None else dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
     return _Data(indicators=indicators, area={"code": area, "name": chosen["name"][0]},
                  summary=results.summary, points=results.points, phases=results.phases,
-                 annotations=annotations, demo=demo, period=end)
+                 annotations=annotations, demo=demo, period=end, as_of=as_of)
 
 
 def _ordered(data: _Data) -> pl.DataFrame:
@@ -164,8 +167,10 @@ def _source_line(row: dict, data: _Data, produced: dt.date) -> str:
     return " ".join(parts)
 
 
-def _narrative(rows: pl.DataFrame, data: _Data) -> pl.DataFrame:
-    """`spc.narrative.describe` for every page, with the medium to long-term trend sentence
+def _narrative(rows: pl.DataFrame, data: _Data, today: dt.date) -> pl.DataFrame:
+    """`spc.narrative.describe` for every page: the latest point, every special-cause episode
+    on the chart, a suggested recalculation where the limits average two levels, missing
+    periods, how old the latest figure is on `today`, and the medium to long-term trend
     (Theil-Sen / Mann-Kendall and HAC regression over the last 36 months, `spc.trend`): the
     plans judge performance on that trend rather than on short-term fluctuations."""
     from spc import narrative, trend
@@ -176,7 +181,7 @@ def _narrative(rows: pl.DataFrame, data: _Data) -> pl.DataFrame:
     points = keyed(data.points)
     trends = trend.long_term_trend(points.select("series", "period", "value").drop_nulls("value"), window=36)
     return narrative.describe(keyed(rows).with_columns(area_name=pl.lit(data.area["name"])),
-                              keyed(data.phases), data.indicators, points=points, trend=trends)
+                              keyed(data.phases), data.indicators, points=points, trend=trends, today=today)
 
 
 def render_html(data: _Data, *, title: str | None = None, produced: dt.date | None = None,
@@ -188,7 +193,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
 
     produced = produced or dt.date.today()
     rows = _ordered(data)
-    text = _narrative(rows, data)
+    text = _narrative(rows, data, data.as_of or produced)
     rows = (rows.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
             .join(text.select("series", "headline", "status", "sentences"), on="series", how="left",
                   maintain_order="left"))

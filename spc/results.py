@@ -140,11 +140,13 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
                    phases=_split_key(analysis.phases), summary=_split_key(summary), computed_at=computed_at)
 
 
-def _status(summary: pl.DataFrame, indicators: pl.DataFrame) -> pl.Series:
-    """The one-line plain-English status of each summary row (from spc.narrative)."""
+def _status(summary: pl.DataFrame, indicators: pl.DataFrame, points: pl.DataFrame | None = None) -> pl.Series:
+    """The one-line plain-English status of each summary row (from spc.narrative); with the
+    points, a latest point within normal variation after earlier special cause says so rather
+    than 'no change'."""
     from spc.narrative import status_lines
 
-    return status_lines(summary, indicators)
+    return status_lines(summary, indicators, points)
 
 
 def write_results(con: duckdb.DuckDBPyConnection, results: Results, refresh_run_id: int | None = None) -> int:
@@ -163,7 +165,7 @@ def write_results(con: duckdb.DuckDBPyConnection, results: Results, refresh_run_
         return 0
     indicators = load_indicators(con)
     summary = results.summary.with_columns(
-        status=_status(results.summary, indicators),
+        status=_status(results.summary, indicators, results.points),
         computed_at=pl.lit(results.computed_at),
         refresh_run_id=pl.lit(refresh_run_id, pl.Int64),
     )

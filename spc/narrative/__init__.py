@@ -221,7 +221,7 @@ def _rule_phrase(rule: str | None) -> str:
     return f"the latest value is part of {words}"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     """'1 month', '3 months', '1 crossing'."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -260,7 +260,7 @@ def gap_sentence(gaps: list[dict], frequency: str | None) -> str:
     shown = spans[:4] + ([f"{len(spans) - 4} more gaps"] if len(spans) > 4 else [])
     where = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     verb = "is" if total == 1 else "are"
-    return f"{_plural(total, word)} {verb} missing between the figures: {where}."
+    return f"{plural(total, word)} {verb} missing between the figures: {where}."
 
 
 def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[str, str, list[str]]:
@@ -385,7 +385,7 @@ def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[s
 def _status(variation: str, n_episodes: int) -> str:
     """The variation part of the status line; 'no change' only when the window holds none."""
     if variation == "common_cause" and n_episodes:
-        return (f"Latest value within normal variation; {_plural(n_episodes, 'earlier episode')} beyond it "
+        return (f"Latest value within normal variation; {plural(n_episodes, 'earlier episode')} beyond it "
                 "in the period shown")
     return variation_status(variation)
 
@@ -486,8 +486,11 @@ def describe(
     warnings; `today` adds how old the latest figure is (`spc.timeliness.data_age`).
 
     Returns the summary's key columns plus `headline` (first sentence), `status` (one line for
-    the summary screen), `sentences` (list[str], headline first), `suggested_start` (a date an
-    analyst may recalculate from, or null) and `age` (the data-age text, or null).
+    the summary screen) and `sentences` (list[str], headline first: everything below, in
+    reading order); and, for pages that lay the parts out themselves, `episodes` (the window's
+    episodes: a count, then one sentence each), `suggestion` (the recalculation sentence) and
+    `suggested_start` (its date), `gaps` (the missing-periods sentence), `age` (the data-age
+    text) and `late` (a later figure is already due); null where there is nothing to say.
     """
     key = _key(summary)
     rows = _with_metadata(summary, indicators)
@@ -520,11 +523,17 @@ def describe(
             age = data_age(r["latest_period"], r.get("frequency") or "month", today).text()
         headline, status, sentences = _sentences(r, t, w, age)
         sentences = sentences + check_rows.get(r.get("series"), [])
+        unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
         out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences,
+                    "episodes": _episode_sentences(w, r.get("frequency") or "month"),
+                    "suggestion": suggestion_sentence(w.suggestion, unit, r.get("frequency")) if w.suggestion else None,
                     "suggested_start": w.suggestion["suggested_start"] if w.suggestion else None,
-                    "age": age or None})
+                    "gaps": gap_sentence(w.gaps, r.get("frequency")) or None,
+                    "age": age or None, "late": data_age(r["latest_period"], r.get("frequency") or "month",
+                                                         today).late if age else None})
     schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String,
-              "sentences": pl.List(pl.String), "suggested_start": pl.Date, "age": pl.String}
+              "sentences": pl.List(pl.String), "episodes": pl.List(pl.String), "suggestion": pl.String,
+              "suggested_start": pl.Date, "gaps": pl.String, "age": pl.String, "late": pl.Boolean}
     return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
 
 

@@ -14,8 +14,11 @@ from spc.ui.data import Overview, series_data, stamp
 from spc.ui.summary import summary_rows, summary_table_html
 
 
-def three_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> list[str]:
-    """Three plain-English sentences about one series (spc.narrative), falling back to the status."""
+def narrative_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> list[str]:
+    """The plain-English narrative of one series (spc.narrative.describe, as in the briefing
+    pack): the latest point, every special-cause episode on the chart, a suggested
+    recalculation, missing periods and how old the latest figure is. Falls back to the stored
+    status line when the narrative cannot be made."""
     summ = ov.summary.filter((pl.col("indicator_id") == indicator_id) & (pl.col("area_code") == area))
     if summ.is_empty():
         return []
@@ -26,13 +29,11 @@ def three_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> li
         pts = sd.points.filter(pl.col("area_code") == area)
         phases = sd.phases.filter(pl.col("area_code") == area)
         text = describe(summ.drop("status"), phases, ov.indicators.filter(pl.col("id") == indicator_id),
-                        points=pts)
+                        points=pts, today=dt.date.today())
         sentences = [s for s in text["sentences"][0] if s] if text.height else []
-    except Exception:  # narrative is a nicety here; the stored status still says the essential
+    except Exception:  # the narrative is a nicety here; the stored status still says the essential
         sentences = []
-    if not sentences:
-        sentences = [summ["status"][0] or ""]
-    return sentences[:3]
+    return sentences or [summ["status"][0] or ""]
 
 
 def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str) -> str:
@@ -58,7 +59,7 @@ def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str
         if listed:
             parts.append("<p class='spc-small'>" + "<br>".join(html.escape(x) for x in listed) + "</p>")
         first = False
-        parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in three_sentences(ov, path, r["indicator_id"], area)) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in narrative_sentences(ov, path, r["indicator_id"], area)) + "</ul>")
     parts.append("</body></html>")
     return "".join(parts)
 
@@ -108,7 +109,7 @@ def render(ov: Overview, path: str) -> None:
         listed = plots.annotation_list(anns, r["frequency"])
         if listed:
             st.caption("  \n".join(listed))
-        st.markdown("\n".join(f"- {s}" for s in three_sentences(ov, path, r["indicator_id"], area)))
+        st.markdown("\n".join(f"- {s}" for s in narrative_sentences(ov, path, r["indicator_id"], area)))
 
 
 def _pdf_button(container, path: str, ids: list[str], area: str) -> None:

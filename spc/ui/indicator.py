@@ -44,30 +44,15 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
     return ind, area
 
 
-def rule_episodes(points: pl.DataFrame) -> pl.DataFrame:
-    """Consecutive points flagged by the same rule, as episodes: rule, point_type, first, last, points."""
-    flagged = points.sort("period").with_columns(
-        episode=(pl.col("rule") != pl.col("rule").shift(1)).fill_null(True).cum_sum())
-    return (flagged.filter(pl.col("rule") != "Common Cause")
-            .group_by("episode", maintain_order=True)
-            .agg(rule=pl.col("rule").first(), point_type=pl.col("point_type").first(),
-                 first=pl.col("period").first(), last=pl.col("period").last(), points=pl.len())
-            .drop("episode"))
-
-
-def episodes_in_words(episodes: pl.DataFrame, frequency: str) -> list[str]:
-    """One sentence per episode: 'Mar 2024 to Sep 2024: a run of 7 points below the average (improvement).'"""
-    lines = []
-    for e in episodes.iter_rows(named=True):
-        when = plots.format_period(e["first"], frequency)
-        if e["last"] != e["first"]:
-            when += f" to {plots.format_period(e['last'], frequency)}"
-        kind = plots.VARIATION_LABELS.get(e["point_type"], e["point_type"]).lower()
-        words = narrative.rule_words(e["rule"])
-        if e["points"] > 1 and e["rule"] in ("Above UCL", "Below LCL"):
-            words = f"{e['points']} points in a row " + words.removeprefix("a point ")
-        lines.append(f"**{when}**: {words} — {kind}.")
-    return lines
+@st.cache_data(show_spinner=False, max_entries=64)
+def series_narrative(path: str, key: Any, indicator_id: str, area_code: str, _summary: pl.DataFrame,
+                     _phases: pl.DataFrame, _indicator: pl.DataFrame, _points: pl.DataFrame,
+                     today: dt.date) -> dict[str, Any]:
+    """The narrative of one series (spc.narrative.describe, the generator the briefing pack and
+    the digest use), as one row: sentences, episodes, suggestion, gaps, age, late."""
+    text = narrative.describe(_summary.drop("status", strict=False), _phases, _indicator, points=_points,
+                              today=today)
+    return text.row(0, named=True) if text.height else {}
 
 
 def _series_frame(points: pl.DataFrame) -> pl.DataFrame:
@@ -144,10 +129,24 @@ def render(ov: Overview, path: str) -> None:
                                       plots.variation_label(s["variation"])), unsafe_allow_html=True)
     c3.markdown(plots.icon_with_label(plots.assurance_icon_svg(s["assurance"], 48),
                                       plots.assurance_label(s["assurance"])), unsafe_allow_html=True)
-    st.markdown(f"### {html.escape(s.get('status') or '')}")
-    if "special cause" in (s.get("status") or "").lower():
+    phases = sd.phases.filter(pl.col("area_code") == area)
+    told = series_narrative(path, key, ind_id, area, summ, phases, ov.indicators.filter(pl.col("id") == ind_id),
+                            points, dt.date.today())
+    st.markdown(f"### {html.escape(told.get('status') or s.get('status') or '')}")
+    if told.get("age"):
+        age = told["age"][0].upper() + told["age"][1:] + "."
+        (st.warning if told.get("late") else st.caption)(age)
+    # the latest point and its limits, in words (the episodes follow under "What the rules found")
+    said = set(told.get("episodes") or []) | {told.get("suggestion"), told.get("gaps")}
+    lead = [x for x in (told.get("sentences") or [])[1:] if x not in said and not x.startswith("Latest data:")]
+    if lead:
+        st.markdown(" ".join(lead))
+    if "special cause" in (s.get("status") or "").lower() or told.get("episodes"):
         st.caption("*Special cause* means a change beyond normal variation: a statistical rule says it is "
                    "unlikely to be chance.")
+    if told.get("suggestion"):
+        st.info(f"{told['suggestion']} (Analyst controls offers this date; nothing changes until an analyst "
+                "confirms it.)")
 
     o1, o2, _ = st.columns([2, 2, 4])
     two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
@@ -180,22 +179,22 @@ def render(ov: Overview, path: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("What the rules found")
-        episodes = rule_episodes(points)
-        if episodes.is_empty():
+        lines = told.get("episodes") or []
+        if not lines:
             st.markdown("No point is beyond normal variation: every change is within the range this "
                         "measure normally moves in.")
         else:
-            recent = episodes.tail(8)
-            st.markdown("\n".join(f"- {line}" for line in reversed(episodes_in_words(recent, freq))))
-            if episodes.height > 8:
-                st.caption(f"{episodes.height - 8} earlier episodes not listed (see the data table).")
-        phases = sd.phases.filter(pl.col("area_code") == area)
+            st.markdown(lines[0])
+            st.markdown("\n".join(f"- {line}" for line in reversed(lines[1:])))  # most recent first
+        if told.get("gaps"):
+            st.markdown(told["gaps"])
         if phases.height:
             latest = phases.row(-1, named=True)
             if latest.get("runs_signal"):
                 st.markdown(f"The runs analysis also finds non-random variation in the latest phase "
                             f"(longest run {latest['longest_run']}, more than {latest['longest_run_max']} "
-                            f"would be unusual; {latest['crossings']} crossings of the average).")
+                            f"would be unusual; {narrative.plural(latest['crossings'], 'crossing')} of the "
+                            "average).")
             if phases.height > 1:
                 st.caption(f"{phases.height} phases: the limits were recalculated "
                            + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:]) + ".")
@@ -211,6 +210,12 @@ def render(ov: Overview, path: str) -> None:
             pct = t.get("pct_change")
             size = f", about {abs(pct):.0f}% over the period" if pct is not None and t["direction"] in ("rising", "falling") else ""
             st.markdown(f"**Long-term trend** (last {t.get('n')} points): **{t['direction']}**{size}.")
+            detail = narrative.trend_detail(t)
+            if detail:
+                with st.expander("Analyst detail: the trend tests", expanded=False):
+                    st.markdown(f"{detail}. Theil-Sen slope with the Mann-Kendall test, and least squares "
+                                "with errors that allow for autocorrelation; the trend is called rising or "
+                                "falling only when both agree.")
         if "error" not in se:
             if se.get("seasonal") is None:
                 st.markdown(f"**Seasonality**: cannot tell ({se.get('note') or 'not enough data'}).")
