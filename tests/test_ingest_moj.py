@@ -1,4 +1,4 @@
-"""MoJ proven reoffending: the real national file, its stated mapping, and revised cohorts."""
+"""MoJ proven reoffending: the real national file, stored under England and Wales, and revised cohorts."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_real_moj_file_gives_quarterly_rates_with_numerator_and_denominator(tmp_
     db = make_store(tmp_path / "store.duckdb")
     con = connect(db)
     try:
-        report = run_import(con, "reoffending", [MOJ_FILE], area="staffordshire", group=group)
+        report = run_import(con, "reoffending", [MOJ_FILE], group=group)
         rows = con.execute("SELECT strftime(period_start, '%Y-%m-%d'), period_grain, area_code, value, numerator, "
                            "denominator FROM observation WHERE indicator_id = 'proven_reoffending_rate' "
                            "ORDER BY 1").fetchall()
@@ -42,30 +42,33 @@ def test_real_moj_file_gives_quarterly_rates_with_numerator_and_denominator(tmp_
     assert len(rows) == len(expected) == 53
     assert {"2001-01-01", "2001-04-01", "2001-07-01", "2001-10-01"}.isdisjoint(expected)
     for date, grain, area, value, num, den in rows:
-        assert (grain, area) == ("quarter", "staffordshire")
+        assert (grain, area) == ("quarter", "england-and-wales")
         assert num == expected[date]["reoffenders"] and den == expected[date]["cohort"]
         assert value == pytest.approx(num / den)
         assert 100 * value == pytest.approx(expected[date]["binary"], abs=0.001)
     if group == "Adult":  # the README's worked example
         assert rows[-1][0] == "2014-01-01" and rows[-1][4:] == (40143, 136558)
-    assert "national (England and Wales) figures stored under area 'staffordshire'" in message
+    assert ("England and Wales figures (the file has no area column) stored under the national area "
+            "'england-and-wales'") in message
     assert "rows of other series not used" in message
     assert "no published value (2001-01-01, 2001-04-01, 2001-07-01, 2001-10-01): those cohorts are not loaded" in message
 
 
-def test_national_file_without_area_is_refused_with_a_clear_reason(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_national_file_with_a_force_area_is_refused_with_a_clear_reason(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     db = make_store(tmp_path / "store.duckdb")
     con = connect(db)
     try:
         before = snapshot(con, ("observation", "load_batch"))
-        with pytest.raises(SpcError, match="England and Wales figures and no area column; pass --area"):
-            run_import(con, "reoffending", [MOJ_FILE])
+        with pytest.raises(SpcError, match="England and Wales \\(national\\) series: the file has no area column"):
+            run_import(con, "reoffending", [MOJ_FILE], area="staffordshire")
         assert snapshot(con, ("observation", "load_batch")) == before   # the whole import rolled back
     finally:
         con.close()
-    assert main(["import", "reoffending", str(MOJ_FILE), "--db", str(db)]) == 1
-    assert "pass --area CODE" in capsys.readouterr().err
+    assert main(["import", "reoffending", str(MOJ_FILE), "--area", "staffordshire", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert MOJ_FILE.name in err and "--area staffordshire would present national figures" in err
+    assert "drop --area" in err
 
 
 def test_revised_cohorts_update_the_rate_and_keep_the_earlier_revision(tmp_path: Path) -> None:
@@ -87,8 +90,8 @@ def test_revised_cohorts_update_the_rate_and_keep_the_earlier_revision(tmp_path:
     revised.write_text("\n".join(lines) + "\n")
     con = connect(db)
     try:
-        first = run_import(con, "reoffending", [MOJ_FILE], area="staffordshire")
-        report = run_import(con, "reoffending", [revised], area="staffordshire")
+        first = run_import(con, "reoffending", [MOJ_FILE])
+        report = run_import(con, "reoffending", [revised])
         current = con.execute("SELECT numerator, load_batch_id FROM observation "
                               "WHERE period_start = '2013-10-01'").fetchone()
         history = con.execute("SELECT numerator, load_batch_id, superseded_by_batch FROM observation_revision").fetchall()
@@ -114,7 +117,7 @@ def test_inconsistent_binary_rate_and_missing_cohort_rows_are_rejected(tmp_path:
     db = make_store(tmp_path / "store.duckdb")
     con = connect(db)
     try:
-        report = run_import(con, "reoffending", [bad], area="staffordshire", load_good_rows=True)
+        report = run_import(con, "reoffending", [bad], load_good_rows=True)
     finally:
         con.close()
     reasons = {(r["line"], r["reason"].split(" (")[0]) for r in report.files[0].rejections.iter_rows(named=True)}
