@@ -14,8 +14,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from spc.narrative.episodes import episode_sentence
 from spc.store.queries import frame
-from spc.timeliness import DEFAULT_LAG, periods_between, shift_periods
+from spc.timeliness import DEFAULT_LAG, data_age, periods_between, shift_periods
 
 #: How many rejected rows the digest lists (all are kept in `rejected_row`).
 REJECTED_SHOWN = 10
@@ -61,22 +62,61 @@ def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
     if chosen.is_empty():
         return []
     rows = chosen.join(names, on=["indicator_id", "area_code"], how="left").sort(
-        "indicator_id", "area_code", "first_period")
+        "indicator_id", "area_code", "first_period").with_columns(
+        # a stored signal is one rule's run of consecutive points
+        _n=(periods_between(pl.col("first_period"), pl.col("last_period"),
+                            pl.col("frequency").fill_null("month")) + 1).cast(pl.Int64))
     return [{"indicator_id": r["indicator_id"], "indicator": r["indicator"] or r["indicator_id"],
              "area_code": r["area_code"], "area": r["area"] or r["area_code"], "rule": r["rule"],
              "first_period": r["first_period"].isoformat(), "last_period": r["last_period"].isoformat(),
-             "direction": r["direction"], "point_type": r["point_type"], "status": r["status"]}
+             "direction": r["direction"], "point_type": r["point_type"], "status": r["status"],
+             # the narrative's own words for an episode (spc.narrative.episodes)
+             "text": episode_sentence(r["first_period"], r["last_period"], r["_n"], r["point_type"],
+                                      r["direction"] or "", [r["rule"]] * r["_n"], r["frequency"] or "month")}
+            for r in rows.iter_rows(named=True)]
+
+
+def recalculation_rows(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame,
+                       points: pl.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Series with a new or continuing signal whose current limits average two levels
+    (spc.narrative.levels), each with the narrative's sentence. `points` are the refresh's
+    freshly computed points; without them the indicators concerned are computed from `con`."""
+    from spc.narrative.levels import current_suggestions, suggestion_sentence
+
+    live = changes.filter(pl.col("change").is_in(["new", "continuing", "updated"])).select(
+        "indicator_id", "area_code").unique()
+    if live.is_empty():
+        return []
+    if points is None:
+        from spc.results import compute
+
+        points = compute(con, sorted(live["indicator_id"].unique().to_list())).points
+    if points.is_empty():
+        return []
+    found = current_suggestions(points.join(live, on=["indicator_id", "area_code"], how="semi"))
+    if found.is_empty():
+        return []
+    meta = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.unit, i.frequency, a.code AS area_code, "
+                      "a.name AS area FROM indicator i CROSS JOIN area a")
+    rows = found.join(meta, on=["indicator_id", "area_code"], how="left").sort("indicator_id", "area_code")
+    return [{"indicator_id": r["indicator_id"], "indicator": r["indicator"] or r["indicator_id"],
+             "area_code": r["area_code"], "area": r["area"] or r["area_code"],
+             "suggested_start": r["suggested_start"].isoformat(),
+             "text": suggestion_sentence(r, r["unit"], r["frequency"] or "month")}
             for r in rows.iter_rows(named=True)]
 
 
 def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_at: dt.datetime,
                  status: str, changes: pl.DataFrame, imports: list[dict[str, Any]], since_batch: int,
                  series_computed: int, series_changed: int, overdue: pl.DataFrame,
-                 errors: list[str], dry_run: bool = False) -> dict[str, Any]:
+                 errors: list[str], dry_run: bool = False, points: pl.DataFrame | None = None) -> dict[str, Any]:
     """The digest as a JSON-ready dict. `con` is the store (or the refresh's copy of it) after
-    the imports, for names and the rejected rows of load batches above `since_batch`."""
-    names = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, a.code AS area_code, a.name AS area "
-                       "FROM indicator i CROSS JOIN area a")
+    the imports, for names and the rejected rows of load batches above `since_batch`. Signals
+    are described in the narrative's words; `points` (the refresh's computed points, optional)
+    give the recalculation suggestions, which are otherwise computed for the series concerned."""
+    names = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.frequency, a.code AS area_code, "
+                       "a.name AS area FROM indicator i CROSS JOIN area a")
+    today = started_at.date()
     rejected = frame(con, "SELECT r.file, r.line, r.column_name, r.value, r.reason FROM rejected_row r "
                           "WHERE r.load_batch_id > ? ORDER BY r.load_batch_id, r.line NULLS FIRST, r.id",
                      [since_batch])
@@ -100,10 +140,12 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
         "withdrawn": _signal_rows(changes, names, ["withdrawn"]),
         "continuing": len(changes.filter(pl.col("change").is_in(["continuing", "updated"]))),
         "history_recorded": len(changes.filter(pl.col("change") == "found_ended")),
+        "recalculation_suggested": recalculation_rows(con, changes, points),
         "missing_data": [
             {"indicator_id": r["indicator_id"], "indicator": r["indicator"], "area_code": r["area_code"],
              "area": r["area"], "frequency": r["frequency"], "latest_period": r["latest_period"].isoformat(),
-             "expected_period": r["expected_period"].isoformat()}
+             "expected_period": r["expected_period"].isoformat(),
+             "text": data_age(r["latest_period"], r["frequency"], today).text()}
             for r in overdue.iter_rows(named=True)],
         "imports": imports,
         "rejected_rows": [
@@ -136,8 +178,8 @@ def render_markdown(digest: dict[str, Any]) -> str:
         if not items:
             lines.append(empty or "")
         for s in items:
-            lines.append(f"- **{s['indicator']}**, {s['area']}: {s['rule']} "
-                         f"({_when(s['first_period'][:7], s['last_period'][:7])})")
+            lines.append(f"- **{s['indicator']}**, {s['area']}: "
+                         + (s.get("text") or f"{s['rule']} ({_when(s['first_period'][:7], s['last_period'][:7])})"))
         lines.append("")
 
     section("New concerns", digest["new_concerns"], "None.")
@@ -145,6 +187,11 @@ def render_markdown(digest: dict[str, Any]) -> str:
     section("Other new signals (neutral indicators)", digest["new_neutral"])
     section("Signals that ended", digest["ended"])
     section("Signals withdrawn (a revised figure or setting removed them)", digest["withdrawn"])
+    suggested = digest.get("recalculation_suggested") or []
+    if suggested:
+        lines.append(f"## Limits that average two levels ({len(suggested)})")
+        lines += [f"- **{r['indicator']}**, {r['area']}: {r['text']}" for r in suggested]
+        lines.append("")
     if digest.get("history_recorded"):
         lines += [f"{digest['history_recorded']} earlier signal(s), already over, were recorded for the "
                   "first time.", ""]
@@ -152,8 +199,9 @@ def render_markdown(digest: dict[str, Any]) -> str:
     if missing:
         lines.append(f"## Expected data that did not arrive ({len(missing)})")
         for m in missing:
-            lines.append(f"- {m['indicator']}, {m['area']}: latest {m['frequency']} is {m['latest_period'][:7]}, "
-                         f"data up to {m['expected_period'][:7]} was due")
+            lines.append(f"- {m['indicator']}, {m['area']}: " + (
+                m.get("text") or f"latest {m['frequency']} is {m['latest_period'][:7]}, "
+                                 f"data up to {m['expected_period'][:7]} was due"))
         lines.append("")
     if digest["imports"]:
         lines.append("## Files imported")

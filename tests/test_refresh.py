@@ -106,7 +106,12 @@ def test_digest_files_and_notify_command(store):
     run_id = _query(db, "SELECT max(id) FROM refresh_run")[0][0]
     md = (tmp_path / "digests" / f"refresh-{run_id}.md").read_text()
     js = json.loads((tmp_path / "digests" / f"refresh-{run_id}.json").read_text())
-    assert "## New concerns (1)" in md and "Anti-social behaviour incidents" in md and "Above UCL" in md
+    assert "## New concerns (1)" in md and "Anti-social behaviour incidents" in md
+    # the signal in the narrative's plain words, not the rule label
+    assert "1 point was higher than usual, a concern: a point above the upper process limit." in md
+    assert "UCL" not in md
+    late = next(line for line in md.splitlines() if line.startswith("- Anti-social behaviour incidents, Tamworth:"))
+    assert f"latest data: {month(-8):%B %Y}, " in late and "(late: " in late
     assert received.read_text() == md                   # the command got the Markdown digest on stdin
     assert js["new_concerns"][0]["first_period"] == month(-1).isoformat()
     # Tamworth stopped six months early: expected data that did not arrive

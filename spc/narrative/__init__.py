@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from spc.narrative.episodes import episode_sentence, episodes, span_text
-from spc.narrative.levels import recalculation_suggestions, suggestion_sentence
+from spc.narrative.levels import current_suggestions, suggestion_sentence
 from spc.timeliness import data_age, gaps
 
 _MONTHS = (
@@ -443,11 +443,8 @@ def _windows(rows: pl.DataFrame, points: pl.DataFrame | None, key: list[str]) ->
     for e in episodes(points).iter_rows(named=True):
         out[tuple(e[k] for k in key)].episodes.append(e)
     if {"value", "centre"} <= set(points.columns):
-        # only the latest phase's limits are the ones drawn now; an earlier phase can still be
-        # read from its own episodes
-        latest = points.group_by(key).agg(pl.col("phase").max())
-        sugg = recalculation_suggestions(points).join(latest, on=[*key, "phase"], how="semi")
-        for s in sugg.iter_rows(named=True):
+        # only the latest phase's limits are the ones drawn now
+        for s in current_suggestions(points).iter_rows(named=True):
             out[tuple(s[k] for k in key)].suggestion = s
     freq = rows.select(*key, pl.col("frequency").fill_null("month")).unique(subset=key)
     for f, part in points.join(freq, on=key, how="left").with_columns(

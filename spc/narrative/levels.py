@@ -94,6 +94,28 @@ def recalculation_suggestions(points: pl.DataFrame, *, run_length: int = RUN_LEN
     return levels.select(*key, *SUGGESTION_COLUMNS).cast(schema).sort(*grp)
 
 
+def current_suggestions(points: pl.DataFrame) -> pl.DataFrame:
+    """`recalculation_suggestions` for the latest phase of each series only: the limits drawn
+    now. (An earlier phase already ends where an analyst recalculated.)"""
+    key = series_key(points)
+    found = recalculation_suggestions(points)
+    if found.is_empty():
+        return found
+    latest = points.group_by(key).agg(pl.col("phase").max().cast(pl.Int64))
+    return found.join(latest, on=[*key, "phase"], how="semi")
+
+
+def suggestion_reason(suggestion: dict, unit: str | None, frequency: str | None = "month") -> str:
+    """The prefilled reason for accepting a suggestion: 'Two levels: about 2,673 before Jan 2024,
+    about 982 from then (suggested by spc; confirmed by the analyst)'."""
+    from spc.narrative import format_value
+    from spc.plots import format_period
+
+    return (f"Two levels: about {format_value(suggestion['before_mean'], unit)} before "
+            f"{format_period(suggestion['suggested_start'], frequency or 'month')}, about "
+            f"{format_value(suggestion['after_mean'], unit)} from then (suggested by spc; confirmed by the analyst)")
+
+
 def suggestion_sentence(suggestion: dict, unit: str | None, frequency: str | None = "month") -> str:
     """'The limits average two different levels (about 2,760 before January 2024 and about 980
     from then); an analyst may recalculate from Jan 2024.'"""

@@ -43,6 +43,27 @@ def _apply(path: str, indicator_id: str, message: str, action) -> None:
     st.rerun()
 
 
+def _prefill_recalculation(date, reason: str) -> None:
+    """Fill the annotation form with a suggested recalculation; the analyst still saves it."""
+    st.session_state["ann_kind"] = "recalculate"
+    st.session_state["ann_date"] = date
+    st.session_state["ann_reason"] = reason
+    st.session_state["ann_scope"] = "this area"
+
+
+def suggestion(points: pl.DataFrame, unit: str, frequency: str) -> dict | None:
+    """The recalculation date spc suggests for the limits drawn now (spc.narrative.levels), with
+    its sentence and a prefilled reason; None when the latest phase holds one level."""
+    from spc.narrative.levels import current_suggestions, suggestion_reason, suggestion_sentence
+
+    found = current_suggestions(points)
+    if found.is_empty():
+        return None
+    row = found.row(0, named=True)
+    return {**row, "sentence": suggestion_sentence(row, unit, frequency),
+            "reason": suggestion_reason(row, unit, frequency)}
+
+
 def render(ov: Overview, path: str) -> None:
     """The analyst page."""
     st.title("Analyst controls")
@@ -110,6 +131,14 @@ def render(ov: Overview, path: str) -> None:
 
     st.subheader("Recalculation, exclusion and annotation dates")
     periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
+    offer = suggestion(sd.points.filter(pl.col("area_code") == area), meta["unit"], meta["frequency"])
+    if offer:
+        when = plots.format_period(offer["suggested_start"], meta["frequency"])
+        st.info(offer["sentence"])
+        st.button(f"Recalculate from {when}…", key="suggested_recalc", on_click=_prefill_recalculation,
+                  args=(offer["suggested_start"], offer["reason"]),
+                  help="Fills in the form below with this date and a reason; nothing is saved until you "
+                       "press 'Save and recompute'.")
     with st.form("annotation_form"):
         kind = st.selectbox("What", list(KINDS), format_func=KINDS.get, key="ann_kind")
         c1, c2 = st.columns(2)
