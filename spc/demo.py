@@ -392,6 +392,10 @@ every area split and every dated intervention is invented. Do not quote them as 
 - `observations.csv`: indicator_id, area_code, period_start, period_grain, value, numerator,
   denominator. Proportions are fractions (value = numerator / denominator where both are given).
   For local indicators the nine community safety partnership areas add up to the force figure.
+  Every series is the force's or a partnership area's own, none is national: the proven
+  reoffending rate here is an illustrative local series (cohorts of about 1,150 offenders a
+  quarter). MoJ's England and Wales figures are published data, loaded with
+  `spc import reoffending FILE` under the national area "England and Wales".
 - `annotations.csv`: the dated interventions and events behind the step changes (an empty
   area_code means every area).
 

@@ -354,3 +354,15 @@ def test_export_names_the_national_area(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.select("area", "area_name").unique().rows() == [(NATIONAL, "England and Wales")]
     assert out.height == 53
 
+
+
+def test_demo_data_is_local_and_never_stored_under_the_national_area() -> None:
+    """The demo's reoffending series is illustrative local data (cohorts of a force's size, about
+    1,150 a quarter, against about 150,000 for England and Wales), so it stays under the force."""
+    demo = pl.read_csv(CATALOGUE_PATH.parent / "demo" / "observations.csv")
+    cat = read_catalogue()
+    assert NATIONAL not in set(demo.get_column("area_code"))
+    assert set(demo.get_column("area_code")) <= {a.code for a in cat.areas if a.type != "national"}
+    reoffending = demo.filter(pl.col("indicator_id") == IND)
+    assert set(reoffending.get_column("area_code")) == {FORCE}
+    assert reoffending.get_column("denominator").max() < 2000
