@@ -366,3 +366,14 @@ def test_demo_data_is_local_and_never_stored_under_the_national_area() -> None:
     reoffending = demo.filter(pl.col("indicator_id") == IND)
     assert set(reoffending.get_column("area_code")) == {FORCE}
     assert reoffending.get_column("denominator").max() < 2000
+
+
+def test_refresh_digest_names_england_and_wales_for_the_moved_series(tmp_path: Path) -> None:
+    path = misstored_store(tmp_path / "old.duckdb", with_history=False)
+    assert main(["db", "init", "--empty", "--db", str(path)]) == 0
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[expect]\ndefault_lag_periods = 1\n", encoding="utf-8")
+    main(["refresh", "--db", str(path), "--sources", str(sources), "--digest-dir", str(tmp_path / "digests")])
+    digest = next((tmp_path / "digests").glob("refresh-*.md")).read_text(encoding="utf-8")
+    lines = [line for line in digest.splitlines() if "Proven reoffending rate" in line]
+    assert lines and all("England and Wales" in line and "Staffordshire" not in line for line in lines)
