@@ -28,13 +28,13 @@ from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
 from spc.rules import RULE_SETS, classify, point_type, rule_labels
 from spc.rules.anhoj import runs_analysis
+from spc.timeliness import GRAIN_MONTHS
 
 IMPROVEMENTS = ("increase", "decrease", "neutral")
 TWO_SIGMA = ("current", "legacy")
-#: period grains a series may declare (None: inferred from the series' smallest step)
-FREQUENCIES = ("week", "month", "quarter", "year")
-#: months in one period of each month-based grain (a week is 7 days)
-_GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+#: period grains a series may declare (None: inferred from the series' smallest step); the
+#: month-based ones and their sizes are spc.timeliness's, a week is 7 days
+FREQUENCIES = ("week", *GRAIN_MONTHS)
 #: event charts: a row is an event, not a period, so there are no missing periods
 _EVENT_CHARTS = ("g", "t")
 #: phases with fewer used points than this have trial limits
@@ -168,7 +168,7 @@ def _gap_before(new_series: pl.Expr) -> pl.Expr:
     freq = pl.col("frequency").cast(pl.String)
     inferred_m = m_step.min().over("_s")  # the first point's null step is skipped
     grain_m = (pl.when(freq.is_null()).then(pl.when(inferred_m >= 1).then(inferred_m))
-               .otherwise(freq.replace_strict(_GRAIN_MONTHS, default=None,
+               .otherwise(freq.replace_strict(GRAIN_MONTHS, default=None,
                                               return_dtype=pl.Int64)))
     grain_d = pl.when(freq == "week").then(7).when(freq.is_null()).then(d_step.min().over("_s"))
     steps = pl.when(grain_m.is_not_null()).then(m_step // grain_m).otherwise(d_step // grain_d)

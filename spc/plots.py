@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from spc.timeliness import gaps, shift_periods
+
 #: MDC colours (as NHSRplotthedots uses them).
 GREY = "#7B7D7D"
 BLUE = "#289DE0"
@@ -116,7 +118,9 @@ def axis_scale(unit: str) -> float:
 
 
 def format_period(period: dt.date | None, frequency: str = "month") -> str:
-    """'Mar 2024' for months, 'Jan–Mar 2024' for quarters, '2023/24' for (financial) years."""
+    """'Mar 2024' for months, 'Jan–Mar 2024' for quarters (the months it covers, so a
+    financial-year quarter reads as plainly as a calendar one), '2023/24' for financial years
+    (starting in April), '2024' for calendar years, 'week of 4 Mar 2024' for weeks."""
     if period is None:
         return "–"
     if frequency == "quarter":
@@ -127,6 +131,76 @@ def format_period(period: dt.date | None, frequency: str = "month") -> str:
     if frequency == "week":
         return f"week of {period.day} {period:%b %Y}"
     return f"{period:%b %Y}"
+
+
+def period_word(frequency: str, n: int = 1) -> str:
+    """'month', 'quarters', ...: the word for `n` periods of `frequency` ('period' if unknown)."""
+    word = frequency if frequency in ("week", "month", "quarter", "year") else "period"
+    return word if n == 1 else word + "s"
+
+
+def gap_spans(periods: Sequence[dt.date] | pl.Series, frequency: str = "month") -> pl.DataFrame:
+    """The gaps in one series' periods (`spc.timeliness.gaps`, the one rule for gaps), with the
+    periods of the figures either side: columns before, first_missing, last_missing, after,
+    n_missing and `text` ('58 months missing: Mar 2019 to Dec 2023')."""
+    frame = pl.DataFrame({"period": pl.Series(list(periods), dtype=pl.Date)})
+    found = gaps(frame, frequency, key=())
+    found = found.with_columns(
+        before=shift_periods(pl.col("first_missing"), pl.lit(-1), frequency),
+        after=shift_periods(pl.col("last_missing"), pl.lit(1), frequency))
+    texts = []
+    for g in found.iter_rows(named=True):
+        n = g["n_missing"]
+        span = format_period(g["first_missing"], frequency)
+        if n > 1:
+            span += f" to {format_period(g['last_missing'], frequency)}"
+        texts.append(f"{n} {period_word(frequency, n)} missing: {span}")
+    return found.select("before", "first_missing", "last_missing", "after", "n_missing").with_columns(
+        pl.Series("text", texts, dtype=pl.String))
+
+
+def _broken(x: list, y: list, spans: pl.DataFrame) -> tuple[list, list]:
+    """`x`, `y` (sorted by x) with a None inserted at each gap, so plotly breaks the line there
+    instead of joining the figures either side of missing periods."""
+    if spans.is_empty() or not x:
+        return x, y
+    starts = sorted(spans["first_missing"].to_list())
+    out_x: list = []
+    out_y: list = []
+    k = 0
+    for xi, yi in zip(x, y):
+        while k < len(starts) and xi is not None and xi > starts[k]:
+            if out_x and out_x[-1] is not None:
+                out_x.append(starts[k])
+                out_y.append(None)
+            k += 1
+        out_x.append(xi)
+        out_y.append(yi)
+    return out_x, out_y
+
+
+def _shade_gaps(fig: go.Figure, spans: pl.DataFrame, font_size: int, *, row: int | None = None,
+                col: int | None = None, label: bool = True) -> None:
+    """A pale band over each gap, labelled with how many periods are missing and which."""
+    kwargs = {"row": row, "col": col} if row is not None else {}
+    for g in spans.iter_rows(named=True):
+        fig.add_vrect(x0=g["before"], x1=g["after"], fillcolor="#E6E6E6", opacity=0.6, layer="below",
+                      line_width=0, **kwargs)
+        if label:  # added on its own: plotly cannot place a vrect's own label on date axes
+            middle = g["before"] + (g["after"] - g["before"]) / 2
+            fig.add_annotation(x=middle, y=0.98, yref="paper", yanchor="top", showarrow=False,
+                               text="No data<br>" + g["text"].replace(": ", ":<br>"),
+                               font={"size": font_size, "color": "#444444"}, bgcolor="rgba(255,255,255,0.7)")
+
+
+def hover_rule_text(rule: str | None, point_type: str | None) -> str:
+    """What a point's tooltip says about it, in plain words: 'Normal variation', or
+    'Concern: a run of 7 points below the average (a shift)' (rule words from spc.narrative)."""
+    from spc.narrative import rule_words  # one wording of the rules, shared with the narrative
+
+    if not point_type or point_type == "common_cause" or not rule or rule == "Common Cause":
+        return VARIATION_LABELS["common_cause"]
+    return f"{VARIATION_LABELS.get(point_type, 'Change')}: {rule_words(rule)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,10 +279,13 @@ def assurance_label(assurance: str | None) -> str:
 
 
 def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | None = None,
-                  width: int = 160, height: int = 40) -> str:
+                  width: int = 160, height: int = 40, periods: Sequence[dt.date] | None = None,
+                  frequency: str = "month") -> str:
     """A small line of the recent values with the last point coloured by its type.
 
     Inline SVG so a summary of many indicators renders at once (no chart library per row).
+    The line breaks at a missing value, and, when `periods` are given, at every gap of missing
+    periods (placed in time, so a gap shows as space), never joining figures across one.
     """
     vals = [v for v in values if v is not None and math.isfinite(v)]
     if len(vals) < 2:
@@ -217,33 +294,53 @@ def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | N
     span = (hi - lo) or 1.0
     n = len(values)
     pad = 5
-    coords = []
+    if periods is not None and len(periods) == n:
+        # x by time: months since the first period (days / 7 for weeks)
+        months = [(p.year - periods[0].year) * 12 + p.month - periods[0].month for p in periods]
+        pos = [(p - periods[0]).days / 7 for p in periods] if frequency == "week" else months
+        breaks = set(gap_spans(periods, frequency)["first_missing"].to_list())
+        after_gap = {i for i in range(1, n) if any(periods[i - 1] < b < periods[i] for b in breaks)}
+    else:
+        pos, after_gap = list(range(n)), set()
+    total = (pos[-1] - pos[0]) or 1
+    pieces: list[list[tuple[float, float, int]]] = [[]]
     for i, v in enumerate(values):
-        if v is None or not math.isfinite(v):
-            continue
-        x = pad + (width - 2 * pad) * i / max(n - 1, 1)
+        if v is None or not math.isfinite(v) or i in after_gap:
+            if pieces[-1]:
+                pieces.append([])
+            if v is None or not math.isfinite(v):
+                continue
+        x = pad + (width - 2 * pad) * (pos[i] - pos[0]) / total
         y = pad + (height - 2 * pad) * (1 - (v - lo) / span)
-        coords.append((x, y, i))
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
+        pieces[-1].append((x, y, i))
+    coords = [c for piece in pieces for c in piece]
+    lines = "".join(
+        f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y, _ in piece)}" fill="none" '
+        f'stroke="{GREY}" stroke-width="1.6"/>' for piece in pieces if len(piece) > 1)
     x, y, i = coords[-1]
     last_type = point_types[i] if point_types is not None else "common_cause"
     colour = POINT_COLOURS.get(last_type, GREY)
     dots = ""
-    if point_types is not None:
-        for px, py, j in coords[:-1]:
-            if point_types[j] != "common_cause":
-                dots += f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{POINT_COLOURS.get(point_types[j], GREY)}"/>'
+    for px, py, j in coords[:-1]:
+        # a figure alone between gaps has no line: a small dot keeps it visible
+        alone = any(len(piece) == 1 and piece[0][2] == j for piece in pieces)
+        if point_types is not None and point_types[j] != "common_cause":
+            dots += f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{POINT_COLOURS.get(point_types[j], GREY)}"/>'
+        elif alone:
+            dots += f'<circle cx="{px:.1f}" cy="{py:.1f}" r="1.6" fill="{GREY}"/>'
+    label = "recent values" + (", with missing periods" if len(pieces) > 1 and any(pieces[1:]) else "")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="recent values"><polyline points="{line}" fill="none" stroke="{GREY}" '
-            f'stroke-width="1.6"/>{dots}<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/></svg>')
+            f'aria-label="{label}">{lines}{dots}<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/></svg>')
 
 
-def sparkline(points: pl.DataFrame, unit: str = "") -> go.Figure:
-    """A plotly sparkline of a series' points (period, value, point_type)."""
+def sparkline(points: pl.DataFrame, unit: str = "", frequency: str = "month") -> go.Figure:
+    """A plotly sparkline of a series' points (period, value, point_type); the line breaks at gaps."""
     scale = axis_scale(unit)
+    points = points.sort("period")
     fig = go.Figure()
-    fig.add_scatter(x=points["period"].to_list(), y=(points["value"] * scale).to_list(), mode="lines",
-                    line={"color": GREY, "width": 1.5}, hoverinfo="skip")
+    x, y = _broken(points["period"].to_list(), (points["value"] * scale).to_list(),
+                   gap_spans(points["period"], frequency))
+    fig.add_scatter(x=x, y=y, mode="lines", line={"color": GREY, "width": 1.5}, hoverinfo="skip")
     last = points.tail(1)
     fig.add_scatter(x=last["period"].to_list(), y=(last["value"] * scale).to_list(), mode="markers",
                     marker={"color": POINT_COLOURS.get(last["point_type"][0], GREY), "size": 8})
@@ -259,8 +356,9 @@ def sparkline(points: pl.DataFrame, unit: str = "") -> go.Figure:
 
 def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float, *, name: str,
                  dash: str, colour: str, width: float, row: int | None = None, col: int | None = None,
-                 showlegend: bool = True) -> None:
-    """One line per phase (a break between phases), stepped so varying limits show as steps."""
+                 showlegend: bool = True, spans: pl.DataFrame | None = None) -> None:
+    """One line per phase (a break between phases and at each gap in `spans`), stepped so
+    varying limits show as steps."""
     xs: list[object] = []
     ys: list[object] = []
     for phase in points["phase"].unique(maintain_order=True).to_list():
@@ -268,8 +366,11 @@ def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float
         vals = part[column]
         if vals.null_count() == part.height:
             continue
-        xs += part["period"].to_list() + [None]
-        ys += [None if v is None else v * scale for v in vals.to_list()] + [None]
+        x, y = part["period"].to_list(), [None if v is None else v * scale for v in vals.to_list()]
+        if spans is not None:
+            x, y = _broken(x, y, spans)
+        xs += x + [None]
+        ys += y + [None]
     if not xs:
         return
     kwargs = {"row": row, "col": col} if row is not None else {}
@@ -292,31 +393,39 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     points = points.sort("period")
     scale = axis_scale(unit)
     base = 18 if large else 12
-    date_format = {"year": "%Y", "quarter": "quarter from %b %Y", "week": "%d %b %Y"}.get(frequency, "%b %Y")
+    # no line crosses missing periods: the value line, centre and limits break at each gap
+    spans = gap_spans(points["period"], frequency)
     fig = go.Figure()
-    fig.add_scatter(x=points["period"].to_list(), y=(points["value"] * scale).to_list(), mode="lines",
-                    line={"color": "#9A9A9A", "width": 1.5}, hoverinfo="skip", showlegend=False)
-    _phase_lines(fig, points, "centre", scale, name="Average (centre line)", dash="solid", colour="#333333", width=2)
-    _phase_lines(fig, points, "upper", scale, name="Process limits (normal range)", dash="dash", colour=LIMIT, width=1.6)
-    _phase_lines(fig, points, "lower", scale, name="Process limits (normal range)", dash="dash", colour=LIMIT,
-                 width=1.6, showlegend=False)
+    _shade_gaps(fig, spans, base - 5)
+    x, y = _broken(points["period"].to_list(), (points["value"] * scale).to_list(), spans)
+    fig.add_scatter(x=x, y=y, mode="lines", line={"color": "#9A9A9A", "width": 1.5}, hoverinfo="skip",
+                    showlegend=False, connectgaps=False)
+    _phase_lines(fig, points, "centre", scale, name="Average (centre line)", dash="solid", colour="#333333",
+                 width=2, spans=spans)
+    _phase_lines(fig, points, "upper", scale, name="Upper and lower process limits (normal range)", dash="dash",
+                 colour=LIMIT, width=1.6, spans=spans)
+    _phase_lines(fig, points, "lower", scale, name="Upper and lower process limits (normal range)", dash="dash",
+                 colour=LIMIT, width=1.6, showlegend=False, spans=spans)
     if two_sigma:
         for col, show in (("upper_2s", True), ("lower_2s", False)):
-            _phase_lines(fig, points, col, scale, name="2-sigma lines", dash="dot", colour="#A0A0A0", width=1,
-                         showlegend=show)
+            _phase_lines(fig, points, col, scale, name="Inner warning lines (2 sigma)",
+                         dash="dot", colour="#A0A0A0", width=1, showlegend=show, spans=spans)
     for ptype, label in POINT_LABELS.items():
         part = points.filter(pl.col("point_type") == ptype)
         if part.is_empty():
             continue
         colour = POINT_COLOURS[ptype]
         excluded = part["excluded"].to_list()
+        # the tooltip in words: the period as people say it, the figure, what it shows
         fig.add_scatter(
             x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="markers", name=label,
             marker={"color": ["white" if e else colour for e in excluded], "size": 11 if large else 7,
                     "line": {"color": colour, "width": 2}},
-            customdata=[[format_value(v, unit), r, "excluded from the limits" if e else ""]
-                        for v, r, e in zip(part["value"].to_list(), part["rule"].to_list(), excluded)],
-            hovertemplate=f"%{{x|{date_format}}}: %{{customdata[0]}}<br>%{{customdata[1]}} %{{customdata[2]}}<extra></extra>",
+            customdata=[[format_period(p, frequency), format_value(v, unit), hover_rule_text(r, ptype),
+                         "<br>Left out of the average and limits" if e else ""]
+                        for p, v, r, e in zip(part["period"].to_list(), part["value"].to_list(),
+                                              part["rule"].to_list(), excluded)],
+            hovertemplate="%{customdata[0]}: %{customdata[1]}<br>%{customdata[2]}%{customdata[3]}<extra></extra>",
         )
     if points["excluded"].any():
         fig.add_scatter(x=[None], y=[None], mode="markers", name="Excluded from the limits (hollow)",
@@ -350,8 +459,10 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
             name="Recorded dates (numbered, listed below the chart)",
             marker={"symbol": "triangle-down", "size": 16 if large else 11, "color": "#333333"},
             text=marks["label"].to_list(), textposition="top center",
-            textfont={"size": base - 2, "color": "#111111"}, customdata=marks["hover"].to_list(),
-            hovertemplate="%{x|%b %Y}<br>%{customdata}<extra></extra>", cliponaxis=False)
+            textfont={"size": base - 2, "color": "#111111"},
+            customdata=[[format_period(d, frequency), h] for d, h in zip(marks["date"].to_list(),
+                                                                         marks["hover"].to_list())],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>", cliponaxis=False)
         span = (marker_y - bottom) or 1.0
         fig.update_yaxes(range=[bottom - 0.05 * span, marker_y + 0.12 * span])
     first, last = points["period"].min(), points["period"].max()
@@ -365,10 +476,22 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "font": {"size": base - 4}},
         hovermode="closest",
     )
-    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside")
+    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **_period_ticks(first, last, frequency))
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
                      title={"text": "" if unit in ("%", "count") else unit})
     return fig
+
+
+def _period_ticks(first: dt.date | None, last: dt.date | None, frequency: str) -> dict:
+    """Axis ticks in the data's own periods: quarters read 'Q1 2024' (calendar quarters, the
+    axis's short form of 'Jan–Mar 2024'), years '2024'; months and weeks keep plotly's dates."""
+    if first is None or last is None or frequency not in ("quarter", "year"):
+        return {}
+    months = (last.year - first.year) * 12 + last.month - first.month
+    size = 3 if frequency == "quarter" else 12
+    step = max(1, math.ceil(months / size / 8))  # at most about 8 labels
+    return {"tickformat": "Q%q %Y" if frequency == "quarter" else "%Y", "dtick": f"M{size * step}",
+            "tick0": first}
 
 
 def annotation_list(annotations: pl.DataFrame | None, frequency: str = "month") -> list[str]:
@@ -381,12 +504,13 @@ def annotation_list(annotations: pl.DataFrame | None, frequency: str = "month") 
 
 
 def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, height: int = 520,
-                    title: str = "") -> go.Figure:
+                    title: str = "", frequency: str = "month") -> go.Figure:
     """The same indicator across areas: one small control chart per area, in the order given.
 
-    `points`: result_point rows with an `area_name` column.
+    `points`: result_point rows with an `area_name` column. Lines break at gaps (shaded).
     """
     names = points["area_name"].unique(maintain_order=True).to_list()
+    freq = frequency
     rows = max(1, math.ceil(len(names) / columns))
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, shared_xaxes=True,
                         horizontal_spacing=0.04, vertical_spacing=0.16)
@@ -394,17 +518,26 @@ def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, h
     for k, name in enumerate(names):
         r, c = k // columns + 1, k % columns + 1
         part = points.filter(pl.col("area_name") == name).sort("period")
-        fig.add_scatter(x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="lines",
-                        line={"color": "#9A9A9A", "width": 1}, hoverinfo="skip", showlegend=False, row=r, col=c)
+        spans = gap_spans(part["period"], freq)
+        x, y = _broken(part["period"].to_list(), (part["value"] * scale).to_list(), spans)
+        fig.add_scatter(x=x, y=y, mode="lines", line={"color": "#9A9A9A", "width": 1}, hoverinfo="skip",
+                        showlegend=False, row=r, col=c)
         _phase_lines(fig, part, "centre", scale, name="Average", dash="solid", colour="#333", width=1.2,
-                     row=r, col=c, showlegend=False)
+                     row=r, col=c, showlegend=False, spans=spans)
         for col in ("upper", "lower"):
             _phase_lines(fig, part, col, scale, name="Limits", dash="dash", colour=LIMIT, width=1,
-                         row=r, col=c, showlegend=False)
+                         row=r, col=c, showlegend=False, spans=spans)
         fig.add_scatter(x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="markers",
                         marker={"color": [POINT_COLOURS.get(t, GREY) for t in part["point_type"].to_list()],
                                 "size": 5}, showlegend=False, row=r, col=c,
-                        hovertemplate=f"{html.escape(name)} %{{x|%b %Y}}: %{{y:.3g}}<extra></extra>")
+                        customdata=[[format_period(p, freq), format_value(v, unit), hover_rule_text(rl, t)]
+                                    for p, v, rl, t in zip(part["period"].to_list(), part["value"].to_list(),
+                                                           part["rule"].to_list() if "rule" in part.columns
+                                                           else [None] * part.height,
+                                                           part["point_type"].to_list())],
+                        hovertemplate=(f"{html.escape(name)}, %{{customdata[0]}}: %{{customdata[1]}}"
+                                       "<br>%{customdata[2]}<extra></extra>"))
+        _shade_gaps(fig, spans, 10, row=r, col=c, label=False)  # after the traces: plotly skips empty panels
     fig.update_layout(height=height, font={"family": _FONT, "size": 12}, plot_bgcolor="white",
                       margin={"l": 40, "r": 10, "t": 60 if title else 40, "b": 30},
                       title={"text": title} if title else None)

@@ -71,8 +71,8 @@ def test_target_is_drawn_only_when_it_exists_and_is_turned_on():
 def test_two_sigma_lines_are_optional():
     pts = _points(STEADY)
     names = lambda fig: {t.name for t in fig.data}  # noqa: E731
-    assert "2-sigma lines" not in names(plots.control_chart(pts))
-    assert "2-sigma lines" in names(plots.control_chart(pts, two_sigma=True))
+    assert "Inner warning lines (2 sigma)" not in names(plots.control_chart(pts))
+    assert "Inner warning lines (2 sigma)" in names(plots.control_chart(pts, two_sigma=True))
 
 
 def test_annotations_become_numbered_markers_with_a_list():
