@@ -43,7 +43,8 @@ def moj_rows(path: Path = MOJ_FILE, area: str = FORCE) -> pl.DataFrame:
         pl.lit(IND).alias("indicator_id"), pl.lit(area).alias("area_code"),
         pl.col("date").str.to_date().alias("period_start"), pl.lit("quarter").alias("period_grain"),
         (pl.col("reoffenders").cast(pl.Float64) / pl.col("cohort").cast(pl.Float64)).alias("value"),
-        pl.col("reoffenders").cast(pl.Float64).alias("numerator"), pl.col("cohort").cast(pl.Float64).alias("denominator"),
+        pl.col("reoffenders").cast(pl.Float64).alias("numerator"),
+        pl.col("cohort").cast(pl.Float64).alias("denominator"),
     ).sort("period_start")
 
 

@@ -46,6 +46,9 @@ MISSTORED_SOURCE = "reoffending"
 
 _VALUES = "period_grain, value, numerator, denominator, loaded_at, load_batch_id"
 _KEY = "indicator_id, area_code, period_start"
+#: Rows of the national area for an (indicator, period) that a mis-stored figure also has.
+_NATIONAL_TWIN = ("area_code = $national AND (indicator_id, period_start) IN "
+                  "(SELECT indicator_id, period_start FROM _keys)")
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,9 @@ def _move(con: duckdb.DuckDBPyConnection, national: str, n_batches: int) -> Relo
             UNION ALL
             SELECT {_KEY}, {_VALUES} FROM observation_revision JOIN _keys USING ({_KEY})
             UNION ALL
-            SELECT {_KEY}, {_VALUES} FROM observation
-            WHERE area_code = $national AND (indicator_id, period_start) IN (SELECT indicator_id, period_start FROM _keys)
+            SELECT {_KEY}, {_VALUES} FROM observation WHERE {_NATIONAL_TWIN}
             UNION ALL
-            SELECT {_KEY}, {_VALUES} FROM observation_revision
-            WHERE area_code = $national AND (indicator_id, period_start) IN (SELECT indicator_id, period_start FROM _keys)
+            SELECT {_KEY}, {_VALUES} FROM observation_revision WHERE {_NATIONAL_TWIN}
         ),
         placed AS (
             SELECT * REPLACE (CASE WHEN load_batch_id IN (SELECT id FROM _misstored) THEN $national
@@ -133,12 +134,9 @@ def _move(con: duckdb.DuckDBPyConnection, national: str, n_batches: int) -> Relo
         SELECT count(*) FROM _history h JOIN observation o USING (indicator_id, area_code, period_start)
         WHERE h.superseded_at IS NULL AND h.area_code <> $national AND o.load_batch_id <> h.load_batch_id
     """, {"national": national}).fetchone()[0]
-    where_keys = f"({_KEY}) IN (SELECT {_KEY} FROM _keys)"
-    where_national = ("area_code = $national AND (indicator_id, period_start) IN "
-                      "(SELECT indicator_id, period_start FROM _keys)")
-    for table in ("observation", "observation_revision"):
-        con.execute(f"DELETE FROM {table} WHERE {where_keys}")  # table names are constants
-        con.execute(f"DELETE FROM {table} WHERE {where_national}", {"national": national})
+    for table in ("observation", "observation_revision"):   # table names are constants
+        con.execute(f"DELETE FROM {table} WHERE ({_KEY}) IN (SELECT {_KEY} FROM _keys)")
+        con.execute(f"DELETE FROM {table} WHERE {_NATIONAL_TWIN}", {"national": national})
     con.execute(f"INSERT INTO observation SELECT {_KEY}, {_VALUES} FROM _history WHERE superseded_at IS NULL")
     con.execute(f"""INSERT INTO observation_revision SELECT {_KEY}, {_VALUES}, superseded_at, superseded_by
                     FROM _history WHERE superseded_at IS NOT NULL""")
