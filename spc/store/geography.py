@@ -116,8 +116,7 @@ def _move(con: duckdb.DuckDBPyConnection, national: str, n_batches: int) -> Relo
         ),
         placed AS (
             SELECT * REPLACE (CASE WHEN load_batch_id IN (SELECT id FROM _misstored) THEN $national
-                                   ELSE area_code END AS area_code),
-                   area_code AS old_area
+                                   ELSE area_code END AS area_code)
             FROM versions
         ),
         ordered AS (   -- the same figure twice in a row (loaded under both areas) is one version
