@@ -8,9 +8,13 @@ its average sits between them and its limits describe neither (the real police.u
 * **a sustained run**: `RUN_LENGTH` (12) or more points in a row on one side of the centre.
   The suggested date is where the run starts, or, when it starts the phase, where it ends;
 * **a clean two-level split**: every point before a date on one side of the centre and every
-  point from it on the other, with at least `MIN_SIDE` (4) points on each side.
+  point from it on the other, with at least `MIN_SIDE` (4) points on each side;
+* **a change point the chart agrees with**: `spc.trend.change_points` (least-squares
+  segmentation, a shift of at least one sigma, Welch t-test corrected for the search, p < 0.01)
+  finds a break inside the phase, and the chart flags special cause in that phase.
 
-Either way both parts must hold `MIN_SIDE` points. Nothing is ever applied: the narrative says
+Either way both parts must hold `MIN_SIDE` points. A clean split is preferred (its date is
+exact), then the change point (the best-fitting date), then the run. Nothing is ever applied: the narrative says
 "an analyst may recalculate from Mmm YYYY" and the Analyst page offers the date, with a reason,
 for an analyst to confirm. Excluded points are left out, as they are left out of the limits.
 
@@ -28,19 +32,22 @@ from spc.narrative.episodes import series_key
 RUN_LENGTH = 12
 #: Points each level needs (before and after the suggested date).
 MIN_SIDE = 4
+#: The smallest change-point shift, in sigmas of point-to-point variation, worth a suggestion.
+CHANGE_POINT_SIGMA = 1.0
 
 SUGGESTION_COLUMNS = ["phase", "suggested_start", "reason", "before_mean", "after_mean", "n_before", "n_after"]
 
 
 def recalculation_suggestions(points: pl.DataFrame, *, run_length: int = RUN_LENGTH,
-                              min_side: int = MIN_SIDE) -> pl.DataFrame:
+                              min_side: int = MIN_SIDE, change_points: bool = True) -> pl.DataFrame:
     """At most one suggested recalculation date per phase of each series in `points` (the
     engine's or the store's points frame: key, period, phase, value, centre, excluded).
 
     Returns the series key and `SUGGESTION_COLUMNS`: phase, suggested_start (the first period
-    of the new level), reason ('split': a clean two-level split, or 'run': a sustained run on
-    one side), the mean before and from that date within the phase, and the points on each side.
-    A clean split is preferred to a run; among runs, the earliest date.
+    of the new level), reason ('split': a clean two-level split; 'change point': a break found
+    by `spc.trend.change_points` in a phase with special cause; 'run': a sustained run on one
+    side), the mean before and from that date within the phase, and the points on each side.
+    With `change_points=False` the (slower, per-series) change-point search is skipped.
     """
     key = series_key(points)
     grp = [*key, "phase"]
@@ -77,9 +84,12 @@ def recalculation_suggestions(points: pl.DataFrame, *, run_length: int = RUN_LEN
     run_at = (pl.when(pl.col("_start") >= min_side).then(pl.col("_start"))
               .when(pl.col("_n") - pl.col("_end") - 1 >= min_side).then(pl.col("_end") + 1))
     runs = (runs.with_columns(_i=run_at).filter(pl.col("_i").is_not_null())
-            .select(*grp, pl.col("_i").cast(pl.Int64), _reason=pl.lit("run"), _rank=pl.lit(1)))
+            .select(*grp, pl.col("_i").cast(pl.Int64), _reason=pl.lit("run"), _rank=pl.lit(2)))
+    found = [splits.with_columns(pl.col("_i").cast(pl.Int64)), runs]
+    if change_points:
+        found.append(_change_points(f, grp, min_side))
 
-    chosen = (pl.concat([splits.with_columns(pl.col("_i").cast(pl.Int64)), runs], how="vertical_relaxed")
+    chosen = (pl.concat(found, how="vertical_relaxed")
               .sort(*grp, "_rank", "_i").group_by(grp, maintain_order=True).first())
     if chosen.is_empty():
         return pl.DataFrame(schema=schema)
@@ -92,6 +102,30 @@ def recalculation_suggestions(points: pl.DataFrame, *, run_length: int = RUN_LEN
                    n_before=(pl.col("_i") < pl.col("_i_right")).sum().cast(pl.Int64),
                    n_after=(pl.col("_i") >= pl.col("_i_right")).sum().cast(pl.Int64)))
     return levels.select(*key, *SUGGESTION_COLUMNS).cast(schema).sort(*grp)
+
+
+def _change_points(f: pl.DataFrame, grp: list[str], min_side: int) -> pl.DataFrame:
+    """Breaks `spc.trend.change_points` finds inside phases whose points include special cause
+    (`f`: the used points with their index `_i` in the phase)."""
+    from spc import trend
+
+    empty = pl.DataFrame(schema={**{g: f.schema[g] for g in grp}, "_i": pl.Int64, "_reason": pl.String,
+                                 "_rank": pl.Int32})
+    if "point_type" not in f.columns:
+        return empty
+    # the chart must agree: only phases where some point is special cause are searched
+    flagged = f.filter((pl.col("point_type") != "common_cause").any().over(grp) & (pl.col("_n") >= 2 * 6))
+    if flagged.is_empty():
+        return empty
+    named = flagged.with_columns(_name=pl.concat_str([pl.col(g).cast(pl.String) for g in grp], separator="\x1f"))
+    found = trend.change_points(named.select(pl.col("_name").alias("series"), "period", "value"),
+                                min_shift_sigma=CHANGE_POINT_SIGMA)
+    if found.is_empty():
+        return empty
+    return (named.join(found.select(pl.col("series").alias("_name"), pl.col("suggested_start").alias("period")),
+                       on=["_name", "period"], how="inner")
+            .filter((pl.col("_i") >= min_side) & (pl.col("_n") - pl.col("_i") >= min_side))
+            .select(*grp, pl.col("_i").cast(pl.Int64), _reason=pl.lit("change point"), _rank=pl.lit(1)))
 
 
 def current_suggestions(points: pl.DataFrame) -> pl.DataFrame:
