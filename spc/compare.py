@@ -252,6 +252,7 @@ def compare_periods(
     *,
     kind: str = "auto",
     alpha: float = 0.05,
+    frequency: str | None = None,
 ) -> pl.DataFrame:
     """Compare two date windows of every series: the change, its interval and a verdict.
 
@@ -265,8 +266,11 @@ def compare_periods(
     Returns one row per series: kind, both windows, before, after (total, proportion, rate or
     mean), change, pct_change, lower, upper (interval of the % change for counts and rates, of
     the difference for proportions and means), p_value, verdict, method, dispersion, acf1,
-    periods in each window and a plain-English `sentence` (with a caution when consecutive
-    periods are strongly autocorrelated, which makes window totals vary more than assumed).
+    periods in each window, a plain-English `sentence` (no p-values or test names; "about the
+    same" when the figures as shown are equal; a caution when consecutive periods are strongly
+    autocorrelated, which makes window totals vary more than assumed) and the analyst's
+    `detail` (p-value, method, lag-1 autocorrelation). `frequency` (week, month, quarter,
+    year) names the periods in the sentence ("a quarter over 4"); default "period".
     """
     c0, c1 = (as_date(v, "compare: current window") for v in current)
     if previous is None:
@@ -319,7 +323,9 @@ def compare_periods(
         pl.lit(c0).alias("current_start"),
         pl.lit(c1).alias("current_end"),
     )
-    out = out.with_columns(pl.Series("sentence", _sentences(out), dtype=pl.String))
+    sentences, details = _sentences(out, frequency)
+    out = out.with_columns(pl.Series("sentence", sentences, dtype=pl.String),
+                           pl.Series("detail", details, dtype=pl.String))
     return out.select(
         "series",
         "kind",
@@ -341,6 +347,7 @@ def compare_periods(
         "dispersion",
         "acf1",
         "sentence",
+        "detail",
     ).sort("series")
 
 
@@ -420,44 +427,60 @@ def _show(value: float, kind: str) -> str:
     return f"{value:,.0f}" if kind == "count" else fmt_number(value)
 
 
-def _sentences(out: pl.DataFrame) -> list[str]:
-    """'Up 114% (7 to 15), within what chance alone gives (p = 0.134, ...).' One per row
-    (a handful of rows: plain Python formatting reads better than expression soup here)."""
-    lines = []
+def _plural(word: str, n: int) -> str:
+    return word if n == 1 else word + "s"
+
+
+def _sentences(out: pl.DataFrame, frequency: str | None = None) -> tuple[list[str], list[str]]:
+    """(plain-English sentence, analyst's detail) per row.
+
+    The sentence is what a commissioner reads: 'Up 114% (7 to 15), within what chance alone
+    gives.' When the figures as shown are equal it says so ('About the same (88.6% in both
+    periods)'), never 'Down 0.0 percentage points'. The detail keeps the test, p-value and
+    autocorrelation for an analyst. `frequency` names the periods ('a quarter over 4').
+    (A handful of rows: plain Python formatting reads better than expression soup here.)
+    """
+    word = frequency if frequency in ("week", "month", "quarter", "year") else "period"
+    lines, details = [], []
     for r in out.iter_rows(named=True):
         p = "p < 0.001" if r["p_value"] < 0.001 else f"p = {r['p_value']:.3f}"
+        detail = f"{p}; {r['method']}"
+        if r.get("acf1") is not None:
+            detail += f"; lag-1 autocorrelation {r['acf1']:.2f}"
+        details.append(detail)
         chance = "within" if r["verdict"] == NOT_BEYOND else "beyond"
-        if r["change"] == 0:
-            lines.append(f"No change between the two periods ({p}).")
-            continue
-        word = "Up" if r["change"] > 0 else "Down"
-        if r["kind"] == "proportion":
-            size = f"{abs(100 * r['change']):.1f} percentage points"
-        elif r["pct_change"] is not None:
-            size = f"{abs(r['pct_change']):.0f}%"
-        else:
-            size = fmt_number(abs(r["change"]))
         b_txt, a_txt = _show(r["before"], r["kind"]), _show(r["after"], r["kind"])
-        if r["kind"] == "count" and r["periods_before"] != r["periods_after"]:
-            b_txt = f"{fmt_number(r['before'] / r['periods_before'])} a period over {r['periods_before']}"
-            a_txt = f"{fmt_number(r['after'] / r['periods_after'])} a period over {r['periods_after']}"
-        line = (
-            f"{word} {size} ({b_txt} to {a_txt}), "
-            f"{chance} what chance alone gives ({p}; {r['method']})."
-        )
-        if r["periods_before"] != r["periods_after"]:
-            line += (
-                f" The windows hold different numbers of periods ({r['periods_before']} and "
-                f"{r['periods_after']}); check the data are complete."
-            )
-        if r.get("acf1") is not None and r["acf1"] > 0.5 and max(r["periods_before"], r["periods_after"]) > 1:
+        k_before, k_after = r["periods_before"], r["periods_after"]
+        if r["kind"] == "count" and k_before != k_after:
+            b_txt = f"{fmt_number(r['before'] / k_before)} a {word} over {k_before}"
+            a_txt = f"{fmt_number(r['after'] / k_after)} a {word} over {k_after}"
+        if r["change"] == 0 or b_txt == a_txt:
+            # the figures as shown are equal: no 'Down 0.0 percentage points (88.6% to 88.6%)'
+            line = f"About the same ({b_txt} in both periods)"
+            line += (", within what chance alone gives." if chance == "within" else
+                     ", though the small difference is beyond what chance alone gives.")
+        else:
+            up = r["change"] > 0
+            if r["kind"] == "proportion":
+                points = abs(100 * r["change"])
+                size = (f"{points:.1f} percentage points" if round(points, 1) > 0
+                        else "less than 0.1 percentage points")
+            elif r["pct_change"] is not None:
+                pct = abs(r["pct_change"])
+                size = f"{pct:.0f}%" if round(pct) > 0 else "less than 1%"
+            else:
+                size = fmt_number(abs(r["change"]))
+            line = (f"{'Up' if up else 'Down'} {size} ({b_txt} to {a_txt}), "
+                    f"{chance} what chance alone gives.")
+        if k_before != k_after:
+            line += (f" The windows hold different numbers of {_plural(word, 2)} ({k_before} and "
+                     f"{k_after}); check the data are complete.")
+        if r.get("acf1") is not None and r["acf1"] > 0.5 and max(k_before, k_after) > 1:
             # totals of strongly related consecutive periods vary more than the test assumes
-            line += (
-                f" Caution: consecutive periods are strongly related (lag-1 autocorrelation "
-                f"{r['acf1']:.2f}), so the true uncertainty is wider than shown."
-            )
+            line += (f" Caution: each {word} tends to follow the one before, so the true "
+                     "uncertainty is wider than shown.")
         lines.append(line)
-    return lines
+    return lines, details
 
 
 # --------------------------------------------------------------------------------------------
