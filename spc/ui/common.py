@@ -27,18 +27,24 @@ tr.spc-priority td { background: #F0F4F5; font-weight: 700; font-size: 1.05rem; 
              padding: 1px 6px; font-size: 0.8rem; font-weight: 700; white-space: nowrap; }
 .spc-late { background: #FDE2D2; color: #7A2E00; border: 1px solid #D9822B; border-radius: 4px;
              padding: 0 5px; font-size: 0.8rem; font-weight: 700; white-space: nowrap; }
-.spc-attention ul { list-style: none; padding-left: 0; margin: 0; }
-.spc-attention li { margin: 0 0 0.45rem 0; line-height: 1.3; }
-.spc-attention li svg { vertical-align: middle; }
-.spc-attention a { color: #005EB8; font-weight: 700; text-decoration: none; }
-.spc-why { font-size: 0.85rem; color: #333; display: block; padding-left: 28px; }
+.spc-h { font-size: 1.2rem; font-weight: 700; margin: 0 0 0.35rem 0; }
+.spc-attention ul, .spc-late-list ul { list-style: none; padding-left: 0; margin: 0; }
+.spc-attention li { margin: 0 0 0.4rem 0; line-height: 1.25; }
+.spc-attention li svg { vertical-align: -4px; }
+.spc-attention a, .spc-late-list a { color: #005EB8; font-weight: 700; text-decoration: none; }
+.spc-kind { font-size: 0.8rem; font-weight: 700; color: #5C4400; white-space: nowrap; }
+.spc-why { font-size: 0.82rem; color: #333; display: block; padding-left: 28px; }
+.spc-chance { font-size: 0.85rem; background: #F0F4F5; border-left: 4px solid #7B7D7D; padding: 4px 8px;
+              margin: 0.3rem 0 0 0; }
 .spc-calm { font-size: 0.95rem; }
-table.spc-matrix { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
-table.spc-matrix th, table.spc-matrix td { border-bottom: 1px solid #ddd; padding: 2px 4px; text-align: center; }
-table.spc-matrix thead th { font-weight: 600; font-size: 0.72rem; line-height: 1.1; vertical-align: bottom; }
+.spc-late-list { font-size: 0.8rem; margin-top: 0.3rem; }
+.spc-late-list li { margin: 0.1rem 0; }
+table.spc-matrix { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
+table.spc-matrix th, table.spc-matrix td { border-bottom: 1px solid #ddd; padding: 1px 4px; text-align: center; }
+table.spc-matrix thead th { font-weight: 600; font-size: 0.68rem; line-height: 1.05; vertical-align: bottom; }
 table.spc-matrix th[scope=row] { text-align: left; font-weight: 600; white-space: nowrap; }
 table.spc-matrix th[scope=row] svg { vertical-align: middle; margin-right: 4px; }
-table.spc-matrix td a { color: #005EB8; font-weight: 700; font-size: 1.0rem; text-decoration: underline; }
+table.spc-matrix td a { color: #005EB8; font-weight: 700; font-size: 0.95rem; text-decoration: underline; }
 table.spc-matrix td.spc-zero { color: #999; }
 .spc-status { font-size: 0.95rem; }
 .spc-small { font-size: 0.85rem; color: #444; }

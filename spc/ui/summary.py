@@ -19,7 +19,7 @@ import polars as pl
 import streamlit as st
 
 from spc import plots
-from spc.chance import ChanceFigure, chance_figure
+from spc.chance import ChanceFigure, about, chance_figure
 from spc.narrative import rule_words
 from spc.timeliness import data_age
 from spc.ui import common
@@ -37,8 +37,9 @@ MATRIX_ROWS: tuple[tuple[str, str | None], ...] = (
     ("special_cause_improvement", "high"), ("special_cause_improvement", "low"),
     ("common_cause", None),
 )
-#: Assurance icons of the matrix ('none': no target).
-MATRIX_COLUMNS: tuple[str, ...] = ("consistent_fail", "inconsistent", "consistent_pass", "none")
+#: Assurance icons of the matrix ('none': no target), with short headings for its narrow columns.
+MATRIX_COLUMNS: dict[str, str] = {"consistent_fail": "Will miss target", "inconsistent": "Hit or miss",
+                                  "consistent_pass": "Will meet target", "none": "No target"}
 
 #: "Needs attention first": one order across every priority (lower first).
 ATTENTION_WORDS: dict[int, str] = {
@@ -145,13 +146,19 @@ def why_line(r: dict) -> str:
     parts = []
     if r["variation"] and r["variation"] != "common_cause":
         rule = r.get("latest_rule")
-        label = plots.variation_label(r["variation"]).lower()
-        parts.append(f"{label}: {rule_words(rule)}, {_when(r)}" if rule else f"{label}, {_when(r)}")
+        parts.append(f"{rule_words(rule)}, {_when(r)}" if rule else f"beyond normal variation {_when(r)}")
     if r.get("assurance") == "consistent_fail":
         parts.append("the target will not be met unless the process changes")
     parts.append(f"latest {plots.format_value(r['latest_value'], r['unit'])} "
                  f"({plots.format_period(r['latest_period'], r['frequency'])})")
     return "; ".join(parts)
+
+
+def _kind(r: dict) -> str:
+    """What an attention item is, in two or three words."""
+    if r["variation"] and r["variation"] != "common_cause":
+        return plots.variation_label(r["variation"]).lower()
+    return plots.assurance_label(r["assurance"]).lower()
 
 
 def attention_items(rows: pl.DataFrame) -> pl.DataFrame:
@@ -161,25 +168,39 @@ def attention_items(rows: pl.DataFrame) -> pl.DataFrame:
     return chosen.sort("attention", pl.col("is_new").not_(), "p_order", "sort_order")
 
 
-def attention_html(items: pl.DataFrame) -> str:
-    """The named list: each indicator a link to its page, with one line of why."""
+def attention_html(items: pl.DataFrame, chance: ChanceFigure) -> str:
+    """The named list (each indicator a link to its page, with one line of why), then how many
+    signals chance alone would give."""
+    out = ['<div class="spc-attention"><div class="spc-h">Needs attention</div>']
     if items.is_empty():
-        return ('<div class="spc-attention"><p class="spc-calm">No concerns, no new signals and no '
-                "target that will not be met: every indicator here is within normal variation or "
-                "improving.</p></div>")
-    out = ['<div class="spc-attention"><ul>']
-    for r in items.head(MAX_NAMED).iter_rows(named=True):
-        badge = '<span class="spc-new">NEW</span> ' if r["is_new"] else ""
-        icon = plots.variation_icon_svg(r["variation"], r["improvement"], 22)
-        late = ' <span class="spc-late">late</span>' if r["late"] else ""
-        out.append(f'<li>{icon} {badge}{_link(r["indicator_id"], r["area_code"], r["name"])}{late}'
-                   f'<br><span class="spc-why">{html.escape(why_line(r))}</span></li>')
-    out.append("</ul>")
-    if items.height > MAX_NAMED:
-        out.append(f'<p class="spc-small">and {items.height - MAX_NAMED} more: choose '
-                   "<b>Needs attention first</b> below.</p>")
-    out.append("</div>")
+        out.append('<div class="spc-calm">No concerns, no new signals and no target that will not be met.</div>')
+    else:
+        out.append("<ul>")
+        for r in items.head(MAX_NAMED).iter_rows(named=True):
+            icon = plots.variation_icon_svg(r["variation"], r["improvement"], 22) if r["variation"] != "common_cause" \
+                else plots.assurance_icon_svg(r["assurance"], 22)
+            badges = (' <span class="spc-new">NEW</span>' if r["is_new"] else "") + \
+                (' <span class="spc-late">late</span>' if r["late"] else "")
+            out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"])} '
+                       f'<span class="spc-kind">{html.escape(_kind(r))}</span>{badges}'
+                       f'<span class="spc-why">{html.escape(why_line(r))}</span></li>')
+        out.append("</ul>")
+        if items.height > MAX_NAMED:
+            out.append(f'<p class="spc-small">and {items.height - MAX_NAMED} more: choose '
+                       "<b>Needs attention first</b> below.</p>")
+    out.append(f'<div class="spc-chance">{chance_html(chance)}</div></div>')
     return "".join(out)
+
+
+def late_html(late: pl.DataFrame) -> str:
+    """The late indicators, named, each with how old its latest figure is."""
+    if late.is_empty():
+        return '<p class="spc-small">No late data: every latest figure is as recent as expected.</p>'
+    items = "".join(f'<li>{_link(r["indicator_id"], r["area_code"], r["name"])}: '
+                    f'{html.escape(r["age_text"])}</li>' for r in late.head(MAX_NAMED).iter_rows(named=True))
+    more = f"<li>and {late.height - MAX_NAMED} more, marked Late in the table</li>" if late.height > MAX_NAMED else ""
+    return (f'<div class="spc-late-list"><span class="spc-late">{late.height} late</span> '
+            f'a newer figure is due:<ul>{items}{more}</ul></div>')
 
 
 def matrix_counts(rows: pl.DataFrame) -> dict[tuple[str, str | None, str], int]:
@@ -197,7 +218,7 @@ def _row_icon(variation: str, direction: str | None) -> str:
         improvement = "decrease" if direction == "high" else "increase"
     else:
         improvement = None
-    return plots.variation_icon_svg(variation, improvement, 26)
+    return plots.variation_icon_svg(variation, improvement, 20)
 
 
 def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
@@ -207,10 +228,10 @@ def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
     counts = matrix_counts(rows)
     head = "".join(
         f'<th title="{html.escape(plots.assurance_label(None if a == "none" else a))}">'
-        f'{plots.assurance_icon_svg(None if a == "none" else a, 26)}<br>'
-        f'<span>{html.escape(plots.assurance_label(None if a == "none" else a))}</span></th>'
-        for a in MATRIX_COLUMNS)
-    out = [f'<table class="spc-matrix"><thead><tr><th></th>{head}<th>All</th></tr></thead><tbody>']
+        f'{plots.assurance_icon_svg(None if a == "none" else a, 20)}<br><span>{html.escape(words)}</span></th>'
+        for a, words in MATRIX_COLUMNS.items())
+    out = ['<div class="spc-h">Variation and assurance</div>'
+           f'<table class="spc-matrix"><thead><tr><th></th>{head}<th>All</th></tr></thead><tbody>']
     for variation, direction in MATRIX_ROWS:
         cells = [counts.get((variation, direction, a), 0) for a in MATRIX_COLUMNS]
         if not sum(cells) and variation != "common_cause":
@@ -340,8 +361,7 @@ def headline(view: SummaryView, area_name: str) -> str:
     if fail:
         text += f"; **{fail} will not meet {'their targets' if fail != 1 else 'its target'}**"
     late = view.late.height
-    text += f". **{late} late**: a newer figure is due." if late else ". None late: every latest figure is as recent as expected."
-    return text
+    return text + (f"; **{late} late** (a newer figure is due)." if late else "; none late.")
 
 
 def _areas(ov: Overview) -> pl.DataFrame:
@@ -391,12 +411,10 @@ def render(ov: Overview, path: str) -> None:
 
     left, right = st.columns([11, 9], gap="medium")
     with left:
-        st.markdown("#### Needs attention")
-        st.markdown(attention_html(view.attention), unsafe_allow_html=True)
+        st.markdown(attention_html(view.attention, view.chance), unsafe_allow_html=True)
     with right:
-        st.markdown("#### Variation and assurance")
         st.markdown(matrix_html(view.rows, area), unsafe_allow_html=True)
-        st.markdown(f'<p class="spc-small">{chance_html(view.chance)}</p>', unsafe_allow_html=True)
+        st.markdown(late_html(view.late), unsafe_allow_html=True)
 
     _refresh_line(ov, area, names)
     c2, c3 = st.columns([3, 2])
@@ -461,8 +479,9 @@ def chance_html(c: ChanceFigure) -> str:
     if not c.n_series:
         return ""
     return (f"<b>{c.concerns} concern{'s' if c.concerns != 1 else ''} among {c.n_series} series; about "
-            f"{c.expected_concerns:.1f} would be expected by chance alone</b> ({c.signals} signals of any kind "
-            f"against about {c.expected_signals:.1f} by chance; {html.escape('; '.join(c.rule_options))}).")
+            f"{about(c.expected_concerns)} would be expected by chance alone</b> ({c.signals} signal"
+            f"{'s' if c.signals != 1 else ''} of any kind against about {about(c.expected_signals)} by chance; "
+            f"{html.escape('; '.join(c.rule_options))}).")
 
 
 def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
