@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import polars as pl
@@ -36,6 +37,10 @@ CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-
 _ASSURANCE_ORDER = {"consistent_fail": 0, "inconsistent": 1, "consistent_pass": 2}
 #: Chart size on an A4 portrait page with 15 mm margins (CSS pixels).
 CHART_WIDTH, CHART_HEIGHT = 700, 430
+#: A page whose narrative is longer than LONG_NARRATIVE_WORDS (a long list of episodes, set in
+#: two columns, counts half) gets a chart 2 pixels shorter per extra word, down to
+#: SHORT_CHART_HEIGHT, so each indicator stays on one page.
+SHORT_CHART_HEIGHT, LONG_NARRATIVE_WORDS = 250, 140
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,8 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
         mem.close()
     if results.summary.is_empty():
         raise SpcError(f"no indicator has two or more points up to {end:%Y-%m} in area {area!r}")
-    # A pack for a past period reads as it would have the month after; otherwise ages are today's.
-    as_of = None if period is None else dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    # A pack for a past period reads as it would have at the end of that period; otherwise ages are today's.
+    as_of = None if period is None else dt.date(end.year + end.month // 12, end.month % 12 + 1, 1) - dt.timedelta(days=1)
     return _Data(indicators=indicators, area={"code": area, "name": chosen["name"][0]},
                  summary=results.summary, points=results.points, phases=results.phases,
                  annotations=annotations, demo=demo, period=end, as_of=as_of)
@@ -147,8 +152,13 @@ table.summary th { text-align: left; border-bottom: 2px solid #444; padding: 1.5
 table.summary td { border-bottom: 1px solid #ccc; padding: 1.2mm 1.5mm; vertical-align: middle; }
 td.num { white-space: nowrap; text-align: right; }
 .icons { display: flex; gap: 8mm; margin: 2mm 0 3mm 0; }
-.narrative p { margin: 0 0 2mm 0; line-height: 1.35; }
+.narrative { font-size: 10pt; }
+.narrative p { margin: 0 0 1.5mm 0; line-height: 1.3; }
 .narrative p.headline { font-weight: bold; }
+.narrative ul.episodes { margin: 0 0 1.5mm 0; padding-left: 5mm; font-size: 9pt; line-height: 1.25; }
+.narrative ul.episodes p { margin: 0 0 0.8mm 0; }
+.narrative ul.episodes.many { columns: 2; column-gap: 6mm; font-size: 8pt; }
+.narrative ul.episodes.many li { break-inside: avoid; }
 .source { color: #444; font-size: 8.5pt; border-top: 1px solid #bbb; padding-top: 2mm; margin-top: 3mm; }
 .demo { color: #8a4b00; font-weight: bold; }
 ol.marks { font-size: 8.5pt; color: #333; margin: 0 0 3mm 0; padding-left: 6mm; }
@@ -195,7 +205,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
     rows = _ordered(data)
     text = _narrative(rows, data, data.as_of or produced)
     rows = (rows.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
-            .join(text.select("series", "headline", "status", "sentences"), on="series", how="left",
+            .join(text.select("series", "headline", "status", "sentences", "episodes"), on="series", how="left",
                   maintain_order="left"))
     rows = rows.with_columns(_period_text=pl.struct("latest_period", "frequency").map_elements(
         lambda s: plots.format_period(s["latest_period"], s["frequency"] or "month"), return_dtype=pl.String))
@@ -232,18 +242,29 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         pts = data.points.filter(key)
         anns = data.annotations.filter(pl.col("indicator_id").is_null()
                                        | (pl.col("indicator_id") == r["indicator_id"]))
+        sentences = r["sentences"] or []
+        # the episodes are a list under their count; a long narrative gets a shorter chart
+        listed = set((r["episodes"] or [])[1:])
+        in_list = sum(len(x.split()) for x in listed)
+        words = sum(len(x.split()) for x in sentences) - (in_list / 2 if len(listed) > 5 else 0)
+        height = int(max(SHORT_CHART_HEIGHT, min(CHART_HEIGHT, CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS))))
         fig = plots.control_chart(pts, unit=r["unit"] or "", annotations=anns, target=r["target"],
-                                  show_target=r["target"] is not None, height=CHART_HEIGHT,
+                                  show_target=r["target"] is not None, height=height,
                                   frequency=r["frequency"] or "month", large=False)
-        fig.update_layout(width=CHART_WIDTH, height=CHART_HEIGHT)
+        fig.update_layout(width=CHART_WIDTH, height=height)
         chart = fig.to_html(full_html=False, include_plotlyjs=False,
                             config={"staticPlot": True, "displayModeBar": False})
         notes = plots.annotation_list(anns, r["frequency"] or "month")
         notes_html = ('<ol class="marks">' + "".join(
             f"<li>{html.escape(n.split('. ', 1)[1])}</li>" for n in notes) + "</ol>") if notes else ""
-        sentences = r["sentences"] or []
-        body = "".join(f'<p class="{"headline" if i == 0 else ""}">{html.escape(s)}</p>'
-                       for i, s in enumerate(sentences))
+        body = ""
+        for is_episode, group in groupby(enumerate(sentences), key=lambda x: x[1] in listed):
+            if is_episode:
+                items = [x for _, x in group]
+                many = " many" if len(items) > 5 else ""  # a long history in two columns
+                body += f'<ul class="episodes{many}">' + "".join(f"<li><p>{html.escape(x)}</p></li>" for x in items) + "</ul>"
+            else:
+                body += "".join(f'<p class="{"headline" if i == 0 else ""}">{html.escape(x)}</p>' for i, x in group)
         pages.append(
             f'<section class="page"><h2>{html.escape(r["name"] or r["indicator_id"])}</h2>'
             f'<p class="sub">{html.escape(data.area["name"])} · {html.escape(r["priority"] or "")} · '

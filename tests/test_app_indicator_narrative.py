@@ -1,0 +1,87 @@
+"""The Indicator and Analyst pages tell the truth of the chart (issue 10 items 1 to 3), driven
+with streamlit's AppTest on the demo database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def run_app(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, **state: object) -> AppTest:
+    monkeypatch.setenv("SPC_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["page"] = page
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()
+
+
+def page_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning] \
+        + [i.value for i in at.info]
+    return "\n".join(parts)
+
+
+def test_999_page_names_the_special_cause_history_and_never_claims_no_change(monkeypatch, demo_db):
+    series = "indicator_id = 'calls_999_answered_10s' AND area_code = 'staffordshire'"
+    flagged = query(demo_db, f"SELECT count(*) AS n FROM result_point WHERE {series} AND point_type <> 'common_cause'")
+    assert flagged["n"][0] > 40  # the demo's 999 chart is full of special cause
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="calls_999_answered_10s", sel_area="staffordshire")
+    text = page_text(at)
+    assert "No change beyond normal variation" not in text and "since the series began" not in text
+    # what happened in the window, episode by episode, under "What the rules found"
+    m = re.search(r"Beyond normal variation in the period shown \((\w+ \d{4}) to (\w+ \d{4})\): (\d+) episodes", text)
+    assert m, text
+    listed = re.findall(r"^- (?:From|In) .* (?:higher|lower) than usual, (?:an improvement|a concern)", text, re.M)
+    assert len(listed) == int(m[3])
+    # how old the latest data is, and the trend tests only in the analyst's detail view
+    latest = query(demo_db, f"SELECT max(period) AS p FROM result_point WHERE {series}")["p"][0]
+    assert f"Latest data: {latest:%B %Y}, " in text
+    detail = next(e for e in at.expander if e.label.startswith("Analyst detail"))
+    assert "Mann-Kendall" in detail.markdown[0].value
+    assert "UCL" not in text and "Common Cause" not in text
+
+
+def test_analyst_page_offers_the_suggested_recalculation_and_the_analyst_confirms_it(monkeypatch, demo_db_copy):
+    from spc.narrative.levels import current_suggestions
+
+    series = "indicator_id = 'asb_incidents' AND area_code = 'staffordshire'"
+    points = query(demo_db_copy, f"SELECT * FROM result_point WHERE {series} ORDER BY period")
+    suggested = current_suggestions(points).row(0, named=True)["suggested_start"]
+    phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
+    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    assert any("an analyst may recalculate from" in i.value for i in at.info)
+    offer = [b for b in at.button if b.label.startswith("Recalculate from")]
+    assert len(offer) == 1
+    offer[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the form is filled in, nothing is saved yet: never applied automatically
+    assert at.session_state["ann_kind"] == "recalculate" and at.session_state["ann_date"] == suggested
+    assert "suggested by spc" in at.session_state["ann_reason"]
+    assert query(demo_db_copy, "SELECT count(*) AS n FROM annotation WHERE text LIKE '%suggested by spc%'")["n"][0] == 0
+    at.text_input(key="author").input("Test Analyst")
+    next(b for b in at.button if b.label == "Save and recompute").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    ann = query(demo_db_copy, "SELECT kind, date, author, area_code FROM annotation WHERE text LIKE '%suggested by spc%'")
+    assert ann.rows() == [("recalculate", suggested, "Test Analyst", "staffordshire")]
+    starts = query(demo_db_copy, f"SELECT start FROM result_phase WHERE {series}")["start"].to_list()
+    assert len(starts) == phases_before + 1 and suggested in starts
