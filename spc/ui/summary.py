@@ -41,17 +41,6 @@ MATRIX_ROWS: tuple[tuple[str, str | None], ...] = (
 MATRIX_COLUMNS: dict[str, str] = {"consistent_fail": "Will miss target", "inconsistent": "Hit or miss",
                                   "consistent_pass": "Will meet target", "none": "No target"}
 
-#: "Needs attention first": one order across every priority (lower first).
-ATTENTION_WORDS: dict[int, str] = {
-    0: "concern, and the target will not be met",
-    1: "concern",
-    2: "the target will not be met",
-    3: "changed, with no better direction",
-    4: "the target may or may not be met",
-    5: "improving",
-    6: "normal variation",
-}
-
 
 def is_outcome(indicator_id: pl.Expr, name: pl.Expr) -> pl.Expr:
     """True for the police.uk outcome indicators (data/indicators.d/police_uk.toml)."""
@@ -64,6 +53,9 @@ def today() -> dt.date:
 
 
 def _attention() -> pl.Expr:
+    # one order across every priority: a concern that will also miss its target, a concern, a
+    # target that will be missed, a change with no better direction, a target that may be
+    # missed, an improvement, normal variation
     v, a = pl.col("variation"), pl.col("assurance")
     concern, fail = v == "special_cause_concern", a == "consistent_fail"
     return (pl.when(concern & fail).then(0).when(concern).then(1).when(fail).then(2)
