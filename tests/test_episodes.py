@@ -65,3 +65,10 @@ def test_many_series_at_once_do_not_mix_and_quarters_read_as_quarters():
     text = episode_sentence(dt.date(2014, 1, 1), dt.date(2014, 7, 1), 3, CON, "high", ["Above UCL"] * 3, "quarter")
     assert text.startswith("From the quarter starting January 2014 to the quarter starting July 2014, 3 points")
     assert "3 points in a row above the upper process limit" in text
+
+
+def test_an_episode_ends_at_missing_periods():
+    pts = _points([("Above UCL", CON)] * 4).with_columns(
+        period=pl.Series([dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 6, 1), dt.date(2024, 7, 1)]))
+    assert episodes(pts).select("first_period", "last_period").rows() == [
+        (dt.date(2024, 1, 1), dt.date(2024, 2, 1)), (dt.date(2024, 6, 1), dt.date(2024, 7, 1))]

@@ -109,6 +109,11 @@ def test_the_narrative_names_every_special_cause_and_claims_no_change_only_where
         first, last, _, side, meaning = covering[0]
         assert side == p["side"] and p["point_type"].startswith(meaning), (p, covering[0])
     assert sum(e[2] for e in named) == flagged.height
+    # an episode never spans months with no figure
+    have = set(data["period"].to_list())
+    for first, last, *_ in named:
+        inside = [p for p in _periods(120) if first <= p <= last]
+        assert all(p in have for p in inside), (first, last)
     if named:
         assert f"{len(named)} episodes" in " ".join(sentences) or "one episode" in " ".join(sentences)
 

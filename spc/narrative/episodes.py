@@ -1,7 +1,8 @@
 """Special-cause episodes: the one place that turns flagged points into "what happened when".
 
 An *episode* is a run of consecutive flagged points of one series, in one phase, with the same
-point type (improvement, concern, neutral high/low) and the same direction (higher or lower).
+point type (improvement, concern, neutral high/low) and the same direction (higher or lower),
+with no missing period inside it.
 The rule label may change along the way: a sustained shift that starts as "2 in 3 Above CL",
 becomes "7 Points Above CL" and has a point "Above UCL" is one episode, not three, and the
 episode lists every rule that fired. With ``split_on_rule=True`` a change of rule label also
@@ -78,8 +79,12 @@ def episodes(points: pl.DataFrame, *, split_on_rule: bool = False) -> pl.DataFra
     frame = points.sort(*key, "period").with_columns(
         _dir=pl.when(pl.col("point_type") != COMMON).then(_point_direction(points.columns)).otherwise(pl.lit("")))
     split = ["point_type", "phase", "_dir"] + (["rule"] if split_on_rule else [])
-    # an episode starts wherever any of these changes from the point before (rules never cross phases)
-    changed = pl.any_horizontal([over(pl.col(c) != pl.col(c).shift(1)).fill_null(True) for c in split])
+    # an episode starts wherever any of these changes from the point before (rules never cross
+    # phases), and after missing periods: a step longer than 1.5 times the series' shortest step
+    # (so 'from ... to ...' never spans months with no figure)
+    step = over(pl.col("period").diff().dt.total_days())
+    gap = (step > 1.5 * over(step.min())).fill_null(False)
+    changed = pl.any_horizontal([over(pl.col(c) != pl.col(c).shift(1)).fill_null(True) for c in split]) | gap
     frame = frame.with_columns(_run=over(changed.cast(pl.Int64).cum_sum()),
                                _latest=over(pl.col("period").max()))
     out = (frame.filter(pl.col("point_type") != COMMON)
