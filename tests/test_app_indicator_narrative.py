@@ -43,6 +43,11 @@ def test_999_page_names_the_special_cause_history_and_never_claims_no_change(mon
     series = "indicator_id = 'calls_999_answered_10s' AND area_code = 'staffordshire'"
     flagged = query(demo_db, f"SELECT count(*) AS n FROM result_point WHERE {series} AND point_type <> 'common_cause'")
     assert flagged["n"][0] > 40  # the demo's 999 chart is full of special cause
+    # the stored status line (Summary and page header) does not say "no change" either
+    status = query(demo_db, f"SELECT variation, status FROM result_summary WHERE {series}").row(0, named=True)
+    assert status["variation"] == "common_cause"
+    assert re.match(r"Latest value within normal variation; \d+ earlier episodes beyond it in the period shown",
+                    status["status"])
     at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="calls_999_answered_10s", sel_area="staffordshire")
     text = page_text(at)
     assert "No change beyond normal variation" not in text and "since the series began" not in text
