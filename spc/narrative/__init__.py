@@ -1,17 +1,26 @@
-"""Plain-English sentences from engine results and indicator metadata.
+"""Plain-English sentences from engine results and indicator metadata: the one narrative the
+app's Indicator and Briefing pages, the briefing pack (`spc brief`) and the refresh digest use.
 
 Every sentence quotes numbers from the results (latest value, limits, phase start, run
-lengths, trend slope and p-value) and claims nothing the statistics do not support: a change
-is only called real when a rule flagged it, and a target is only an assurance reference
-("will the process, as it runs now, meet it?"), never the judgement.
+lengths, trend slope) and claims nothing the statistics do not support: a change is only
+called real when a rule flagged it, "no change" is said only over a window that holds no
+special cause, and a target is only an assurance reference ("will the process, as it runs
+now, meet it?"), never the judgement. Test statistics (p-values) are kept for an analyst's
+detail view (`trend_detail`).
 
-Main entry points:
+The package, along its seams:
 
-* `describe(summary, phases, indicators, *, points=None, trend=None)` -> one row per series
-  with `headline`, `status` and `sentences` (list[str]).
-* `status_lines(summary, indicators)` -> the one-line status per summary row (summary screen).
-* `VARIATION_TEXT`, `ASSURANCE_TEXT`, `variation_status`, `assurance_status`: the wording
-  for each variation and assurance icon.
+* this module: wording and formatting (`rule_words`, `format_value`, `period_text`), and
+  `describe(summary, phases, indicators, *, points=None, trend=None, checks=None, today=None)`
+  -> one row per series with `headline`, `status`, `sentences` and the parts pages lay out
+  themselves (`episodes`, `suggestion`, `suggested_start`, `gaps`, `age`, `late`);
+  `status_lines(summary, indicators, points=None)` -> the stored one-line status;
+* `spc.narrative.episodes`: special-cause episodes from a points frame (`episodes`, one
+  vectorised function, also behind `spc.signals.find_patterns`) and one episode in words
+  (`episode_sentence`);
+* `spc.narrative.levels`: where a phase's limits average two levels, a suggested
+  recalculation date (`recalculation_suggestions`, `current_suggestions`) and its words;
+* gaps and data age come from `spc.timeliness`.
 """
 
 from __future__ import annotations
