@@ -12,7 +12,7 @@ ends in April 2024 (late on any day after mid-2024):
 | fire_attendance_standard_met | force | steady near 60% against an 80% standard: will not meet it |
 | outcome_awaiting_court_outcome | force | upward shift: changed (an outcome, no better direction) |
 | outcome_offender_sent_to_prison | force | steady |
-| crime_burglary | tamworth | steady |
+| crime_burglary | tamworth | steady, with 5 months missing (the 11th to the 15th of 36) |
 | proven_reoffending_rate | england-and-wales | national (only when the store allows national areas) |
 """
 
@@ -66,7 +66,8 @@ def planted_rows(end: dt.date) -> pl.DataFrame:
     series("crime_shoplifting", "staffordshire", steady(500, 20), _months(dt.date(2024, 4, 1), 36))
     series("outcome_awaiting_court_outcome", "staffordshire", shifted(300, 10, 80))
     series("outcome_offender_sent_to_prison", "staffordshire", steady(40, 2))
-    series("crime_burglary", "tamworth", steady(40, 3))
+    tamworth = steady(40, 3)
+    series("crime_burglary", "tamworth", np.delete(tamworth, range(10, 15)), months[:10] + months[15:])  # a gap
     for p in months:  # about 60% against the 80% standard, with a denominator
         denominator = 1000
         numerator = int(round(denominator * (0.6 + 0.01 * rng.standard_normal())))

@@ -307,3 +307,19 @@ def test_no_national_block_without_national_figures(monkeypatch, demo_db):
     at = run_app(monkeypatch, demo_db, "summary")
     text = "\n".join(m.value for m in at.markdown)
     assert ("(national context)" in text) == bool(has)
+
+
+def test_data_page_lists_late_and_missing_data_by_the_timeliness_rule(monkeypatch, planted):
+    db, national = planted
+    at = run_app(monkeypatch, db, "data")
+    table = next(d.value for d in at.dataframe if "Periods overdue" in d.value.columns)
+    rows = {(r["Indicator"], r["Area"]): r for r in table.to_dict("records")}
+    late = rows[("Crime: Shoplifting", "Staffordshire (force-wide)")]
+    age = data_age(dt.date(2024, 4, 1), "month", today())
+    assert late["Latest data"] == age.text() and late["Periods overdue"] == age.periods_overdue > 0
+    gap = rows[("Crime: Burglary", "Tamworth")]
+    assert gap["Missing periods"] == 5 and gap["Periods overdue"] == 0 and " to " in gap["Where"]
+    assert len(rows) == 2  # every other series is complete and on time
+    text = "\n".join(m.value for m in at.markdown)
+    if national:
+        assert "1 national" in text

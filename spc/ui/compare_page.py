@@ -43,7 +43,8 @@ def render(ov: Overview, path: str) -> None:
     meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
     st.caption("Only indicators reported for each community safety partnership area are listed.")
     sd = series_data(path, stamp(path), ind_id)
-    points = sd.points.filter(pl.col("area_type") != "force")
+    # the partnership areas only: neither the force total nor a national figure is one of them
+    points = sd.points.filter(~pl.col("area_type").is_in(["force", "national"]))
     periods = sorted(points["period"].unique().to_list(), reverse=True)
     c1, c2 = st.columns(2)
     end = c1.selectbox("Period ending", periods, format_func=lambda d: plots.format_period(d, meta["frequency"]),

@@ -294,7 +294,8 @@ def series_data(path: str, key: tuple[int, int] | None, indicator_id: str) -> Se
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFrame]:
-    """What is loaded, loads, refresh runs, late or missing data, rejected rows."""
+    """What is loaded (per indicator and per series, with every observed period), loads, refresh
+    runs, rejected rows."""
     with reading(path) as con:
         coverage = frame(con, """
             SELECT i.priority, i.name AS indicator, i.id AS indicator_id, i.frequency,
@@ -303,26 +304,18 @@ def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFram
                    max(o.loaded_at) AS last_loaded
             FROM indicator i LEFT JOIN observation o ON o.indicator_id = i.id
             GROUP BY ALL ORDER BY any_value(i.sort_order), i.id""")
-        # a series is late when its latest period is behind the newest period of its indicator;
-        # gaps are missing periods between its first and latest (monthly/quarterly/yearly steps)
-        late = frame(con, """
-            WITH s AS (
-                SELECT o.indicator_id, o.area_code, any_value(i.name) AS indicator, any_value(a.name) AS area,
-                       any_value(i.frequency) AS frequency, min(o.period_start) AS first_period,
-                       max(o.period_start) AS latest_period, count(*) AS n
-                FROM observation o JOIN indicator i ON i.id = o.indicator_id JOIN area a ON a.code = o.area_code
-                GROUP BY o.indicator_id, o.area_code),
-            t AS (SELECT *, max(latest_period) OVER (PARTITION BY indicator_id) AS newest,
-                         CASE frequency WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE NULL END AS step
-                  FROM s)
-            SELECT indicator, area, frequency, latest_period, newest AS newest_for_indicator,
-                   CASE WHEN step IS NULL THEN NULL
-                        ELSE datediff('month', latest_period, newest) // step END AS periods_behind,
-                   CASE WHEN step IS NULL THEN NULL
-                        ELSE datediff('month', first_period, latest_period) // step + 1 - n END AS missing_periods
-            FROM t
-            WHERE latest_period < newest OR (step IS NOT NULL AND datediff('month', first_period, latest_period) // step + 1 > n)
-            ORDER BY indicator, area""")
+        # late and missing data follow spc.timeliness (the Data page applies it to these)
+        series = frame(con, """
+            SELECT o.indicator_id, o.area_code, any_value(i.name) AS indicator, any_value(a.name) AS area,
+                   any_value(a.type) AS area_type, any_value(i.frequency) AS frequency,
+                   min(o.period_start) AS first_period, max(o.period_start) AS latest_period, count(*) AS n
+            FROM observation o JOIN indicator i ON i.id = o.indicator_id JOIN area a ON a.code = o.area_code
+            GROUP BY o.indicator_id, o.area_code
+            ORDER BY any_value(i.sort_order), o.indicator_id, CASE any_value(a.type) WHEN 'force' THEN 0 ELSE 1 END,
+                     any_value(a.name)""")
+        periods = frame(con, """
+            SELECT o.indicator_id, o.area_code, o.period_start AS period, i.frequency
+            FROM observation o JOIN indicator i ON i.id = o.indicator_id""")
         batches = frame(con, "SELECT * FROM load_batch ORDER BY id DESC LIMIT 50")
         runs = frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 20")
         rejected = frame(con, """
@@ -330,7 +323,7 @@ def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFram
             FROM rejected_row r LEFT JOIN load_batch b ON b.id = r.load_batch_id
             ORDER BY r.id DESC LIMIT 1000""")
         n_rejected = con.execute("SELECT count(*) FROM rejected_row").fetchone()[0]
-    return {"coverage": coverage, "late": late, "batches": batches, "runs": runs, "rejected": rejected,
+    return {"coverage": coverage, "series": series, "periods": periods, "batches": batches, "runs": runs, "rejected": rejected,
             "n_rejected": pl.DataFrame({"n": [n_rejected]})}
 
 

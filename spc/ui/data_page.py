@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
 import streamlit as st
 
+from spc import plots
+from spc.timeliness import data_age, gaps
 from spc.ui import common
 from spc.ui.data import Overview, data_status, stamp
+from spc.ui.summary import today
+
+
+def _area_kinds(areas: pl.DataFrame) -> str:
+    """'1 force, 9 community safety partnership areas, 1 national'."""
+    counts = areas.group_by("type", maintain_order=True).len()
+    return ", ".join(f"{n} {kind}" + ("s" if n != 1 and kind.endswith("area") else "")
+                     for kind, n in counts.iter_rows())
+
+
+def late_or_missing(series: pl.DataFrame, periods: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    """Series that are late on `on` or have gaps (spc.timeliness), one row each, in words."""
+    ages = [data_age(p, f, on) for p, f in zip(series["latest_period"].to_list(), series["frequency"].to_list())]
+    frame = series.with_columns(
+        latest=pl.Series([a.text() for a in ages], dtype=pl.String),
+        overdue=pl.Series([a.periods_overdue for a in ages], dtype=pl.Int64))
+    holes = pl.concat([gaps(part, freq) for (freq,), part in periods.group_by("frequency")],
+                      how="vertical_relaxed") if periods.height else pl.DataFrame()
+    if holes.height:
+        freq = dict(zip(series["indicator_id"].to_list(), series["frequency"].to_list()))
+        words = [plots.format_period(a, freq[i]) + ("" if a == b else f" to {plots.format_period(b, freq[i])}")
+                 for i, a, b in holes.select("indicator_id", "first_missing", "last_missing").iter_rows()]
+        missing = holes.with_columns(where=pl.Series(words, dtype=pl.String)).group_by(
+            "indicator_id", "area_code", maintain_order=True).agg(
+            missing_periods=pl.col("n_missing").sum(), gaps=pl.col("where").str.join("; "))
+    else:
+        missing = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String,
+                                       "missing_periods": pl.Int64, "gaps": pl.String})
+    frame = frame.join(missing, on=["indicator_id", "area_code"], how="left").with_columns(
+        pl.col("missing_periods").fill_null(0))
+    return frame.filter((pl.col("overdue") > 0) | (pl.col("missing_periods") > 0)).select(
+        Indicator="indicator", Area="area", Frequency="frequency", **{
+            "Latest data": "latest", "Periods overdue": "overdue", "Missing periods": "missing_periods",
+            "Where": "gaps"})
 
 
 def render(ov: Overview, path: str) -> None:
@@ -19,8 +56,7 @@ def render(ov: Overview, path: str) -> None:
     cov = status["coverage"]
     fresh = ov.freshness
     st.markdown(
-        f"**{cov.height} indicators**, **{ov.areas.height} areas** (force-wide and "
-        f"{ov.areas.height - 1} community safety partnership areas), "
+        f"**{cov.height} indicators**, **{ov.areas.height} areas** ({_area_kinds(ov.areas)}), "
         f"**{int(cov['observations'].sum()):,} observations**. Newest data loaded "
         f"{common.fmt_time(fresh.get('newest_data'))}; results computed {common.fmt_time(fresh.get('newest_result'))}.")
 
@@ -54,15 +90,13 @@ def render(ov: Overview, path: str) -> None:
         "last_loaded": "Last loaded"}), hide_index=True, width="stretch")
 
     st.subheader("Late or missing data")
-    late = status["late"]
-    if late.is_empty():
-        st.success("Every series is up to date with its indicator's newest period, with no gaps.")
+    problems = late_or_missing(status["series"], status["periods"], today())
+    if problems.is_empty():
+        st.success("Every series is as recent as its frequency allows, with no missing periods.")
     else:
-        st.markdown("Series whose latest period is behind the newest for the indicator, or with missing periods:")
-        st.dataframe(late.rename({
-            "indicator": "Indicator", "area": "Area", "frequency": "Frequency", "latest_period": "Latest period",
-            "newest_for_indicator": "Newest for the indicator", "periods_behind": "Periods behind",
-            "missing_periods": "Missing periods"}), hide_index=True, width="stretch")
+        st.markdown("Series whose next figure is overdue (a period's figure is due one period after it "
+                    "ends), or with periods missing between their first and latest figure:")
+        st.dataframe(problems, hide_index=True, width="stretch")
 
     st.subheader("Rejected rows")
     n_rej = int(status["n_rejected"]["n"][0])
