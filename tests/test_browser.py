@@ -134,9 +134,9 @@ def test_summary_reads_on_a_projector(app_url, page):
     page.set_viewport_size({"width": 1280, "height": 720})
     try:
         page.goto(app_url + "/")
-        page.locator("table.spc-summary").wait_for(timeout=60_000)
+        page.locator("table.spc-summary").first.wait_for(timeout=60_000)  # the main table (outcomes have their own)
         _settle(page)
-        table = page.locator("table.spc-summary").bounding_box()
+        table = page.locator("table.spc-summary").first.bounding_box()
         assert table["x"] >= 0 and table["x"] + table["width"] <= 1280
         size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('table.spc-summary td')).fontSize)")
         assert size >= 16  # large type
