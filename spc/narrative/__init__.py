@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from spc.narrative.episodes import episode_sentence, episodes, span_text
+from spc.narrative.episodes import episode_sentence, episodes, series_key, span_text
 from spc.narrative.levels import current_suggestions, suggestion_sentence
 from spc.timeliness import data_age, gaps
 
@@ -174,12 +174,6 @@ def _noun(target_source: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _key(frame: pl.DataFrame) -> list[str]:
-    if "series" in frame.columns:
-        return ["series"]
-    return [c for c in ("indicator_id", "area_code") if c in frame.columns]
-
-
 def _with_metadata(summary: pl.DataFrame, indicators: pl.DataFrame | None) -> pl.DataFrame:
     """Summary rows with name, unit, frequency, target_source (and improvement/target when the
     summary lacks them) from the indicator catalogue."""
@@ -244,7 +238,6 @@ class _Window:
     suggestion: dict | None = None
     first: dt.date | None = None
     last: dt.date | None = None
-    known: bool = False  # the points were given, so the window can be judged
 
 
 def _episode_sentences(w: _Window, freq: str) -> list[str]:
@@ -448,7 +441,7 @@ def _windows(rows: pl.DataFrame, points: pl.DataFrame | None, key: list[str]) ->
     out: dict[tuple, _Window] = {}
     bounds = points.group_by(key).agg(first=pl.col("period").min(), last=pl.col("period").max())
     for b in bounds.iter_rows(named=True):
-        out[tuple(b[k] for k in key)] = _Window(first=b["first"], last=b["last"], known=True)
+        out[tuple(b[k] for k in key)] = _Window(first=b["first"], last=b["last"])
     for e in episodes(points).iter_rows(named=True):
         out[tuple(e[k] for k in key)].episodes.append(e)
     if {"value", "centre"} <= set(points.columns):
@@ -498,7 +491,7 @@ def describe(
     `suggested_start` (its date), `gaps` (the missing-periods sentence), `age` (the data-age
     text) and `late` (a later figure is already due); null where there is nothing to say.
     """
-    key = _key(summary)
+    key = series_key(summary)
     rows = _with_metadata(summary, indicators)
     if phases is not None and phases.height and set(key) <= set(phases.columns):
         ph = phases.select(
@@ -551,7 +544,7 @@ def status_lines(summary: pl.DataFrame, indicators: pl.DataFrame | None = None,
     `points`, a latest point within normal variation after earlier special cause reads
     'Latest value within normal variation; 3 earlier episodes beyond it in the period shown'."""
     rows = _with_metadata(summary, indicators)
-    key = _key(summary)
+    key = series_key(summary)
     counts: dict[tuple, int] = {}
     if points is not None and points.height and {"period", "phase", "rule", "point_type", *key} <= set(points.columns):
         per = episodes(points).group_by(key).len()
