@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from spc.charts import CHARTS, LINES, lines
@@ -152,29 +153,56 @@ def _flag_dates(frame: pl.DataFrame, dates: pl.DataFrame, name: str) -> pl.DataF
                       ).with_columns(pl.col(name).fill_null(False))
 
 
-def _gap_before(new_series: pl.Expr) -> pl.Expr:
+def _gap_before(frame: pl.DataFrame) -> pl.Series:
     """Periods missing between each point and the previous point of its series (0 for the
     first point, and for g and t charts, whose rows are events rather than periods).
 
     The grain is the spec's ``frequency`` or, when None, the series' smallest step between
     points: in whole months when that is a month or more (28 to 31 days are one month),
     else in days (7 for weekly data). Steps are counted in whole grains, as
-    :func:`spc.timeliness.periods_between` counts them.
+    :func:`spc.timeliness.periods_between` counts them. ``frame`` is sorted by series and
+    period, with ``_new`` marking the first row of each series.
+
+    Written in NumPy over whole columns (series are contiguous rows, so a per-series minimum
+    is one ``minimum.reduceat``): polars' calendar functions and ``.over()`` cost several
+    times more on millions of rows.
     """
-    p = pl.col("period")
-    month = p.dt.year().cast(pl.Int64) * 12 + p.dt.month().cast(pl.Int64)
-    m_step = pl.when(~new_series).then(month - month.shift(1))
-    d_step = pl.when(~new_series).then((p - p.shift(1)).dt.total_days().cast(pl.Int64))
-    freq = pl.col("frequency").cast(pl.String)
-    inferred_m = m_step.min().over("_s")  # the first point's null step is skipped
-    grain_m = (pl.when(freq.is_null()).then(pl.when(inferred_m >= 1).then(inferred_m))
-               .otherwise(freq.replace_strict(GRAIN_MONTHS, default=None,
-                                              return_dtype=pl.Int64)))
-    grain_d = pl.when(freq == "week").then(7).when(freq.is_null()).then(d_step.min().over("_s"))
-    steps = pl.when(grain_m.is_not_null()).then(m_step // grain_m).otherwise(d_step // grain_d)
-    event = pl.col("chart").is_in(list(_EVENT_CHARTS))
-    return pl.when(event).then(0).otherwise((steps - 1).clip(lower_bound=0)
-                                            ).fill_null(0).cast(pl.Int32)
+    if frame.height == 0:
+        return pl.Series("gap_before", [], dtype=pl.Int32)
+    big = np.iinfo(np.int64).max
+    day = frame["period"].to_numpy().astype("datetime64[D]").view(np.int64)
+    # month number of each day through a table of the days spanned (a calendar cast per row
+    # costs more than a lookup)
+    low = int(day.min())
+    table = np.arange(low, int(day.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
+    month = table.astype(np.int64)[day - low]
+    first = frame["_new"].to_numpy()
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.r_[starts, len(first)])
+    m_step, d_step = np.diff(month, prepend=month[0]), np.diff(day, prepend=day[0])
+    m_step[starts] = big  # no step into a series' first point
+    d_step[starts] = big
+    # the grain is one per series: worked out on each series' first row, then spread
+    min_m = np.minimum.reduceat(m_step, starts)
+    min_d = np.minimum.reduceat(d_step, starts)
+    head = frame.select(pl.col("frequency").cast(pl.String), pl.col("chart").cast(pl.String)
+                        )[starts]
+    freq = head["frequency"]
+    declared_m = freq.replace_strict(GRAIN_MONTHS, default=0, return_dtype=pl.Int64).to_numpy()
+    inferred = freq.is_null().to_numpy()
+    week = (freq == "week").fill_null(False).to_numpy()
+    # a series of one point has no step (big): no grain, no gap
+    grain_m = np.where(inferred, np.where((min_m >= 1) & (min_m < big), min_m, 0), declared_m)
+    grain_d = np.where(week, 7, np.where(inferred & (grain_m == 0) & (min_d < big), min_d, 0))
+    event = head["chart"].is_in(list(_EVENT_CHARTS)).to_numpy()
+    by_month = np.repeat(grain_m > 0, lengths)
+    grain = np.repeat(np.where(grain_m > 0, grain_m, grain_d), lengths)
+    step = np.where(by_month, m_step, d_step)
+    # divide only where a whole grain or more is missing (rare): division is the costly step
+    hit = (grain > 0) & (step >= 2 * grain) & (step < big) & ~np.repeat(event, lengths)
+    gap = np.zeros(len(first), dtype=np.int32)
+    gap[hit] = step[hit] // grain[hit] - 1
+    return pl.Series("gap_before", gap, dtype=pl.Int32)
 
 
 def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.DataFrame
@@ -192,7 +220,7 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     frame = frame.with_columns(_new=new_series, _g=start.cum_sum().cast(pl.Int64), _row=row,
                                _s=new_series.cum_sum().cast(pl.Int64))
-    frame = frame.with_columns(gap_before=_gap_before(pl.col("_new")))
+    frame = frame.with_columns(_gap_before(frame))
     # a gap of one or more missing periods starts a new run segment: rules, runs and moving
     # ranges never join the points either side of it (unless break_at_gaps is off)
     gap = pl.col("break_at_gaps") & (pl.col("gap_before") > 0)
