@@ -323,3 +323,18 @@ def test_data_page_lists_late_and_missing_data_by_the_timeliness_rule(monkeypatc
     text = "\n".join(m.value for m in at.markdown)
     if national:
         assert "1 national" in text
+
+
+def test_a_long_attention_list_names_the_most_pressing_and_points_to_the_rest(demo_db):
+    from spc.ui import summary
+    from spc.ui.data import overview, stamp
+
+    ov = overview(str(demo_db), stamp(demo_db))
+    rows = summary.summary_rows(ov, FORCE).with_columns(is_new=pl.lit(True))  # as if every signal were new
+    items = summary.attention_items(rows)
+    block = summary.attention_html(items, chance_figure(pl.DataFrame()))
+    named = _names_in_order(block)
+    assert len(named) == summary.MAX_NAMED
+    assert f"and {items.height - summary.MAX_NAMED} more" in block and "Needs attention first" in block
+    concerns = rows.filter(pl.col("variation") == "special_cause_concern")["name"].to_list()
+    assert named[:len(concerns)] == [n for n in named if n in concerns]  # concerns lead

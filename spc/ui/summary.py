@@ -28,7 +28,7 @@ from spc.ui.data import Overview
 #: Area type of national figures (England and Wales): context for the force, never its own.
 NATIONAL = "national"
 #: How many indicators the first screen names before pointing to the table.
-MAX_NAMED = 6
+MAX_NAMED = 5
 
 #: Variation icons of the matrix, in attention order: (variation, which way the values moved).
 MATRIX_ROWS: tuple[tuple[str, str | None], ...] = (
