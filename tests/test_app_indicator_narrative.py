@@ -90,3 +90,22 @@ def test_analyst_page_offers_the_suggested_recalculation_and_the_analyst_confirm
     assert ann.rows() == [("recalculate", suggested, "Test Analyst", "staffordshire")]
     starts = query(demo_db_copy, f"SELECT start FROM result_phase WHERE {series}")["start"].to_list()
     assert len(starts) == phases_before + 1 and suggested in starts
+
+
+REAL_ASB = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "police_uk" / "staffordshire"
+
+
+@pytest.mark.skipif(not REAL_ASB.exists(), reason="../shared/realdata not present")
+def test_real_asb_page_warns_of_old_data_and_analyst_page_offers_january_2024(monkeypatch, tmp_path):
+    from spc.cli import main
+
+    db = tmp_path / "real.duckdb"
+    assert main(["db", "init", "--empty", "--db", str(db)]) == 0
+    assert main(["import", "police-uk", str(REAL_ASB), "--db", str(db)]) == 0
+    at = run_app(monkeypatch, db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    # the data ended in April 2024: a warning, not a footnote
+    assert any(re.match(r"Latest data: April 2024, \d+ months ago \(late: ", w.value) for w in at.warning)
+    assert any("an analyst may recalculate from Jan 2024" in i.value for i in at.info)
+    assert "58 months are missing between the figures: from March 2019 to December 2023." in page_text(at)
+    at = run_app(monkeypatch, db, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    assert [b.label for b in at.button if b.label.startswith("Recalculate from")] == ["Recalculate from Jan 2024…"]

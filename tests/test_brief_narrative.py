@@ -101,3 +101,30 @@ def test_every_indicator_still_fits_one_printed_page(demo_db, tmp_path):
     for page in with_source:
         flat = " ".join(page.split())
         assert "Staffordshire (force-wide) · " in flat and "Latest data: " in flat, flat[:200]
+
+
+REAL_ASB = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "police_uk" / "staffordshire"
+
+
+@pytest.mark.skipif(not REAL_ASB.exists(), reason="../shared/realdata not present")
+def test_the_real_police_uk_asb_page_says_two_levels_the_gap_and_the_age(tmp_path):
+    # The case: 5 months of 2018/19 at 2,400-3,200, then (58 months missing) 4 months of
+    # 2024 at 900-1,050, drawn as one phase with an average of 1,921 that describes neither.
+    from spc.cli import main
+
+    db = tmp_path / "real.duckdb"
+    assert main(["db", "init", "--empty", "--db", str(db)]) == 0
+    assert main(["import", "police-uk", str(REAL_ASB), "--db", str(db)]) == 0
+    out = tmp_path / "asb.html"
+    build_brief(db, out, indicator_ids=["asb_incidents"])
+    page = next(iter(_pages(out).values()))
+    assert "From October 2018 to February 2019, 5 points were higher than usual, a concern: 5 points in a row above " \
+           "the upper process limit." in page
+    assert "From January 2024 to April 2024, 4 points were lower than usual, an improvement: 4 points in a row below " \
+           "the lower process limit." in page
+    assert ("The limits average two different levels (about 2,673 before January 2024 and about 982 from then); an "
+            "analyst may recalculate from Jan 2024.") in page
+    assert "58 months are missing between the figures: from March 2019 to December 2023." in page
+    assert any(re.fullmatch(r"Latest data: April 2024, \d+ months ago \(late: \d+ later months are due\)\.", p)
+               for p in page)
+    assert not any("No change" in p or "since the series began" in p for p in page)
