@@ -487,6 +487,15 @@ def _sentences(out: pl.DataFrame, frequency: str | None = None) -> tuple[list[st
 # funnel plots
 # --------------------------------------------------------------------------------------------
 
+#: what each funnel band means, for tooltips
+BAND_WORDS = {
+    "within": "within the range chance gives",
+    "above_95": "higher than chance usually gives (beyond the 95% limit)",
+    "below_95": "lower than chance usually gives (beyond the 95% limit)",
+    "above_99.8": "well above what chance gives (beyond the 99.8% limit)",
+    "below_99.8": "well below what chance gives (beyond the 99.8% limit)",
+}
+
 Z95 = float(stats.norm.ppf(0.975))
 Z998 = float(stats.norm.ppf(0.999))
 
@@ -694,7 +703,8 @@ def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent:
             mode="markers",
             marker={"color": [colours[b] for b in u["band"].to_list()], "size": 9},
             text=u["unit"].to_list(),
-            customdata=u["band"].to_list(),
+            # the tooltip says what the band means, not its code
+            customdata=[BAND_WORDS.get(b, b) for b in u["band"].to_list()],
             hovertemplate="%{text}<br>%{y:.2f}<br>denominator %{x:,}<br>%{customdata}<extra></extra>",
             name="units",
         )

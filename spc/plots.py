@@ -139,10 +139,24 @@ def period_word(frequency: str, n: int = 1) -> str:
     return word if n == 1 else word + "s"
 
 
-def gap_spans(periods: Sequence[dt.date] | pl.Series, frequency: str = "month") -> pl.DataFrame:
+def infer_frequency(periods: Sequence[dt.date] | pl.Series) -> str:
+    """The grain of a series from its smallest step between periods, as the engine infers it
+    when an indicator declares none: 'year' (12 months), 'quarter' (3), 'week' (7 days), else
+    'month'. For callers that do not pass the indicator's frequency."""
+    ps = sorted(set(periods))
+    months = [(b.year - a.year) * 12 + b.month - a.month for a, b in zip(ps, ps[1:])]
+    step = min(months, default=1)
+    if step == 0:
+        return "week" if min((b - a).days for a, b in zip(ps, ps[1:])) >= 7 else "month"
+    return {12: "year", 3: "quarter"}.get(step, "month")
+
+
+def gap_spans(periods: Sequence[dt.date] | pl.Series, frequency: str | None = None) -> pl.DataFrame:
     """The gaps in one series' periods (`spc.timeliness.gaps`, the one rule for gaps), with the
     periods of the figures either side: columns before, first_missing, last_missing, after,
-    n_missing and `text` ('58 months missing: Mar 2019 to Dec 2023')."""
+    n_missing and `text` ('58 months missing: Mar 2019 to Dec 2023'). `frequency` None:
+    inferred from the periods (see `infer_frequency`)."""
+    frequency = frequency or infer_frequency(periods)
     frame = pl.DataFrame({"period": pl.Series(list(periods), dtype=pl.Date)})
     found = gaps(frame, frequency, key=())
     found = found.with_columns(
@@ -280,7 +294,7 @@ def assurance_label(assurance: str | None) -> str:
 
 def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | None = None,
                   width: int = 160, height: int = 40, periods: Sequence[dt.date] | None = None,
-                  frequency: str = "month") -> str:
+                  frequency: str | None = None) -> str:
     """A small line of the recent values with the last point coloured by its type.
 
     Inline SVG so a summary of many indicators renders at once (no chart library per row).
@@ -295,6 +309,7 @@ def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | N
     n = len(values)
     pad = 5
     if periods is not None and len(periods) == n:
+        frequency = frequency or infer_frequency(periods)
         # x by time: months since the first period (days / 7 for weeks)
         months = [(p.year - periods[0].year) * 12 + p.month - periods[0].month for p in periods]
         pos = [(p - periods[0]).days / 7 for p in periods] if frequency == "week" else months
@@ -333,7 +348,7 @@ def sparkline_svg(values: Sequence[float | None], point_types: Sequence[str] | N
             f'aria-label="{label}">{lines}{dots}<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/></svg>')
 
 
-def sparkline(points: pl.DataFrame, unit: str = "", frequency: str = "month") -> go.Figure:
+def sparkline(points: pl.DataFrame, unit: str = "", frequency: str | None = None) -> go.Figure:
     """A plotly sparkline of a series' points (period, value, point_type); the line breaks at gaps."""
     scale = axis_scale(unit)
     points = points.sort("period")
@@ -381,7 +396,7 @@ def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float
 def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                   annotations: pl.DataFrame | None = None, two_sigma: bool = False,
                   target: float | None = None, show_target: bool = False, height: int = 520,
-                  frequency: str = "month", large: bool = True) -> go.Figure:
+                  frequency: str | None = None, large: bool = True) -> go.Figure:
     """The control chart of one series.
 
     `points`: result_point rows of one series (period, value, phase, excluded, centre, lower,
@@ -391,6 +406,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     `show_target` is set (it is an assurance reference, not the judgement).
     """
     points = points.sort("period")
+    frequency = frequency or infer_frequency(points["period"])
     scale = axis_scale(unit)
     base = 18 if large else 12
     # no line crosses missing periods: the value line, centre and limits break at each gap
@@ -504,13 +520,13 @@ def annotation_list(annotations: pl.DataFrame | None, frequency: str = "month") 
 
 
 def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, height: int = 520,
-                    title: str = "", frequency: str = "month") -> go.Figure:
+                    title: str = "", frequency: str | None = None) -> go.Figure:
     """The same indicator across areas: one small control chart per area, in the order given.
 
     `points`: result_point rows with an `area_name` column. Lines break at gaps (shaded).
     """
     names = points["area_name"].unique(maintain_order=True).to_list()
-    freq = frequency
+    freq = frequency or infer_frequency(points["period"])
     rows = max(1, math.ceil(len(names) / columns))
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, shared_xaxes=True,
                         horizontal_spacing=0.04, vertical_spacing=0.16)

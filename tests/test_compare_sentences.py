@@ -64,3 +64,12 @@ def test_quarterly_counts_are_described_in_quarters() -> None:
     assert "30.0 a quarter over 4 to 60.0 a quarter over 3" in row["sentence"]
     assert "different numbers of quarters (4 and 3)" in row["sentence"]
     assert "period" not in row["sentence"]
+
+
+def test_funnel_tooltips_say_what_the_band_means() -> None:
+    data = pl.DataFrame({"unit": ["a", "b", "c", "d", "e"], "numerator": [10.0, 12, 11, 40, 9],
+                         "denominator": [100.0, 100, 100, 100, 100]})
+    fig = compare.funnel_figure(compare.funnel(data, overdispersion="none"))
+    (units,) = [t for t in fig.data if t.name == "units"]
+    assert "well above what chance gives (beyond the 99.8% limit)" in units.customdata
+    assert not any("_" in str(c) for c in units.customdata)

@@ -136,3 +136,20 @@ def test_tooltips_and_legends_are_plain_english() -> None:
 ])
 def test_format_period_labels_quarters_as_quarters(frequency: str, period: dt.date, text: str) -> None:
     assert plots.format_period(period, frequency) == text
+
+
+def test_without_a_frequency_the_grain_is_inferred_so_quarters_are_not_gaps() -> None:
+    """The briefing pack and small multiples may not pass the indicator's frequency: a
+    quarterly series must not then read as two months missing between every quarter."""
+    quarters = [dt.date(2021 + i // 4, 3 * (i % 4) + 1, 1) for i in range(10)]
+    points = analyse(pl.DataFrame({"period": quarters, "value": [float(i % 3) for i in range(10)]})).points
+    fig = plots.control_chart(points)
+    assert len(list(segments(fig.data[0]))) == 9
+    assert not [s for s in fig.layout.shapes if s.type == "rect"]
+    hover = [row[0] for t in fig.data if t.mode == "markers" and t.customdata is not None for row in t.customdata]
+    assert "Jan–Mar 2021" in hover
+    gapped = points.filter(pl.col("period") != dt.date(2022, 4, 1))
+    texts = [a.text for a in plots.control_chart(gapped).layout.annotations]
+    assert any("1 quarter missing" in t and "Apr–Jun 2022" in t for t in texts)
+    assert plots.infer_frequency([dt.date(2024, 1, 1) + dt.timedelta(days=7 * k) for k in (0, 1, 3)]) == "week"
+    assert plots.infer_frequency([dt.date(2020, 4, 1), dt.date(2021, 4, 1)]) == "year"
