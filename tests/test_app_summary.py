@@ -338,3 +338,17 @@ def test_a_long_attention_list_names_the_most_pressing_and_points_to_the_rest(de
     assert f"and {items.height - summary.MAX_NAMED} more" in block and "Needs attention first" in block
     concerns = rows.filter(pl.col("variation") == "special_cause_concern")["name"].to_list()
     assert named[:len(concerns)] == [n for n in named if n in concerns]  # concerns lead
+
+
+def test_why_line_says_the_rule_when_it_began_and_the_latest_value():
+    from spc.ui.summary import why_line
+
+    row = {"variation": "special_cause_concern", "assurance": None, "latest_rule": "7 Points Above CL",
+           "run_start": dt.date(2025, 1, 1), "latest_period": dt.date(2025, 10, 1), "frequency": "quarter",
+           "latest_value": 0.284, "unit": "%"}
+    assert why_line(row) == ("a run of 7 points above the average (a shift), since Jan–Mar 2025 (4 quarters); "
+                             "latest 28.4% (Oct–Dec 2025)")
+    # a single point: when it happened; a missed standard says so
+    row.update(latest_rule="Above UCL", run_start=dt.date(2025, 10, 1), assurance="consistent_fail")
+    assert why_line(row) == ("a point above the upper process limit, in Oct–Dec 2025; the target will not be met "
+                             "unless the process changes; latest 28.4% (Oct–Dec 2025)")

@@ -21,7 +21,7 @@ import streamlit as st
 from spc import plots
 from spc.chance import ChanceFigure, about, chance_figure
 from spc.narrative import rule_words
-from spc.timeliness import data_age
+from spc.timeliness import GRAIN_MONTHS, data_age
 from spc.ui import common
 from spc.ui.data import Overview
 
@@ -125,10 +125,14 @@ def summary_link(area_code: str, **filters: str) -> str:
 
 def _when(r: dict) -> str:
     """When the latest point's kind began: 'in Oct 2026' or 'since May 2026 (6 months)'."""
-    freq = r["frequency"]
-    start, n = r.get("run_start"), r.get("run_points") or 1
-    if start is None or n <= 1 or start == r["latest_period"]:
-        return f"in {plots.format_period(r['latest_period'], freq)}"
+    freq, start, latest = r["frequency"], r.get("run_start"), r["latest_period"]
+    if start is None or start >= latest:
+        return f"in {plots.format_period(latest, freq)}"
+    # the span in the indicator's own periods (a run may hold a missing period, so not its points)
+    if freq == "week":
+        n = (latest - start).days // 7 + 1
+    else:
+        n = ((latest.year - start.year) * 12 + latest.month - start.month) // GRAIN_MONTHS.get(freq, 1) + 1
     word = {"month": "months", "quarter": "quarters", "year": "years", "week": "weeks"}.get(freq, "periods")
     return f"since {plots.format_period(start, freq)} ({n} {word})"
 
