@@ -6,7 +6,10 @@ frame and a summary frame (columns in docs/ENGINE_API.md). Limits come from
 There is no Python loop over series or points: the spec is joined on ``series`` (or
 broadcast when one spec serves all), rows are sorted by series and period, and every step
 is a polars expression over contiguous phases identified by integer ids (``_g`` for
-series and phase, ``_s`` for series). The only loops are over chart types and rule sets.
+series and phase, ``_s`` for series, ``_r`` for a run segment: a phase cut at each gap of
+missing periods, so rules, runs and moving ranges never join the points either side of a
+gap; see docs/ENGINE_API.md, "Gaps in the periods"). The only loops are over chart types and
+rule sets.
 
 Input checks live in :mod:`spc.engine_input`: missing values (a null ``value``, or a
 null numerator and denominator) are skipped, left out of the points frame and counted
@@ -44,7 +47,11 @@ TRIAL_BELOW = 12
 
 @dataclass(frozen=True)
 class SeriesSpec:
-    """How one series is charted and judged (validated on creation)."""
+    """How one series is charted and judged (validated on creation).
+
+    ``frequency`` is the period grain used to find gaps (None: the series' smallest step);
+    ``break_at_gaps`` False counts rows as adjacent whatever their dates, as the peers do.
+    """
 
     chart: str = "xmr"
     improvement: str = "neutral"
