@@ -346,9 +346,10 @@ def test_why_line_says_the_rule_when_it_began_and_the_latest_value():
     row = {"variation": "special_cause_concern", "assurance": None, "latest_rule": "7 Points Above CL",
            "run_start": dt.date(2025, 1, 1), "latest_period": dt.date(2025, 10, 1), "frequency": "quarter",
            "latest_value": 0.284, "unit": "%"}
-    assert why_line(row) == ("a run of 7 points above the average (a shift), since Jan–Mar 2025 (4 quarters); "
-                             "latest 28.4% (Oct–Dec 2025)")
+    q1, q4 = (plots.format_period(dt.date(2025, m, 1), "quarter") for m in (1, 10))
+    assert why_line(row) == (f"{rule_words('7 Points Above CL')}, since {q1} (4 quarters); latest "
+                             f"{plots.format_value(0.284, '%')} ({q4})")
     # a single point: when it happened; a missed standard says so
     row.update(latest_rule="Above UCL", run_start=dt.date(2025, 10, 1), assurance="consistent_fail")
-    assert why_line(row) == ("a point above the upper process limit, in Oct–Dec 2025; the target will not be met "
-                             "unless the process changes; latest 28.4% (Oct–Dec 2025)")
+    assert why_line(row) == (f"{rule_words('Above UCL')}, in {q4}; the target will not be met unless the "
+                             f"process changes; latest {plots.format_value(0.284, '%')} ({q4})")
