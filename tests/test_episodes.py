@@ -72,3 +72,15 @@ def test_an_episode_ends_at_missing_periods():
         period=pl.Series([dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 6, 1), dt.date(2024, 7, 1)]))
     assert episodes(pts).select("first_period", "last_period").rows() == [
         (dt.date(2024, 1, 1), dt.date(2024, 2, 1)), (dt.date(2024, 6, 1), dt.date(2024, 7, 1))]
+
+
+def test_an_undirected_rule_is_one_episode_however_its_points_alternate():
+    # Nelson's '14 Points Alternating': the engine types each point neutral high or low by its side
+    labels = [("14 Points Alternating", "special_cause_neutral_high" if k % 2 else "special_cause_neutral_low")
+              for k in range(14)]
+    found = episodes(_points([("Common Cause", CC)] + labels))
+    assert found.select("first_period", "n_points", "direction").rows() == [(dt.date(2024, 2, 1), 14, "")]
+    e = found.row(0, named=True)
+    assert episode_sentence(e["first_period"], e["last_period"], e["n_points"], e["point_type"], e["direction"],
+                            e["rules"]) == ("From February 2024 to March 2025, 14 points were unusual, neither better "
+                                            "nor worse: 14 points in a row alternating up and down.")

@@ -1,7 +1,7 @@
 """Property tests: the narrative tells the truth of the chart beside it.
 
-Random monthly series with planted shifts, trends, spikes, gaps and recalculation dates go
-through the engine (`spc.engine.analyse`) and the narrative (`spc.narrative.describe`). Read
+Random monthly series with planted shifts, trends, spikes, gaps and recalculation dates, under
+each rule set (Making Data Count, Western Electric, Nelson), go through the engine (`spc.engine.analyse`) and the narrative (`spc.narrative.describe`). Read
 back from the words alone, without `spc.narrative.episodes`:
 
 * every special-cause point of the engine's points frame lies in an episode the narrative
@@ -35,7 +35,7 @@ IND = pl.DataFrame({"series": ["s"], "name": ["Incidents"], "unit": ["count"], "
 MEANING = {"an improvement": "special_cause_improvement", "a concern": "special_cause_concern",
            "neither better nor worse": "special_cause_neutral"}
 EPISODE = re.compile(r"^(?:From (\w+ \d{4}) to (\w+ \d{4})|In (\w+ \d{4})), (\d+) points? (?:was|were) "
-                     r"(higher|lower) than usual, (an improvement|a concern|neither better nor worse): ")
+                     r"(higher|lower|unusual)(?: than usual)?, (an improvement|a concern|neither better nor worse): ")
 
 
 def _month(text: str) -> dt.date:
@@ -80,7 +80,9 @@ def series(draw):
     if draw(st.booleans()):
         rebase = (data["period"][draw(st.integers(2, data.height - 3))],)
     improvement = draw(st.sampled_from(["increase", "decrease", "neutral"]))
-    return data, SeriesSpec(chart="xmr", improvement=improvement, rebase=rebase), int((~keep).sum())
+    rule_set = draw(st.sampled_from(["mdc", "mdc", "western_electric", "nelson"]))
+    return (data, SeriesSpec(chart="xmr", improvement=improvement, rebase=rebase, rule_set=rule_set),
+            int((~keep).sum()))
 
 
 @settings(derandomize=True, max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,6 +94,9 @@ def test_the_narrative_names_every_special_cause_and_claims_no_change_only_where
     sentences = text["sentences"]
     flagged = res.points.filter(pl.col("point_type") != "common_cause").with_columns(
         side=pl.when(pl.col("rule").str.contains("Above|Increasing")).then(pl.lit("higher"))
+        .when(pl.col("rule").str.contains("Below|Decreasing")).then(pl.lit("lower"))
+        # rules that name no direction (Nelson's alternating points, points near the average)
+        .when(pl.col("rule").str.contains("Alternating|Within 1 Sigma|Beyond 1 Sigma")).then(pl.lit("unusual"))
         .when(pl.col("rule").str.contains("Below|Decreasing")).then(pl.lit("lower"))
         .when(pl.col("value") > pl.col("centre")).then(pl.lit("higher")).otherwise(pl.lit("lower")))
 

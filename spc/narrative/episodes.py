@@ -44,11 +44,21 @@ def rule_direction(rule: pl.Expr) -> pl.Expr:
             .otherwise(pl.lit("")))
 
 
+#: Rules that say the points are unusual without saying higher or lower (Western Electric, Nelson).
+UNDIRECTED = "Alternating|Within 1 Sigma|Beyond 1 Sigma"
+
+
+def _undirected() -> pl.Expr:
+    return pl.col("rule").str.contains(UNDIRECTED) & (rule_direction(pl.col("rule")) == "")
+
+
 def _point_direction(columns: Sequence[str]) -> pl.Expr:
-    """A flagged point's direction: from its rule label, else its point type (neutral high/low),
-    else which side of the centre it lies (rules such as '15 Points Within 1 Sigma' name none)."""
+    """A flagged point's direction: from its rule label; none for a rule that names none ('14
+    Points Alternating': its points are one episode however they alternate); else its point
+    type (neutral high/low), else which side of the centre it lies."""
     out = rule_direction(pl.col("rule"))
     out = (pl.when(out != "").then(out)
+           .when(_undirected()).then(pl.lit(""))
            .when(pl.col("point_type") == "special_cause_neutral_high").then(pl.lit("high"))
            .when(pl.col("point_type") == "special_cause_neutral_low").then(pl.lit("low")))
     if "value" in columns and "centre" in columns:
@@ -77,8 +87,11 @@ def episodes(points: pl.DataFrame, *, split_on_rule: bool = False) -> pl.DataFra
         return e.over(key) if key else e
 
     frame = points.sort(*key, "period").with_columns(
-        _dir=pl.when(pl.col("point_type") != COMMON).then(_point_direction(points.columns)).otherwise(pl.lit("")))
-    split = ["point_type", "phase", "_dir"] + (["rule"] if split_on_rule else [])
+        _dir=pl.when(pl.col("point_type") != COMMON).then(_point_direction(points.columns)).otherwise(pl.lit("")),
+        # the engine gives an undirected rule's points neutral high or low by their side; one kind here
+        _kind=pl.when(_undirected() & pl.col("point_type").str.starts_with("special_cause_neutral"))
+        .then(pl.lit("special_cause_neutral")).otherwise(pl.col("point_type")))
+    split = ["_kind", "phase", "_dir"] + (["rule"] if split_on_rule else [])
     # an episode starts wherever any of these changes from the point before (rules never cross
     # phases), and after missing periods: a step longer than 1.5 times the series' shortest step
     # (so 'from ... to ...' never spans months with no figure)
@@ -146,7 +159,7 @@ def episode_sentence(first: dt.date, last: dt.date, n_points: int, point_type: s
     """One episode in plain English, e.g. 'From March 2024 to September 2024, 7 points were lower
     than usual, an improvement: a run of 7 points below the average (a shift).'"""
     when = span_text(first, last, frequency)
-    level = {"high": "higher than usual", "low": "lower than usual"}.get(direction, "unusual")
+    level = {"high": "higher than usual", "low": "lower than usual"}.get(direction, "unusual")  # '' : undirected
     points = "1 point was" if n_points == 1 else f"{n_points} points were"
     judgement = JUDGEMENT.get(point_type, "")
     text = f"{when[0].upper()}{when[1:]}, {points} {level}"
