@@ -1,8 +1,9 @@
 """Property tests: the narrative tells the truth of the chart beside it.
 
 Random monthly series with planted shifts, trends, spikes, gaps and recalculation dates, under
-each rule set (Making Data Count, Western Electric, Nelson), go through the engine (`spc.engine.analyse`) and the narrative (`spc.narrative.describe`). Read
-back from the words alone, without `spc.narrative.episodes`:
+each rule set (Making Data Count, Western Electric, Nelson), go through the engine
+(`spc.engine.analyse`) and the narrative (`spc.narrative.describe`). Read back from the words
+alone, without `spc.narrative.episodes`:
 
 * every special-cause point of the engine's points frame lies in an episode the narrative
   names, with its direction (higher/lower) and its meaning (improvement/concern/neither), and
