@@ -505,7 +505,10 @@ def _period_ticks(first: dt.date | None, last: dt.date | None, frequency: str) -
         return {}
     months = (last.year - first.year) * 12 + last.month - first.month
     size = 3 if frequency == "quarter" else 12
-    step = max(1, math.ceil(months / size / 8))  # at most about 8 labels
+    # at most about 8 labels, on whole years once there are more than a few quarters
+    need = months / size / 8
+    step = next(k for k in ((1, 2, 4, 8, 12, 20, 40, 80) if size == 3 else (1, 2, 5, 10, 20, 50, 100))
+                if k >= need or k in (80, 100))
     return {"tickformat": "Q%q %Y" if frequency == "quarter" else "%Y", "dtick": f"M{size * step}",
             "tick0": first}
 
