@@ -34,6 +34,8 @@ RUN_LENGTH = 12
 MIN_SIDE = 4
 #: The smallest change-point shift, in sigmas of point-to-point variation, worth a suggestion.
 CHANGE_POINT_SIGMA = 1.0
+#: Points each segment of a change-point search needs (spc.trend.change_points' default).
+_CHANGE_POINT_SEGMENT = 6
 
 SUGGESTION_COLUMNS = ["phase", "suggested_start", "reason", "before_mean", "after_mean", "n_before", "n_after"]
 
@@ -93,14 +95,15 @@ def recalculation_suggestions(points: pl.DataFrame, *, run_length: int = RUN_LEN
               .sort(*grp, "_rank", "_i").group_by(grp, maintain_order=True).first())
     if chosen.is_empty():
         return pl.DataFrame(schema=schema)
-    levels = (f.join(chosen, on=grp, how="inner")
+    before = pl.col("_i") < pl.col("_at")  # the suggested date is the first point of the new level
+    levels = (f.join(chosen.rename({"_i": "_at"}), on=grp, how="inner")
               .group_by(*grp, maintain_order=True)
-              .agg(suggested_start=pl.col("period").filter(pl.col("_i") == pl.col("_i_right")).first(),
+              .agg(suggested_start=pl.col("period").filter(pl.col("_i") == pl.col("_at")).first(),
                    reason=pl.col("_reason").first(),
-                   before_mean=pl.col("value").filter(pl.col("_i") < pl.col("_i_right")).mean(),
-                   after_mean=pl.col("value").filter(pl.col("_i") >= pl.col("_i_right")).mean(),
-                   n_before=(pl.col("_i") < pl.col("_i_right")).sum().cast(pl.Int64),
-                   n_after=(pl.col("_i") >= pl.col("_i_right")).sum().cast(pl.Int64)))
+                   before_mean=pl.col("value").filter(before).mean(),
+                   after_mean=pl.col("value").filter(~before).mean(),
+                   n_before=before.sum().cast(pl.Int64),
+                   n_after=(~before).sum().cast(pl.Int64)))
     return levels.select(*key, *SUGGESTION_COLUMNS).cast(schema).sort(*grp)
 
 
@@ -114,12 +117,13 @@ def _change_points(f: pl.DataFrame, grp: list[str], min_side: int) -> pl.DataFra
     if "point_type" not in f.columns:
         return empty
     # the chart must agree: only phases where some point is special cause are searched
-    flagged = f.filter((pl.col("point_type") != "common_cause").any().over(grp) & (pl.col("_n") >= 2 * 6))
+    flagged = f.filter((pl.col("point_type") != "common_cause").any().over(grp)
+                       & (pl.col("_n") >= 2 * _CHANGE_POINT_SEGMENT))
     if flagged.is_empty():
         return empty
     named = flagged.with_columns(_name=pl.concat_str([pl.col(g).cast(pl.String) for g in grp], separator="\x1f"))
     found = trend.change_points(named.select(pl.col("_name").alias("series"), "period", "value"),
-                                min_shift_sigma=CHANGE_POINT_SIGMA)
+                                min_segment=_CHANGE_POINT_SEGMENT, min_shift_sigma=CHANGE_POINT_SIGMA)
     if found.is_empty():
         return empty
     return (named.join(found.select(pl.col("series").alias("_name"), pl.col("suggested_start").alias("period")),
@@ -132,11 +136,10 @@ def current_suggestions(points: pl.DataFrame) -> pl.DataFrame:
     """`recalculation_suggestions` for the latest phase of each series only: the limits drawn
     now. (An earlier phase already ends where an analyst recalculated.)"""
     key = series_key(points)
-    found = recalculation_suggestions(points)
-    if found.is_empty():
-        return found
-    latest = points.group_by(key).agg(pl.col("phase").max().cast(pl.Int64))
-    return found.join(latest, on=[*key, "phase"], how="semi")
+    if points.is_empty():
+        return recalculation_suggestions(points)
+    latest = pl.col("phase") == (pl.col("phase").max().over(key) if key else pl.col("phase").max())
+    return recalculation_suggestions(points.filter(latest))
 
 
 def suggestion_reason(suggestion: dict, unit: str | None, frequency: str | None = "month") -> str:
