@@ -368,7 +368,7 @@ def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[s
         extra = f" has only {n_used} points" if n_used is not None else " is short"
         sentences.append(f"These limits are provisional: the phase{extra} (12 are needed for firm limits).")
     if trend_row is not None:
-        sentences.append(_trend_sentence(trend_row, unit, r.get("improvement")))
+        sentences.append(_trend_sentence(trend_row, unit, r.get("improvement"), freq))
     if age:
         sentences.append(age[0].upper() + age[1:] + ".")
     for warning in r.get("warnings") or []:
@@ -396,11 +396,11 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _trend_sentence(t: dict, unit: str, improvement: str | None) -> str:
+def _trend_sentence(t: dict, unit: str, improvement: str | None, frequency: str | None = "month") -> str:
     """The long-term trend in plain words (the test statistics are in `trend_detail`)."""
     months = t.get("window_months")
     span = f"the {months} months to" if months else "the period to"
-    end = period_text(t.get("end"), "month")
+    end = period_text(t.get("end"), frequency)  # quarters read as quarters
     if t.get("direction") in ("rising", "falling"):
         slope = t["slope_per_year"]
         per_year = format_value(abs(slope), unit, decimals=1 if _is_percent(unit) else None)
