@@ -332,7 +332,7 @@ def test_a_long_attention_list_names_the_most_pressing_and_points_to_the_rest(de
     ov = overview(str(demo_db), stamp(demo_db))
     rows = summary.summary_rows(ov, FORCE).with_columns(is_new=pl.lit(True))  # as if every signal were new
     items = summary.attention_items(rows)
-    block = summary.attention_html(items, chance_figure(pl.DataFrame()))
+    block = summary.attention_html(items)
     named = _names_in_order(block)
     assert len(named) == summary.MAX_NAMED
     assert f"and {items.height - summary.MAX_NAMED} more" in block and "Needs attention first" in block

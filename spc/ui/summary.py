@@ -164,9 +164,8 @@ def attention_items(rows: pl.DataFrame) -> pl.DataFrame:
     return chosen.sort("attention", pl.col("is_new").not_(), "p_order", "sort_order")
 
 
-def attention_html(items: pl.DataFrame, chance: ChanceFigure) -> str:
-    """The named list (each indicator a link to its page, with one line of why), then how many
-    signals chance alone would give."""
+def attention_html(items: pl.DataFrame) -> str:
+    """The named list: each indicator a link to its page, with one line of why."""
     out = ['<div class="spc-attention"><div class="spc-h">Needs attention</div>']
     if items.is_empty():
         out.append('<div class="spc-calm">No concerns, no new signals and no target that will not be met.</div>')
@@ -184,7 +183,7 @@ def attention_html(items: pl.DataFrame, chance: ChanceFigure) -> str:
         if items.height > MAX_NAMED:
             out.append(f'<p class="spc-small">and {items.height - MAX_NAMED} more: choose '
                        "<b>Needs attention first</b> below.</p>")
-    out.append(f'<div class="spc-chance">{chance_html(chance)}</div></div>')
+    out.append("</div>")
     return "".join(out)
 
 
@@ -320,7 +319,7 @@ class SummaryView:
     outcomes: pl.DataFrame     # police.uk outcome indicators, after the matrix filter
     attention: pl.DataFrame    # named on the first screen
     late: pl.DataFrame         # the area's indicators whose data is late
-    chance: ChanceFigure
+    series: pl.DataFrame       # `rows` with each series' rule options, for spc.chance
     national: dict[str, pl.DataFrame]  # national area name -> its rows (force page only)
 
 
@@ -341,7 +340,7 @@ def summary_view(ov: Overview, area: str, priorities: list[str] | None = None, *
                 national[r["name"]] = context
     return SummaryView(rows=rows, main=shown.filter(~pl.col("outcome")), outcomes=shown.filter(pl.col("outcome")),
                        attention=attention_items(rows), late=rows.filter(pl.col("late")),
-                       chance=chance_figure(series), national=national)
+                       series=series, national=national)
 
 
 def headline(view: SummaryView, area_name: str) -> str:
@@ -407,7 +406,12 @@ def render(ov: Overview, path: str) -> None:
 
     left, right = st.columns([11, 9], gap="medium")
     with left:
-        st.markdown(attention_html(view.attention, view.chance), unsafe_allow_html=True)
+        st.markdown(attention_html(view.attention), unsafe_allow_html=True)
+        # the chance figure is simulated the first time an option set is seen (a few seconds):
+        # the rest of the page is drawn first and this line is filled in last
+        chance_slot = st.empty()
+        chance_slot.markdown('<div class="spc-chance">Working out how many signals chance alone would give…</div>',
+                             unsafe_allow_html=True)
     with right:
         st.markdown(matrix_html(view.rows, area), unsafe_allow_html=True)
         st.markdown(late_html(view.late), unsafe_allow_html=True)
@@ -459,6 +463,8 @@ def render(ov: Overview, path: str) -> None:
         st.markdown(common.SPECIAL_CAUSE_HELP)
         st.markdown(common.ASSURANCE_HELP)
         st.markdown(CHANCE_HELP)
+    chance_slot.markdown(f'<div class="spc-chance">{chance_html(chance_figure(view.series))}</div>',
+                         unsafe_allow_html=True)
 
 
 CHANCE_HELP = (
