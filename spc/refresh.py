@@ -581,7 +581,9 @@ def run_refresh(db: str | Path, sources: str | Path, *, dry_run: bool = False, o
                     status="dry-run" if dry_run else ("success" if not work.errors else "success with errors"),
                     changes=work.changes, imports=work.imports, since_batch=work.since_batch,
                     series_computed=work.series_computed, series_changed=work.results.series.height,
-                    overdue=overdue, errors=work.errors, dry_run=dry_run)
+                    overdue=overdue, errors=work.errors, dry_run=dry_run,
+                    # signals change only where results changed, so the changed series' points suffice
+                    points=work.results.points)
                 if dry_run:
                     break
                 try:

@@ -95,7 +95,7 @@ class DataAge:
 
         when = period_text(self.latest_period, self.frequency)
         if self.months_ago <= 0:
-            ago = "the current period"
+            ago = "just ended"
         elif self.months_ago == 1:
             ago = "1 month ago"
         else:

@@ -83,7 +83,7 @@ def test_a_pack_for_a_past_period_measures_data_age_at_that_period(demo_db, tmp_
     out = tmp_path / "march.html"
     build_brief(demo_db, out, period="2024-03", indicator_ids=["calls_999_answered_10s"])
     page = _pages(out)["999 calls answered within 10 seconds"]
-    assert "Latest data: March 2024, the current period." in page
+    assert "Latest data: March 2024, just ended." in page
     assert dt.date.today().year > 2024  # today it would be years late; the March 2024 pack is not
 
 
