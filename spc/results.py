@@ -72,7 +72,7 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
     Returns the specs and, per series, a note when the chart had to change (a p or u chart
     needs a denominator for every point; survey proportions without one go on an XmR chart).
     """
-    frame = keys.join(indicators.select("id", "chart", "improvement", "target"),
+    frame = keys.join(indicators.select("id", "chart", "improvement", "target", "frequency"),
                       left_on="indicator_id", right_on="id", how="left")
     tunables = ["chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
                 "baseline_points"]
@@ -98,7 +98,7 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
         options = {k: row[k] for k in ("two_sigma", "screen_outliers", "shift", "trend", "rule_set",
                                         "baseline_points") if row[k] is not None}
         specs[row["series"]] = SeriesSpec(
-            chart=chart, improvement=row["improvement"], target=row["target"],
+            chart=chart, improvement=row["improvement"], target=row["target"], frequency=row["frequency"],
             rebase=rebase.get(row["series"], ()), exclude=exclude.get(row["series"], ()), **options)
     return specs, notes
 

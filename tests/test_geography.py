@@ -160,7 +160,7 @@ def test_version_3_lets_a_v2_store_hold_a_national_area_and_keeps_every_observat
         before = con.execute("SELECT * FROM observation ORDER BY ALL").fetchall()
         with pytest.raises(duckdb.ConstraintException, match="CHECK constraint"):
             con.execute("INSERT INTO area (code, name, type) VALUES ('x', 'X', 'national')")
-        assert migrate(con) == 3
+        assert migrate(con, 3) == 3
         assert con.execute("SELECT * FROM observation ORDER BY ALL").fetchall() == before
         con.execute("INSERT INTO area (code, name, type) VALUES ('x', 'X', 'national')")
         with pytest.raises(duckdb.ConstraintException, match="CHECK constraint"):

@@ -246,7 +246,13 @@ _V3 = [
     "DROP TABLE _area_v2",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# Version 4: the number of periods missing before each result point, so readers break the
+# chart's line at a gap without working the grain out again (results are recomputed by db init).
+_V4 = [
+    "ALTER TABLE result_point ADD COLUMN gap_before INTEGER NOT NULL DEFAULT 0",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
