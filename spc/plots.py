@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from spc.timeliness import gaps, shift_periods
+from spc.timeliness import gaps, infer_frequency, shift_periods
 
 #: MDC colours (as NHSRplotthedots uses them).
 GREY = "#7B7D7D"
@@ -137,18 +137,6 @@ def period_word(frequency: str, n: int = 1) -> str:
     """'month', 'quarters', ...: the word for `n` periods of `frequency` ('period' if unknown)."""
     word = frequency if frequency in ("week", "month", "quarter", "year") else "period"
     return word if n == 1 else word + "s"
-
-
-def infer_frequency(periods: Sequence[dt.date] | pl.Series) -> str:
-    """The grain of a series from its smallest step between periods, as the engine infers it
-    when an indicator declares none: 'year' (12 months), 'quarter' (3), 'week' (7 days), else
-    'month'. For callers that do not pass the indicator's frequency."""
-    ps = sorted(set(periods))
-    months = [(b.year - a.year) * 12 + b.month - a.month for a, b in zip(ps, ps[1:])]
-    step = min(months, default=1)
-    if step == 0:
-        return "week" if min((b - a).days for a, b in zip(ps, ps[1:])) >= 7 else "month"
-    return {12: "year", 3: "quarter"}.get(step, "month")
 
 
 def gap_spans(periods: Sequence[dt.date] | pl.Series, frequency: str | None = None) -> pl.DataFrame:

@@ -13,6 +13,7 @@ One rule for every reader-facing surface (the app, the briefing pack, the refres
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -29,6 +30,18 @@ _MONTH_NAMES = (
 
 def _month_index(period: pl.Expr) -> pl.Expr:
     return period.dt.year().cast(pl.Int64) * 12 + period.dt.month().cast(pl.Int64) - 1
+
+
+def infer_frequency(periods: Sequence[dt.date] | pl.Series) -> str:
+    """The grain of a series from its smallest step between periods, as the engine infers it
+    when an indicator declares none: 'year' (12 months), 'quarter' (3), 'week' (7 days), else
+    'month'. For callers that do not know the indicator's frequency (a file given to the CLI)."""
+    ps = sorted(set(periods))
+    months = [(b.year - a.year) * 12 + b.month - a.month for a, b in zip(ps, ps[1:])]
+    step = min(months, default=1)
+    if step == 0:
+        return "week" if min((b - a).days for a, b in zip(ps, ps[1:])) >= 7 else "month"
+    return {12: "year", 3: "quarter"}.get(step, "month")
 
 
 def periods_between(earlier: pl.Expr, later: pl.Expr, frequency: pl.Expr | str) -> pl.Expr:

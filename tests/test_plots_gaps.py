@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
-from spc import plots
+from spc import plots, timeliness
 from spc.engine import SeriesSpec, analyse
 
 JARGON = re.compile(r"\bUCL\b|\bLCL\b|Common Cause|\bCL\b|in 3 (Above|Below)", re.I)
@@ -151,5 +151,5 @@ def test_without_a_frequency_the_grain_is_inferred_so_quarters_are_not_gaps() ->
     gapped = points.filter(pl.col("period") != dt.date(2022, 4, 1))
     texts = [a.text for a in plots.control_chart(gapped).layout.annotations]
     assert any("1 quarter missing" in t and "Apr–Jun 2022" in t for t in texts)
-    assert plots.infer_frequency([dt.date(2024, 1, 1) + dt.timedelta(days=7 * k) for k in (0, 1, 3)]) == "week"
-    assert plots.infer_frequency([dt.date(2020, 4, 1), dt.date(2021, 4, 1)]) == "year"
+    assert timeliness.infer_frequency([dt.date(2024, 1, 1) + dt.timedelta(days=7 * k) for k in (0, 1, 3)]) == "week"
+    assert timeliness.infer_frequency([dt.date(2020, 4, 1), dt.date(2021, 4, 1)]) == "year"

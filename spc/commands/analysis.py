@@ -270,7 +270,11 @@ def compare_command(
         current = f"{latest:%Y-%m}"
     cur = parse_window(current)
     prev = parse_window(previous) if previous else None
-    result = cp.compare_periods(data, cur, prev, kind=kind, alpha=alpha)
+    from spc.timeliness import infer_frequency
+
+    # the periods are named in the data's own grain ('a quarter over 4')
+    result = cp.compare_periods(data, cur, prev, kind=kind, alpha=alpha,
+                                frequency=infer_frequency(data["period"]))
     if fmt == "csv":
         _emit(result.write_csv(), output)
     else:

@@ -95,7 +95,7 @@ def year_on_year(path: str, key: Any, indicator_id: str, area_code: str, frequen
     start_month = end.year * 12 + end.month - 1 - (12 - step)
     start = dt.date(start_month // 12, start_month % 12 + 1, 1)
     try:
-        row = compare.compare_periods(data, (start, end)).row(0, named=True)
+        row = compare.compare_periods(data, (start, end), frequency=frequency).row(0, named=True)
     except Exception as exc:
         return {"error": str(exc)}
     return row
@@ -244,10 +244,12 @@ def render(ov: Overview, path: str) -> None:
                        "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
 
     all_points = sd.points
-    if all_points["area_code"].n_unique() > 1:
+    # the partnership areas side by side: not the force, and never national context
+    local = all_points.filter(pl.col("area_type") == "community safety partnership area")
+    if local["area_code"].n_unique() > 1:
         st.subheader("Across the areas")
-        local = all_points.filter(pl.col("area_type") != "force")
-        st.plotly_chart(plots.small_multiples(local, unit=unit), width="stretch", key="small_multiples")
+        st.plotly_chart(plots.small_multiples(local, unit=unit, frequency=freq), width="stretch",
+                        key="small_multiples")
 
     st.subheader("Data")
     table = points.select(

@@ -86,7 +86,7 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
     if priorities:
         rows = rows.filter(pl.col("priority").is_in(priorities))
     spark = ov.spark.group_by("indicator_id", "area_code").agg(
-        spark_values=pl.col("value"), spark_types=pl.col("point_type"))
+        spark_values=pl.col("value"), spark_types=pl.col("point_type"), spark_periods=pl.col("period"))
     rows = rows.join(spark, on=["indicator_id", "area_code"], how="left")
     if ov.changes.height:
         # one marker per row: a new signal matters most, then an ended one, then a withdrawn one
@@ -297,7 +297,9 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
             f'{plots.format_period(r["latest_period"], r["frequency"])}</span>',
         ]
         if sparklines:
-            cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types"), width=140))
+            # with the periods, the line breaks at missing periods instead of joining across them
+            cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types"), width=140,
+                                             periods=r.get("spark_periods"), frequency=r.get("frequency")))
         cells += [
             plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 32),
                                   plots.variation_label(r["variation"])),
