@@ -252,7 +252,42 @@ _V4 = [
     "ALTER TABLE result_point ADD COLUMN gap_before INTEGER NOT NULL DEFAULT 0",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+# Version 5: who may change what (spc.auth) and the record of every change (spc.audit).
+# `app_user` holds local accounts with an argon2id hash (never the password). `audit_event` is
+# append-only: spc.audit only ever inserts into it. A withdrawn annotation keeps who withdrew it
+# and why, and can be reinstated (deleted_at back to NULL; the audit trail keeps both steps).
+_V5 = [
+    """
+    CREATE TABLE app_user (
+        name            VARCHAR PRIMARY KEY,       -- lower case, as typed at sign-in
+        role            VARCHAR NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+        password_hash   VARCHAR NOT NULL,          -- argon2id with its own salt (argon2-cffi)
+        created_at      TIMESTAMP NOT NULL,
+        password_set_at TIMESTAMP NOT NULL,        -- a session signed in before this has ended
+        last_sign_in    TIMESTAMP
+    )
+    """,
+    "CREATE SEQUENCE audit_event_id_seq START 1",
+    """
+    CREATE TABLE audit_event (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('audit_event_id_seq'),
+        happened_at     TIMESTAMP NOT NULL,
+        actor           VARCHAR NOT NULL,          -- the signed-in name, the OS user for the CLI
+        method          VARCHAR NOT NULL,          -- local, oidc, cli, anonymous
+        role            VARCHAR,
+        kind            VARCHAR NOT NULL,          -- setting, annotation, withdraw, refused, ... (spc.audit.KINDS)
+        indicator_id    VARCHAR,
+        area_code       VARCHAR,
+        subject         VARCHAR,                   -- what was changed: annotation id, account name
+        reason          VARCHAR,                   -- why, as the person gave it
+        detail          VARCHAR                    -- JSON: the values written, or why a request was refused
+    )
+    """,
+    "ALTER TABLE annotation ADD COLUMN withdrawn_by VARCHAR",
+    "ALTER TABLE annotation ADD COLUMN withdrawn_reason VARCHAR",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
