@@ -65,6 +65,7 @@ def _parse_period(text: str) -> dt.date:
 class _Data:
     indicators: pl.DataFrame
     area: dict[str, str]
+    area_names: dict[str, str]  # every area in the pack: the chosen one, and national context
     summary: pl.DataFrame
     points: pl.DataFrame
     phases: pl.DataFrame
@@ -72,6 +73,7 @@ class _Data:
     demo: set[str]
     period: dt.date
     as_of: dt.date | None = None  # the day data ages are measured on (None: the day the pack is made)
+    context_area: str | None = None  # national figures shown beside a force's own, never as its own
 
 
 def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area: str | None) -> _Data:
@@ -95,25 +97,34 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
         for ind in indicator_ids or []:
             if ind not in known:
                 raise SpcError(f"--indicators {ind!r}: no such indicator (see `spc db status`)", exit_code=2)
-        with_data = {r[0] for r in mem.execute(
-            "SELECT DISTINCT indicator_id FROM observation WHERE area_code = ?", [area]).fetchall()}
-        ids = [i for i in (indicator_ids or indicators["id"].to_list()) if i in with_data]
-        if not ids:
+        # a force's pack also shows national figures (MoJ England and Wales) as context pages
+        national = areas.filter(pl.col("type") == "national")
+        context = national["code"][0] if chosen["type"][0] == "force" and national.height else None
+
+        def having_data(code: str | None) -> list[str]:
+            found = {r[0] for r in mem.execute(
+                "SELECT DISTINCT indicator_id FROM observation WHERE area_code = ?", [code]).fetchall()}
+            return [i for i in (indicator_ids or indicators["id"].to_list()) if i in found]
+
+        ids, context_ids = having_data(area), (having_data(context) if context else [])
+        if not ids and not context_ids:
             raise SpcError(f"no data for the chosen indicators in area {area!r}")
         if period is None:
+            own = ids or context_ids  # the pack is dated by the area's own figures where it has any
             end = mem.execute(
                 f"SELECT max(period_start) FROM observation WHERE area_code = ? AND indicator_id IN "
-                f"({', '.join('?' for _ in ids)})", [area, *ids]).fetchall()[0][0]
+                f"({', '.join('?' for _ in own)})", [area if ids else context, *own]).fetchall()[0][0]
         else:
             end = _parse_period(period)
         # The pack shows what the data up to the reporting period said.
-        mem.execute("DELETE FROM observation WHERE period_start > ? OR area_code <> ?", [end, area])
+        kept = [area, context or area]
+        mem.execute("DELETE FROM observation WHERE period_start > ? OR area_code NOT IN (?, ?)", [end, *kept])
         demo = {r[0] for r in mem.execute(
             "SELECT DISTINCT o.indicator_id FROM observation o JOIN load_batch b ON b.id = o.load_batch_id "
             "WHERE b.source = 'demo'").fetchall()}
-        results = compute(mem, ids)
+        results = compute(mem, sorted(set(ids) | set(context_ids)))
         annotations = frame(mem, "SELECT * FROM annotation WHERE deleted_at IS NULL AND date <= ? "
-                                 "AND (area_code IS NULL OR area_code = ?)", [end, area])
+                                 "AND (area_code IS NULL OR area_code IN (?, ?))", [end, *kept])
     finally:
         mem.close()
     if results.summary.is_empty():
@@ -121,12 +132,13 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
     # A pack for a past period reads as it would have at the end of that period; otherwise ages are today's.
     as_of = None if period is None else dt.date(end.year + end.month // 12, end.month % 12 + 1, 1) - dt.timedelta(days=1)
     return _Data(indicators=indicators, area={"code": area, "name": chosen["name"][0]},
+                 area_names=dict(zip(areas["code"].to_list(), areas["name"].to_list())),
                  summary=results.summary, points=results.points, phases=results.phases,
-                 annotations=annotations, demo=demo, period=end, as_of=as_of)
+                 annotations=annotations, demo=demo, period=end, as_of=as_of, context_area=context)
 
 
 def _ordered(data: _Data) -> pl.DataFrame:
-    """Summary rows joined to the catalogue, in order of need for attention."""
+    """Summary rows joined to the catalogue, in order of need for attention; national context last."""
     from spc.plots import ATTENTION_ORDER
 
     attention = pl.DataFrame({"variation": [k for k in ATTENTION_ORDER if k is not None],
@@ -136,8 +148,11 @@ def _ordered(data: _Data) -> pl.DataFrame:
                                   "target_source", "sort_order", "priority")
     return (data.summary.join(meta, on="indicator_id", how="left")
             .join(attention, on="variation", how="left").join(assurance, on="assurance", how="left")
-            .with_columns(pl.col("_attention").fill_null(9), pl.col("_assure").fill_null(9))
-            .sort("_attention", "_assure", "sort_order", "indicator_id"))
+            .with_columns(pl.col("_attention").fill_null(9), pl.col("_assure").fill_null(9),
+                          _context=pl.col("area_code") == pl.lit(data.context_area, pl.String),
+                          area_name=pl.col("area_code").replace_strict(data.area_names, default=pl.col("area_code")))
+            .with_columns(pl.col("_context").fill_null(False))
+            .sort("_context", "_attention", "_assure", "sort_order", "indicator_id"))
 
 
 _CSS = """
@@ -190,7 +205,7 @@ def _narrative(rows: pl.DataFrame, data: _Data, today: dt.date) -> pl.DataFrame:
 
     points = keyed(data.points)
     trends = trend.long_term_trend(points.select("series", "period", "value").drop_nulls("value"), window=36)
-    return narrative.describe(keyed(rows).with_columns(area_name=pl.lit(data.area["name"])),
+    return narrative.describe(keyed(rows),
                               keyed(data.phases), data.indicators, points=points, trend=trends, today=today)
 
 
@@ -219,17 +234,31 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
              "rule says it is beyond normal variation. Targets, where they exist, are an assurance reference "
              "(will the process, as it runs now, meet it?), not the judgement. Indicators needing attention "
              "come first.</p>",
-             '<table class="summary"><thead><tr><th>Indicator</th><th>Latest</th><th>Period</th>'
-             "<th>Variation</th><th>Assurance</th></tr></thead><tbody>"]
-    for r in rows.iter_rows(named=True):
-        unit = r["unit"] or ""
-        cover.append(
-            f"<tr><td>{html.escape(r['name'] or r['indicator_id'])}</td>"
-            f'<td class="num">{html.escape(plots.format_value(r["latest_value"], unit))}</td>'
-            f"<td>{html.escape(r['_period_text'])}</td>"
-            f"<td>{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 26), plots.variation_label(r['variation'], r['improvement']))}</td>"
-            f"<td>{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 26), plots.assurance_label(r['assurance']))}</td></tr>")
-    cover.append("</tbody></table>")
+             ]
+
+    def cover_table(chosen: pl.DataFrame) -> None:
+        cover.append('<table class="summary"><thead><tr><th>Indicator</th><th>Latest</th><th>Period</th>'
+                     "<th>Variation</th><th>Assurance</th></tr></thead><tbody>")
+        for r in chosen.iter_rows(named=True):
+            unit = r["unit"] or ""
+            cover.append(
+                f"<tr><td>{html.escape(r['name'] or r['indicator_id'])}</td>"
+                f'<td class="num">{html.escape(plots.format_value(r["latest_value"], unit))}</td>'
+                f"<td>{html.escape(r['_period_text'])}</td>"
+                f"<td>{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 26), plots.variation_label(r['variation'], r['improvement']))}</td>"
+                f"<td>{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 26), plots.assurance_label(r['assurance']))}</td></tr>")
+        cover.append("</tbody></table>")
+
+    own, context = rows.filter(~pl.col("_context")), rows.filter(pl.col("_context"))
+    if own.height:
+        cover_table(own)
+    if context.height:
+        # national figures are context for the force's own, never counted among them
+        name = data.area_names.get(data.context_area or "", "national")
+        cover.append(f'<h2 class="context">{html.escape(name)}: national context</h2>'
+                     f'<p class="note">These figures are for {html.escape(name)} as a whole, not '
+                     f'{html.escape(data.area["name"])}; they are shown for comparison only.</p>')
+        cover_table(context)
     sources = sorted({r["source"] for r in rows.iter_rows(named=True) if r["source"]})
     cover.append(f'<p class="note">Sources: {html.escape("; ".join(sources))}.</p>')
     if any_demo:
@@ -267,7 +296,8 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
                 body += "".join(f'<p class="{"headline" if i == 0 else ""}">{html.escape(x)}</p>' for i, x in group)
         pages.append(
             f'<section class="page"><h2>{html.escape(r["name"] or r["indicator_id"])}</h2>'
-            f'<p class="sub">{html.escape(data.area["name"])} · {html.escape(r["priority"] or "")} · '
+            f'<p class="sub">{html.escape(r["area_name"])}{" · national context" if r["_context"] else ""} · '
+            f'{html.escape(r["priority"] or "")} · '
             f'latest {html.escape(r["_period_text"])}: {html.escape(plots.format_value(r["latest_value"], r["unit"] or ""))}</p>'
             f'<div class="icons">'
             f"{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 34), plots.variation_label(r['variation'], r['improvement']))}"
