@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from spc.text import literal
 from spc.timeliness import gaps, infer_frequency, shift_periods
 
 #: MDC colours (as NHSRplotthedots uses them).
@@ -454,7 +455,9 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         # several dates on one period share one marker labelled "2, 3"
         marks = anns.group_by("date", maintain_order=True).agg(
             label=pl.col("number").str.join(", "),
-            hover=pl.format("{}: {}", pl.col("kind").replace(ANNOTATION_KINDS), pl.col("text")).str.join("<br>"))
+            # typed text: shown literally, never as plotly's HTML
+            hover=pl.format("{}: {}", pl.col("kind").replace(ANNOTATION_KINDS).map_elements(literal, return_dtype=pl.String),
+                            pl.col("text").fill_null("").map_elements(literal, return_dtype=pl.String)).str.join("<br>"))
         for d in marks["date"].to_list():
             fig.add_shape(type="line", x0=d, x1=d, y0=0, y1=1, yref="paper",
                           line={"color": "#555555", "width": 1, "dash": "dot"})
@@ -474,7 +477,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         pad = dt.timedelta(days=max(15, (last - first).days // 60))
         fig.update_xaxes(range=[first - pad, last + pad])
     fig.update_layout(
-        title={"text": title, "font": {"size": base + 4}} if title else None,
+        title={"text": literal(title), "font": {"size": base + 4}} if title else None,
         height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white", paper_bgcolor="white",
         margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "font": {"size": base - 4}},
@@ -502,7 +505,8 @@ def _period_ticks(first: dt.date | None, last: dt.date | None, frequency: str) -
 
 
 def annotation_list(annotations: pl.DataFrame | None, frequency: str = "month") -> list[str]:
-    """The numbered list that explains the markers `control_chart` puts on the chart."""
+    """The numbered list that explains the markers `control_chart` puts on the chart, as plain
+    text (the analysts' words in it: escape with `spc.text` where it meets Markdown or HTML)."""
     if annotations is None or annotations.is_empty():
         return []
     anns = annotations.sort("date", "id") if "id" in annotations.columns else annotations.sort("date")
@@ -519,7 +523,7 @@ def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, h
     names = points["area_name"].unique(maintain_order=True).to_list()
     freq = frequency or infer_frequency(points["period"])
     rows = max(1, math.ceil(len(names) / columns))
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, shared_xaxes=True,
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[literal(n) for n in names], shared_xaxes=True,
                         horizontal_spacing=0.04, vertical_spacing=0.16)
     scale = axis_scale(unit)
     for k, name in enumerate(names):
@@ -542,12 +546,12 @@ def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, h
                                                            part["rule"].to_list() if "rule" in part.columns
                                                            else [None] * part.height,
                                                            part["point_type"].to_list())],
-                        hovertemplate=(f"{html.escape(name)}, %{{customdata[0]}}: %{{customdata[1]}}"
+                        hovertemplate=(f"{literal(name)}, %{{customdata[0]}}: %{{customdata[1]}}"
                                        "<br>%{customdata[2]}<extra></extra>"))
         _shade_gaps(fig, spans, 10, row=r, col=c, label=False)  # after the traces: plotly skips empty panels
     fig.update_layout(height=height, font={"family": _FONT, "size": 12}, plot_bgcolor="white",
                       margin={"l": 40, "r": 10, "t": 60 if title else 40, "b": 30},
-                      title={"text": title} if title else None)
+                      title={"text": literal(title)} if title else None)
     fig.update_annotations(font_size=14)
     fig.update_xaxes(showgrid=False, tickformat="%Y", nticks=4)
     fig.update_yaxes(gridcolor="#F0F0F0", nticks=4)
