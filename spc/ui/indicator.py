@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from spc import narrative, plots
+from spc.text import literal
 from spc.ui import common
 from spc.ui.data import Overview, series_data, stamp
 
@@ -19,12 +19,18 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
     """The indicator (and area) pickers shared by the indicator, compare and analyst pages.
 
     The choice lives in session state (`sel_indicator`, `sel_area`) so it follows the user from
-    page to page, and it can be set from the address (?indicator=...&area=...).
+    page to page, and it can be set from the address (?indicator=...&area=...). A choice that
+    is not on offer (a mistyped address, an area with no figures for the indicator) is replaced
+    by the first one with a notice saying so and what there is to choose from, never silently.
     """
     inds = ov.indicators.filter(pl.col("local")) if local_only else ov.indicators
     ids = inds["id"].to_list()
     names = dict(zip(ids, inds["name"].to_list()))
-    if st.session_state.get(f"{key_prefix}_indicator") not in ids:
+    wanted = st.session_state.get(f"{key_prefix}_indicator")
+    if wanted not in ids:
+        if wanted is not None:
+            _not_offered("indicator", str(wanted), ov.indicators, "id", [names[i] for i in ids],
+                         "is not reported by area, so it cannot be compared here")
         st.session_state[f"{key_prefix}_indicator"] = ids[0]
     cols = st.columns([3, 2]) if with_area else [st.container()]
     with cols[0]:
@@ -34,7 +40,11 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
         have = ov.summary.filter(pl.col("indicator_id") == ind)
         codes = have["area_code"].to_list() or ov.areas["code"].head(1).to_list()
         area_names = dict(zip(have["area_code"].to_list(), have["area_name"].to_list()))
-        if st.session_state.get(f"{key_prefix}_area") not in codes:
+        wanted_area = st.session_state.get(f"{key_prefix}_area")
+        if wanted_area not in codes:
+            if wanted_area is not None:
+                _not_offered("area", str(wanted_area), ov.areas, "code", [area_names.get(c, c) for c in codes],
+                             f"has no figures for {names.get(ind, ind)}")
             st.session_state[f"{key_prefix}_area"] = codes[0]
         with cols[1]:
             area = st.selectbox("Area", codes, format_func=lambda c: area_names.get(c, c), key=f"{key_prefix}_area")
@@ -42,6 +52,17 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
     if area:
         st.query_params["area"] = area
     return ind, area
+
+
+def _not_offered(what: str, wanted: str, known: pl.DataFrame, key: str, choices: list[str], why: str) -> None:
+    """The notice for an indicator or area (from the address, or another page) not on offer here:
+    unknown altogether, or known but not offered (`why`), with the list to choose from."""
+    match = known.filter(pl.col(key) == wanted)
+    listed = ", ".join(literal(c) for c in choices)
+    if match.is_empty():
+        st.warning(f"No {what} '{literal(wanted)}'. Choose one of: {listed}.", icon="⚠️")
+    else:
+        st.info(f"{literal(match['name'][0])} {literal(why)}. Choose one of: {listed}.", icon="ℹ️")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -110,7 +131,7 @@ def render(ov: Overview, path: str) -> None:
     sd = series_data(path, key, ind_id)
     points = sd.points.filter(pl.col("area_code") == area)
     summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
-    st.title(meta["name"])
+    st.title(literal(meta["name"]))
     if summ.is_empty() or points.is_empty():
         st.warning("No results are stored for this indicator and area yet.")
         return
@@ -119,9 +140,9 @@ def render(ov: Overview, path: str) -> None:
     direction = {"increase": "higher is better", "decrease": "lower is better",
                  "neutral": "no better direction (a rise may mean more reporting)"}[s["improvement"] or meta["improvement"]]
     st.markdown(
-        f"<div class='spc-small'>{html.escape(meta['description'] or '')} "
-        f"{html.escape(s['area_name'])}; {html.escape(direction)}; "
-        f"{html.escape(meta['frequency'])}ly data from {html.escape(meta['source'])}.</div>",
+        f"<div class='spc-small'>{literal(meta['description'])} "
+        f"{literal(s['area_name'])}; {literal(direction)}; "
+        f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>",
         unsafe_allow_html=True)
     c1, c2, c3 = st.columns([2, 3, 3])
     c1.metric(f"Latest ({plots.format_period(s['latest_period'], freq)})", plots.format_value(s["latest_value"], unit))
@@ -132,20 +153,21 @@ def render(ov: Overview, path: str) -> None:
     phases = sd.phases.filter(pl.col("area_code") == area)
     told = series_narrative(path, key, ind_id, area, summ, phases, ov.indicators.filter(pl.col("id") == ind_id),
                             points, dt.date.today())
-    st.markdown(f"### {html.escape(told.get('status') or s.get('status') or '')}")
+    # narrative sentences name the indicator and area: data, so shown literally
+    st.markdown(f"### {literal(told.get('status') or s.get('status') or '')}")
     if told.get("age"):
         age = told["age"][0].upper() + told["age"][1:] + "."
-        (st.warning if told.get("late") else st.caption)(age)
+        (st.warning if told.get("late") else st.caption)(literal(age))
     # the latest point and its limits, in words (the episodes follow under "What the rules found")
     said = set(told.get("episodes") or []) | {told.get("suggestion"), told.get("gaps")}
     lead = [x for x in (told.get("sentences") or [])[1:] if x not in said and not x.startswith("Latest data:")]
     if lead:
-        st.markdown(" ".join(lead))
+        st.markdown(" ".join(literal(x) for x in lead))
     if "special cause" in (s.get("status") or "").lower() or told.get("episodes"):
         st.caption("*Special cause* means a change beyond normal variation: a statistical rule says it is "
                    "unlikely to be chance.")
     if told.get("suggestion"):
-        st.info(f"{told['suggestion']} (Analyst controls offers this date; nothing changes until an analyst "
+        st.info(f"{literal(told['suggestion'])} (Analyst controls offers this date; nothing changes until an analyst "
                 "confirms it.)")
 
     o1, o2, _ = st.columns([2, 2, 4])
@@ -154,14 +176,14 @@ def render(ov: Overview, path: str) -> None:
     show_target = False
     if s["target"] is not None:
         show_target = o2.checkbox(f"Show target ({plots.format_value(s['target'], unit)})", key="opt_target",
-                                  help=f"Source: {meta.get('target_source') or 'catalogue'}. A reference, not the judgement.")
+                                  help=f"Source: {literal(meta.get('target_source') or 'catalogue')}. A reference, not the judgement.")
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
                               target=s["target"], show_target=show_target, frequency=freq)
     st.plotly_chart(fig, width="stretch", key="control_chart")
     listed = plots.annotation_list(anns, freq)
     if listed:
-        st.markdown("\n".join(listed))
+        st.markdown("  \n".join(literal(x) for x in listed))
     chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
                   "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart"}
     trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
@@ -170,11 +192,11 @@ def render(ov: Overview, path: str) -> None:
     overrides = sd.settings.filter(pl.col("area_code").is_in([area, "*"]))
     for o in overrides.iter_rows(named=True):
         scope = "every area" if o["area_code"] == "*" else "this area"
-        st.caption(f"Chart settings for {scope} were changed by {o['author']} on {common.fmt_time(o['updated_at'])} "
+        st.caption(f"Chart settings for {scope} were changed by {literal(o['author'])} on {common.fmt_time(o['updated_at'])} "
                    "(see Analyst controls).")
     warnings = [w for w in (s.get("warnings") or []) if w]
     if warnings:
-        st.caption("Notes: " + "; ".join(warnings) + ".")
+        st.caption("Notes: " + "; ".join(literal(w) for w in warnings) + ".")
 
     left, right = st.columns(2)
     with left:
@@ -184,10 +206,10 @@ def render(ov: Overview, path: str) -> None:
             st.markdown("No point is beyond normal variation: every change is within the range this "
                         "measure normally moves in.")
         else:
-            st.markdown(lines[0])
-            st.markdown("\n".join(f"- {line}" for line in reversed(lines[1:])))  # most recent first
+            st.markdown(literal(lines[0]))
+            st.markdown("\n".join(f"- {literal(line)}" for line in reversed(lines[1:])))  # most recent first
         if told.get("gaps"):
-            st.markdown(told["gaps"])
+            st.markdown(literal(told["gaps"]))
         if phases.height:
             latest = phases.row(-1, named=True)
             if latest.get("runs_signal"):
@@ -238,7 +260,7 @@ def render(ov: Overview, path: str) -> None:
         if "error" in yoy:
             st.markdown(f"Not available ({yoy['error']}).")
         else:
-            st.markdown(yoy["sentence"])
+            st.markdown(literal(yoy["sentence"]))
             st.caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
                        f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
                        "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
