@@ -11,7 +11,6 @@ and, on the force's page, national figures as context of their own.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ import streamlit as st
 from spc import plots
 from spc.chance import ChanceFigure, about, chance_figure
 from spc.narrative import rule_words
+from spc.text import literal
 from spc.timeliness import GRAIN_MONTHS, data_age
 from spc.ui import common
 from spc.ui.data import Overview
@@ -115,7 +115,7 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
 
 def _link(indicator_id: str, area_code: str, text: str) -> str:
     query = urlencode({"page": "indicator", "indicator": indicator_id, "area": area_code})
-    return f'<a href="?{query}" target="_self">{html.escape(text)}</a>'
+    return f'<a href="?{query}" target="_self">{literal(text)}</a>'
 
 
 def summary_link(area_code: str, **filters: str) -> str:
@@ -177,8 +177,8 @@ def attention_html(items: pl.DataFrame) -> str:
             badges = (' <span class="spc-new">NEW</span>' if r["is_new"] else "") + \
                 (' <span class="spc-late">late</span>' if r["late"] else "")
             out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"])} '
-                       f'<span class="spc-kind">{html.escape(_kind(r))}</span>{badges}'
-                       f'<span class="spc-why">{html.escape(why_line(r))}</span></li>')
+                       f'<span class="spc-kind">{literal(_kind(r))}</span>{badges}'
+                       f'<span class="spc-why">{literal(why_line(r))}</span></li>')
         out.append("</ul>")
         if items.height > MAX_NAMED:
             out.append(f'<p class="spc-small">and {items.height - MAX_NAMED} more: choose '
@@ -192,7 +192,7 @@ def late_html(late: pl.DataFrame) -> str:
     if late.is_empty():
         return '<p class="spc-small">No late data: every latest figure is as recent as expected.</p>'
     items = "".join(f'<li>{_link(r["indicator_id"], r["area_code"], r["name"])}: '
-                    f'{html.escape(r["age_text"])}</li>' for r in late.head(MAX_NAMED).iter_rows(named=True))
+                    f'{literal(r["age_text"])}</li>' for r in late.head(MAX_NAMED).iter_rows(named=True))
     more = f"<li>and {late.height - MAX_NAMED} more, marked Late in the table</li>" if late.height > MAX_NAMED else ""
     return (f'<div class="spc-late-list"><span class="spc-late">{late.height} late</span> '
             f'a newer figure is due:<ul>{items}{more}</ul></div>')
@@ -222,8 +222,8 @@ def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
     (normal variation always shows)."""
     counts = matrix_counts(rows)
     head = "".join(
-        f'<th title="{html.escape(plots.assurance_label(None if a == "none" else a))}">'
-        f'{plots.assurance_icon_svg(None if a == "none" else a, 20)}<br><span>{html.escape(words)}</span></th>'
+        f'<th title="{literal(plots.assurance_label(None if a == "none" else a))}">'
+        f'{plots.assurance_icon_svg(None if a == "none" else a, 20)}<br><span>{literal(words)}</span></th>'
         for a, words in MATRIX_COLUMNS.items())
     out = ['<div class="spc-h">Variation and assurance</div>'
            f'<table class="spc-matrix"><thead><tr><th></th>{head}<th>All</th></tr></thead><tbody>']
@@ -235,13 +235,13 @@ def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
                                                     if direction and not variation.startswith("special_cause_neutral") else "")
         filt = {"variation": variation, **({"direction": direction} if direction else {})}
         tds = "".join(
-            f'<td><a href="{html.escape(summary_link(area_code, **filt, assurance=a))}" target="_self" '
-            f'title="{n} indicator{"s" if n != 1 else ""}: {html.escape(label)}, '
-            f'{html.escape(plots.assurance_label(None if a == "none" else a).lower())}">{n}</a></td>'
+            f'<td><a href="{literal(summary_link(area_code, **filt, assurance=a))}" target="_self" '
+            f'title="{n} indicator{"s" if n != 1 else ""}: {literal(label)}, '
+            f'{literal(plots.assurance_label(None if a == "none" else a).lower())}">{n}</a></td>'
             if n else '<td class="spc-zero">·</td>' for a, n in zip(MATRIX_COLUMNS, cells))
         total = sum(cells)
-        out.append(f'<tr><th scope="row">{_row_icon(variation, direction)}<span>{html.escape(label)}</span></th>'
-                   f'{tds}<td class="spc-total"><a href="{html.escape(summary_link(area_code, **filt))}" '
+        out.append(f'<tr><th scope="row">{_row_icon(variation, direction)}<span>{literal(label)}</span></th>'
+                   f'{tds}<td class="spc-total"><a href="{literal(summary_link(area_code, **filt))}" '
                    f'target="_self">{total}</a></td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
@@ -275,22 +275,22 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
     for r in rows.iter_rows(named=True):
         if grouped and r["priority"] != current:
             current = r["priority"]
-            out.append(f'<tr class="spc-priority"><td colspan="{len(head)}">{html.escape(current)}</td></tr>')
-        name = _link(r["indicator_id"], r["area_code"], r["name"]) if links else html.escape(r["name"])
+            out.append(f'<tr class="spc-priority"><td colspan="{len(head)}">{literal(current)}</td></tr>')
+        name = _link(r["indicator_id"], r["area_code"], r["name"]) if links else literal(r["name"])
         marker = ""
         if r.get("change") == "new":
             what = plots.VARIATION_LABELS.get(r.get("change_type") or "", "signal").lower()
-            marker = (f' <span class="spc-new" title="{html.escape(r.get("change_rule") or "")}">'
-                      f"NEW since last refresh: {html.escape(what)}</span>")
+            marker = (f' <span class="spc-new" title="{literal(r.get("change_rule") or "")}">'
+                      f"NEW since last refresh: {literal(what)}</span>")
         elif r.get("change") == "ended":
             marker = ' <span class="spc-ended">signal ended since last refresh</span>'
         elif r.get("change") == "withdrawn":
             marker = ' <span class="spc-ended">signal withdrawn (data or settings changed)</span>'
         if r.get("late"):
             marker += f'<br><span class="spc-late">Late</span> <span class="spc-small">' \
-                      f'{html.escape(r.get("age_text") or "")}</span>'
+                      f'{literal(r.get("age_text") or "")}</span>'
         if not grouped:
-            marker += f'<br><span class="spc-small">{html.escape(r["priority"])}</span>'
+            marker += f'<br><span class="spc-small">{literal(r["priority"])}</span>'
         cells = [
             f"{name}{marker}",
             f'{plots.format_value(r["latest_value"], r["unit"])}<br><span class="spc-small">'
@@ -304,7 +304,7 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
             plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 32),
                                   plots.variation_label(r["variation"])),
             plots.icon_with_label(plots.assurance_icon_svg(r["assurance"], 32), plots.assurance_label(r["assurance"])),
-            f'<span class="spc-status">{html.escape(r.get("status") or "")}</span>',
+            f'<span class="spc-status">{literal(r.get("status") or "")}</span>',
         ]
         classes = ["", "num", "", "", "", ""] if sparklines else ["", "num", "", "", ""]
         out.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' for c, v in zip(classes, cells)) + "</tr>")
@@ -352,7 +352,7 @@ def headline(view: SummaryView, area_name: str) -> str:
     n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
     changed = n.get("special_cause_neutral_high", 0) + n.get("special_cause_neutral_low", 0)
     fail = rows.filter(pl.col("assurance") == "consistent_fail").height
-    text = (f"**{rows.height} indicators** for {html.escape(area_name)}: "
+    text = (f"**{rows.height} indicators** for {literal(area_name)}: "
             f"**{n.get('special_cause_concern', 0)} of concern**, {n.get('special_cause_improvement', 0)} improving, "
             f"{changed} changed (no better direction), {n.get('common_cause', 0)} within normal variation")
     if fail:
@@ -432,10 +432,10 @@ def render(ov: Overview, path: str) -> None:
                                                 and not variation.startswith("special_cause_neutral") else "")
             if variation else None,
             plots.assurance_label(None if assurance == "none" else assurance).lower() if assurance else None]))
-        st.markdown(f"Showing **{view.main.height + view.outcomes.height}** indicators: {html.escape(what)}.")
+        st.markdown(f"Showing **{view.main.height + view.outcomes.height}** indicators: {literal(what)}.")
         st.button("Show every indicator", on_click=_clear_matrix_filter, key="summary_clear")
     if view.rows.is_empty():
-        st.info(f"No indicators are reported for {names.get(area, area)} with these filters.")
+        st.info(f"No indicators are reported for {literal(names.get(area, area))} with these filters.")
     else:
         st.caption("Click an indicator for its chart. **Special cause** = a change beyond normal "
                    "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
@@ -450,14 +450,14 @@ def render(ov: Overview, path: str) -> None:
                            "force-wide). A rise or fall is neither better nor worse in itself.")
                 st.markdown(summary_table_html(view.outcomes, grouped=False), unsafe_allow_html=True)
     for name, context in view.national.items():
-        st.markdown(f"#### {html.escape(name)} (national context)")
-        st.caption(f"National figures for {html.escape(name)}, shown beside the force's own for context. "
+        st.markdown(f"#### {literal(name)} (national context)")
+        st.caption(f"National figures for {literal(name)}, shown beside the force's own for context. "
                    "They are not the force's figures and are not counted above.")
         st.markdown(summary_table_html(context, grouped=False, sparklines=False), unsafe_allow_html=True)
     no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
     if no_results.height:
         st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
-                   + ", ".join(no_results["name"].to_list()) + ". See the Data page.")
+                   + ", ".join(literal(n) for n in no_results["name"].to_list()) + ". See the Data page.")
     local_only = ov.indicators.filter(~pl.col("local")).height
     if area != codes[0] and local_only:
         st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")
@@ -485,7 +485,7 @@ def chance_html(c: ChanceFigure) -> str:
     return (f"<b>{c.concerns} concern{'s' if c.concerns != 1 else ''} among {c.n_series} series; about "
             f"{about(c.expected_concerns)} would be expected by chance alone</b> ({c.signals} signal"
             f"{'s' if c.signals != 1 else ''} of any kind against about {about(c.expected_signals)} by chance; "
-            f"{html.escape('; '.join(c.rule_options))}).")
+            f"{literal('; '.join(c.rule_options))}).")
 
 
 def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
@@ -497,7 +497,7 @@ def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
         st.markdown(
             f"Last refresh **{when}** ({last.get('trigger')}, {last.get('status')}). Since the refresh before it: "
             f"**{n_new}** new signal{'s' if n_new != 1 else ''} beyond normal variation across all areas, "
-            f"**{n_here}** for {html.escape(names.get(area, area))}, marked **NEW** below.")
+            f"**{n_here}** for {literal(names.get(area, area))}, marked **NEW** below.")
     elif last:
         st.markdown(f"Results computed **{when}** ({last.get('trigger')}). This is the first run, so there is "
                     "no earlier refresh to compare with and nothing is marked as changed.")
