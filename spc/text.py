@@ -58,28 +58,33 @@ def check_length(field: str, text: str | None, limit: int) -> None:
 # escaping
 # ---------------------------------------------------------------------------------------------
 
-# Characters Markdown, GitHub Markdown, remark-math ($) or autolinks (:, @) may act on, written
-# as numeric character references: these decode to the same characters in Markdown text, in
-# HTML (text and attributes) and in plotly's text, but no Markdown or math syntax is made of
-# them. Newlines become references too, so data never ends an HTML block or starts a new
-# Markdown block (a list, a heading, a code block) of its own.
-_MARKDOWN_CHARS = "\\`*_{}[]()#+-.!|~$:@="
+# Characters that make Markdown, GitHub Markdown, Streamlit's directives or remark-math ($)
+# anywhere in a line, written as numeric character references: these decode to the same
+# characters in Markdown text, in HTML (text and attributes) and in plotly's text, but no
+# syntax is made of them. Newlines become references too, so data never ends an HTML block or
+# starts a Markdown block (a list, a heading, a code block) of its own; what starts a block
+# only at the start of a line is escaped there.
 _LITERAL = str.maketrans({
-    **{c: f"&#{ord(c)};" for c in _MARKDOWN_CHARS},
+    **{c: f"&#{ord(c)};" for c in "\\`*_[]|~$"},
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
     "\n": "&#10;", "\r": "&#13;", "\t": "&#9;",
 })
+_BLOCK_START = re.compile(r"^( *)([-+=#]|\d+[.)])")
+# Emoji shortcodes (:smile:) and bare links (www.x, http://x, a@b.c) are found in the decoded
+# text after parsing, so references cannot stop them: an invisible word joiner breaks the pattern.
+_WORD_JOINER = "\u2060"
+_TEXT_PATTERNS = re.compile(r"(?i)(:)(?=[\w+-]+:)|(:)(?=//)|\b(www)(?=\.)|(@)(?=[\w-])")
 
 
 def literal(text: object) -> str:
     """`text` as it must be written so that Streamlit's Markdown (with or without HTML, KaTeX
-    included) and plotly show exactly these characters. None is ''."""
+    included), its widget labels and plotly show exactly these characters (with an invisible
+    word joiner inside an emoji shortcode or a bare link). None is ''."""
     if text is None:
         return ""
-    s = str(text)
-    stripped = s.lstrip(" ")
-    # leading spaces would make an indented code block at the start of a Markdown body
-    return "&#32;" * (len(s) - len(stripped)) + stripped.translate(_LITERAL)
+    s = _TEXT_PATTERNS.sub(lambda m: m.group(0) + _WORD_JOINER, str(text)).translate(_LITERAL)
+    # at the start of a Markdown body: no indented code block, list, heading or thematic break
+    return _BLOCK_START.sub(lambda m: "&#32;" * len(m.group(1)) + m.group(2)[:-1] + f"&#{ord(m.group(2)[-1])};", s)
 
 
 def html_text(text: object) -> str:
