@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from spc.ui import analyst, briefing, common, compare_page, data_page, indicator, summary
+from spc.ui import (accounts_page, analyst, audit_page, briefing, common, compare_page, data_page, indicator, signin,
+                    summary)
 from spc.ui.data import database_path, database_problem, overview, stamp
 
 PAGES = {
@@ -18,7 +19,11 @@ PAGES = {
     "analyst": ("Analyst controls", analyst.render),
     "data": ("Data", data_page.render),
     "briefing": ("Briefing mode", briefing.render),
+    "audit": ("Audit trail", audit_page.render),
+    "accounts": ("Accounts", accounts_page.render),
 }
+#: Pages offered only to these roles (and above); each page checks the role again itself.
+PAGE_ROLES = {"audit": "analyst", "accounts": "admin"}
 
 
 def main() -> None:
@@ -33,9 +38,13 @@ def main() -> None:
         return
 
     params = st.query_params
+    who = signin.current(path)
+    offered = [p for p in PAGES if p not in PAGE_ROLES or who.can(PAGE_ROLES[p])]
+    if st.session_state.get("page") not in (None, *offered):
+        st.session_state["page"] = "summary"   # signed out, or the role changed
     if "page" not in st.session_state:
         wanted = params.get("page", "summary")
-        st.session_state["page"] = wanted if wanted in PAGES else "summary"
+        st.session_state["page"] = wanted if wanted in offered else "summary"
         for name in ("indicator", "area"):
             if params.get(name):
                 st.session_state[f"sel_{name}"] = params.get(name)
@@ -46,7 +55,8 @@ def main() -> None:
                     st.session_state[f"summary_{name}"] = params.get(name)
     with st.sidebar:
         st.markdown("### Indicator monitoring")
-        page = st.radio("Page", list(PAGES), format_func=lambda p: PAGES[p][0], key="page")
+        page = st.radio("Page", offered, format_func=lambda p: PAGES[p][0], key="page")
+        signin.sidebar(path, who)
         st.caption(f"Database: `{path}`")
     params["page"] = page
     PAGES[page][1](overview(path, key), path)

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 # Command modules, each with `register(app)`. Listed by name so a module still being built
 # (or missing an optional dependency) does not stop the rest of the CLI from working.
-COMMAND_MODULES = ("db", "chart", "analysis", "ingest", "refresh")
+COMMAND_MODULES = ("db", "chart", "analysis", "ingest", "refresh", "users")
 
 for _name in COMMAND_MODULES:
     try:

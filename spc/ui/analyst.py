@@ -11,7 +11,9 @@ import streamlit as st
 
 from spc import plots
 from spc.errors import SpcError
-from spc.ui import common, data
+from spc.auth import Identity
+from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
+from spc.ui import common, data, signin
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import choose_indicator
 
@@ -31,16 +33,34 @@ KINDS = {"recalculate": "Recalculate the limits from this date (a rebase)",
 
 
 def _apply(path: str, indicator_id: str, message: str, action) -> None:
-    """Run one write, recompute the indicator, and tell the user what happened."""
+    """Run one write (which checks the role itself), recompute the indicator, say what happened."""
     try:
         action()
         n = data.recompute(path, [indicator_id])
-    except SpcError as exc:
+    except SpcError as exc:   # includes spc.auth.Refused: nothing was written but the refusal
         st.session_state["analyst_flash"] = ("error", str(exc))
     else:
         st.session_state["analyst_flash"] = ("success", f"{message} Recomputed {n} series.")
     data.clear_cache()
     st.rerun()
+
+
+def how_to_edit(path: str, who: Identity) -> None:
+    """Why this page is read-only for this person, and what enables editing."""
+    if who.method != "anonymous":
+        st.info(f"You are signed in as a {who.role}: this page is read-only for you. An administrator can give "
+                f"you the analyst role (`spc users role NAME analyst`, or the e-mail lists in "
+                f"`.streamlit/secrets.toml`).", icon="🔒")
+    elif signin.settings().oidc or signin.local_enabled(path):
+        st.info("**Read-only.** Sign in as an analyst (in the sidebar) to change chart settings, recalculate "
+                "limits or add and withdraw annotations.", icon="🔒")
+    else:
+        st.info("**Read-only: editing is not enabled.** Nobody can sign in to this app yet, so nothing can be "
+                "changed here. To enable editing, add an analyst account and sign in with it from the sidebar:",
+                icon="🔒")
+        st.code(f"spc users add NAME --role analyst --db {path}", language="bash")
+        st.markdown("or set up single sign-on (OpenID Connect, e.g. Microsoft Entra ID) in "
+                    "`.streamlit/secrets.toml`: see *Sign-in and roles* in the README.")
 
 
 def _prefill_recalculation(date, reason: str) -> None:
@@ -65,17 +85,23 @@ def suggestion(points: pl.DataFrame, unit: str, frequency: str) -> dict | None:
 
 
 def render(ov: Overview, path: str) -> None:
-    """The analyst page."""
+    """The analyst page: editable for analysts and admins, read-only (saying why) for everyone else."""
     st.title("Analyst controls")
     common.notices(ov)
+    who = signin.current(path)
+    editable = who.can("analyst")
+    if editable:
+        st.caption(f"Changes are recorded as **{literal(who.name)}** ({who.role}), with the time and your reason; "
+                   "the audit trail lists every one.")
+    else:
+        how_to_edit(path, who)
     flash = st.session_state.pop("analyst_flash", None)
     if flash:
-        (st.success if flash[0] == "success" else st.error)(flash[1])
+        (st.success if flash[0] == "success" else st.error)(literal(flash[1]))
     ind_id, area = choose_indicator(ov)
     meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
     sd = series_data(path, stamp(path), ind_id)
     summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
-    author = st.text_input("Your name (recorded with every change)", key="author")
 
     setting = sd.settings.filter(pl.col("area_code").is_in([area, "*"])).sort("area_code", descending=True)
     current = setting.row(0, named=True) if setting.height else {}
@@ -83,8 +109,82 @@ def render(ov: Overview, path: str) -> None:
     st.subheader("Chart settings")
     if current:
         scope_text = "every area" if current["area_code"] == "*" else "this area"
-        st.caption(f"Overridden for {scope_text} by {current['author']} on {common.fmt_time(current['updated_at'])}; "
-                   f"the catalogue says {meta['chart']}, {meta['improvement']}.")
+        st.caption(f"Overridden for {scope_text} by {literal(current['author'])} on "
+                   f"{common.fmt_time(current['updated_at'])}; the catalogue says {meta['chart']}, {meta['improvement']}.")
+    elif not editable:
+        st.caption(f"The catalogue's settings: {meta['chart']} chart, {DIRECTIONS[meta['improvement']].lower()}.")
+    if editable:
+        _settings_form(path, ind_id, area, meta, sd, current, s, who)
+
+    st.subheader("Recalculation, exclusion and annotation dates")
+    periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
+    if editable:
+        offer = suggestion(sd.points.filter(pl.col("area_code") == area), meta["unit"], meta["frequency"])
+        if offer:
+            when = plots.format_period(offer["suggested_start"], meta["frequency"])
+            st.info(offer["sentence"])
+            st.button(f"Recalculate from {when}…", key="suggested_recalc", on_click=_prefill_recalculation,
+                      args=(offer["suggested_start"], offer["reason"]),
+                      help="Fills in the form below with this date and a reason; nothing is saved until you "
+                           "press 'Save and recompute'.")
+        with st.form("annotation_form"):
+            kind = st.selectbox("What", list(KINDS), format_func=KINDS.get, key="ann_kind")
+            c1, c2 = st.columns(2)
+            date = c1.selectbox("Date", list(reversed(periods)),
+                                format_func=lambda d: plots.format_period(d, meta["frequency"]), key="ann_date")
+            ann_scope = c2.radio("For", ["this area", "every area of this indicator"], horizontal=True, key="ann_scope")
+            reason = st.text_area("Reason (shown on the chart and kept with the change)", key="ann_reason",
+                                  max_chars=MAX_ANNOTATION_TEXT, height=80)
+            added = st.form_submit_button("Save and recompute")
+        if added:
+            code = area if ann_scope == "this area" else None
+            _apply(path, ind_id, f"Saved: {KINDS[kind].lower()} at {plots.format_period(date, meta['frequency'])}.",
+                   lambda: data.add_annotation(path, who, ind_id, code, date, kind, reason))
+
+    anns = sd.all_annotations.filter(pl.col("indicator_id") == ind_id)
+    area_names = dict(zip(ov.areas["code"].to_list(), ov.areas["name"].to_list()))
+    if anns.height:
+        st.markdown("**Dates recorded for this indicator** (withdrawn ones are kept, struck through):")
+        labels: dict[int, str] = {}
+        for a in anns.sort("date", descending=True).iter_rows(named=True):
+            where = "every area" if a["area_code"] is None else area_names.get(a["area_code"], a["area_code"])
+            when = plots.format_period(a["date"], meta["frequency"])
+            line = (f"{when} — **{a['kind']}** ({literal(where)}): {literal(a['text'])} — "
+                    f"{literal(a['author'])}, {common.fmt_time(a['created_at'])}")
+            if a["deleted_at"] is not None:
+                by = f" by {literal(a['withdrawn_by'])}" if a.get("withdrawn_by") else ""
+                why = f": {literal(a['withdrawn_reason'])}" if a.get("withdrawn_reason") else ""
+                st.markdown(f"~~{line}~~ (withdrawn{by} {common.fmt_time(a['deleted_at'])}{why})")
+            else:
+                st.markdown(line)
+            state = "withdrawn" if a["deleted_at"] is not None else "in force"
+            labels[a["id"]] = f"{when} — {a['kind']} ({where}): {a['text'][:60]} [{state}]"
+        if editable:
+            _withdraw_form(path, ind_id, anns, labels, who)
+    else:
+        st.caption("No dates recorded for this indicator yet.")
+
+    st.subheader("The chart as it stands")
+    points = sd.points.filter(pl.col("area_code") == area)
+    if s:
+        st.markdown(f"**{literal(s.get('status') or '')}** — chart: {s.get('chart')}, "
+                    f"computed {common.fmt_time(s.get('computed_at'))}.")
+    if points.height:
+        live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+        st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440),
+                        width="stretch", key="analyst_chart")
+        listed = plots.annotation_list(live, meta["frequency"])
+        if listed:
+            st.markdown("\n".join(listed))
+    if editable and st.button("Recompute this indicator now", key="recompute"):
+        _apply(path, ind_id, "Recomputed.",
+               lambda: data.request_recompute(path, who, ind_id, "asked for on the Analyst page"))
+
+
+def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: dict, s: dict,
+                   who: Identity) -> None:
+    """Chart type, direction and rule options for the series, saved with a reason."""
+    name = literal(meta["name"])
     # p and u charts need a denominator for every point; offer them only when there is one
     obs = sd.observations.filter(pl.col("area_code") == area)
     has_den = obs.height > 0 and obs["denominator"].null_count() == 0
@@ -117,69 +217,38 @@ def render(ov: Overview, path: str) -> None:
         screen = st.checkbox("Screen unusually large moving ranges (recommended)",
                              value=current.get("screen_outliers") is not False, key="set_screen")
         scope = st.radio("Apply to", ["this area", "every area of this indicator"], horizontal=True, key="set_scope")
+        reason = st.text_input("Reason for the change (kept in the audit trail)", key="set_reason",
+                               max_chars=MAX_REASON)
         saved = st.form_submit_button("Save settings and recompute")
     if saved:
         code = area if scope == "this area" else "*"
         _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({'this area' if code != '*' else 'every area'}).",
-               lambda: data.save_setting(path, ind_id, code, author, chart=chart, improvement=improvement,
+               lambda: data.save_setting(path, who, ind_id, code, reason, chart=chart, improvement=improvement,
                                          shift=int(shift), trend=int(trend), two_sigma=two_sigma,
                                          screen_outliers=bool(screen), rule_set=rule_set,
                                          baseline_points=int(baseline) if baseline >= 2 else None))
-    if current and st.button("Go back to the catalogue's settings", key="clear_setting"):
-        _apply(path, ind_id, "Back to the catalogue's settings.",
-               lambda: data.clear_setting(path, ind_id, current["area_code"]))
+    if current:
+        with st.form("clear_setting_form", border=False):
+            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+            why = c1.text_input(f"Reason for going back to the catalogue's settings for {name}", key="clear_reason",
+                                max_chars=MAX_REASON)
+            cleared = c2.form_submit_button("Go back to the catalogue's settings")
+        if cleared:
+            _apply(path, ind_id, "Back to the catalogue's settings.",
+                   lambda: data.clear_setting(path, who, ind_id, current["area_code"], why))
 
-    st.subheader("Recalculation, exclusion and annotation dates")
-    periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
-    offer = suggestion(sd.points.filter(pl.col("area_code") == area), meta["unit"], meta["frequency"])
-    if offer:
-        when = plots.format_period(offer["suggested_start"], meta["frequency"])
-        st.info(offer["sentence"])
-        st.button(f"Recalculate from {when}…", key="suggested_recalc", on_click=_prefill_recalculation,
-                  args=(offer["suggested_start"], offer["reason"]),
-                  help="Fills in the form below with this date and a reason; nothing is saved until you "
-                       "press 'Save and recompute'.")
-    with st.form("annotation_form"):
-        kind = st.selectbox("What", list(KINDS), format_func=KINDS.get, key="ann_kind")
+
+def _withdraw_form(path: str, ind_id: str, anns: pl.DataFrame, labels: dict[int, str], who: Identity) -> None:
+    """Withdraw a date in force, or reinstate a withdrawn one, with a reason (both are recorded)."""
+    with st.form("withdraw_form"):
+        st.markdown("**Withdraw or reinstate a date**")
+        chosen = st.selectbox("Date", list(labels), format_func=labels.get, key="wd_annotation")
+        why = st.text_input("Reason (required)", key="wd_reason", max_chars=MAX_REASON)
         c1, c2 = st.columns(2)
-        date = c1.selectbox("Date", list(reversed(periods)),
-                            format_func=lambda d: plots.format_period(d, meta["frequency"]), key="ann_date")
-        ann_scope = c2.radio("For", ["this area", "every area of this indicator"], horizontal=True, key="ann_scope")
-        reason = st.text_input("Reason (shown on the chart and kept with the change)", key="ann_reason")
-        added = st.form_submit_button("Save and recompute")
-    if added:
-        code = area if ann_scope == "this area" else None
-        _apply(path, ind_id, f"Saved: {KINDS[kind].lower()} at {plots.format_period(date, meta['frequency'])}.",
-               lambda: data.add_annotation(path, ind_id, code, date, kind, reason, author))
-
-    anns = sd.all_annotations.filter(pl.col("indicator_id") == ind_id)
-    area_names = dict(zip(ov.areas["code"].to_list(), ov.areas["name"].to_list()))
-    if anns.height:
-        st.markdown("**Dates recorded for this indicator** (withdrawn ones are kept, struck through):")
-        for a in anns.sort("date", descending=True).iter_rows(named=True):
-            where = "every area" if a["area_code"] is None else area_names.get(a["area_code"], a["area_code"])
-            line = (f"{plots.format_period(a['date'], meta['frequency'])} — **{a['kind']}** ({where}): "
-                    f"{a['text']} — {a['author']}, {common.fmt_time(a['created_at'])}")
-            cols = st.columns([6, 1])
-            if a["deleted_at"] is not None:
-                cols[0].markdown(f"~~{line}~~ (withdrawn {common.fmt_time(a['deleted_at'])})")
-            else:
-                cols[0].markdown(line)
-                if cols[1].button("Withdraw", key=f"withdraw_{a['id']}"):
-                    _apply(path, ind_id, "Withdrawn.", lambda a=a: data.withdraw_annotation(path, a["id"]))
-    else:
-        st.caption("No dates recorded for this indicator yet.")
-
-    st.subheader("The chart as it stands")
-    points = sd.points.filter(pl.col("area_code") == area)
-    if s:
-        st.markdown(f"**{s.get('status') or ''}** — chart: {s.get('chart')}, computed {common.fmt_time(s.get('computed_at'))}.")
-    if points.height:
-        live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
-        st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440),
-                        width="stretch", key="analyst_chart")
-        listed = plots.annotation_list(live, meta["frequency"])
-        if listed:
-            st.markdown("\n".join(listed))
-    if st.button("Recompute this indicator now", key="recompute"):
-        _apply(path, ind_id, "Recomputed.", lambda: None)
+        withdraw = c1.form_submit_button("Withdraw")
+        reinstate = c2.form_submit_button("Reinstate")
+    if withdraw:
+        _apply(path, ind_id, "Withdrawn (kept, struck through; it can be reinstated).",
+               lambda: data.withdraw_annotation(path, who, int(chosen), why))
+    elif reinstate:
+        _apply(path, ind_id, "Reinstated.", lambda: data.reinstate_annotation(path, who, int(chosen), why))

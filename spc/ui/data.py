@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,15 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from spc import audit
+from spc.auth import Identity, authorize, has_accounts, refuse_slowly, resolve_local
+from spc.auth import sign_in as auth_sign_in
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, transaction
 from spc.store.observations import now
 from spc.store.queries import frame, load_areas, load_indicators
+from spc.text import MAX_ANNOTATION_TEXT
 
 WAIT_SECONDS = 30.0
 _LOCK = threading.RLock()
@@ -333,23 +338,33 @@ def clear_cache() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# writes (analyst controls only)
+# writes (analyst controls and accounts only)
 # --------------------------------------------------------------------------------------------
+# Every write names who asks (spc.auth.Identity, resolved from the sign-in in this request) and
+# checks their role inside its own transaction; the change and its audit event commit together.
+# A refused write (the wrong role, a session that ended, an over-long note) writes nothing but
+# one `refused` audit event.
 
 SETTING_FIELDS = ("chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
                   "baseline_points")
 
 
-def _author(author: str) -> str:
-    author = (author or "").strip()
-    if not author:
-        raise SpcError("please enter your name, so the change records who made it")
-    return author
+def _guarded(path: str | Path, who: Identity, role: str, action: str, body: Callable[[duckdb.DuckDBPyConnection], Any],
+             **where: Any) -> Any:
+    """Run `body` in one transaction after checking `who` may `action`; record a refusal if not."""
+    try:
+        with writing(path) as con:
+            authorize(con, who, role, action=action)
+            return body(con)
+    except SpcError as exc:
+        with writing(path) as con:
+            audit.record(con, who, "refused", detail={"action": action, "why": str(exc)}, **where)
+        raise
 
 
-def save_setting(path: str | Path, indicator_id: str, area_code: str, author: str,
+def save_setting(path: str | Path, who: Identity, indicator_id: str, area_code: str, reason: str,
                  **fields: Any) -> None:
-    """Store an analyst's chart settings for a series ('*' = every area of the indicator).
+    """Store an analyst's chart settings for a series ('*' = every area of the indicator), with why.
 
     Fields left out or None fall back to the catalogue. One transaction.
     """
@@ -357,40 +372,147 @@ def save_setting(path: str | Path, indicator_id: str, area_code: str, author: st
     if unknown:
         raise SpcError(f"unknown chart setting(s): {', '.join(sorted(unknown))}")
     values = [fields.get(f) for f in SETTING_FIELDS]
-    with writing(path) as con:
+
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        why = audit.check_reason(reason)
         con.execute(
             f"INSERT OR REPLACE INTO series_setting (indicator_id, area_code, {', '.join(SETTING_FIELDS)}, "
             f"author, updated_at) VALUES (?, ?, {', '.join('?' for _ in SETTING_FIELDS)}, ?, ?)",
-            [indicator_id, area_code, *values, _author(author), now()])
+            [indicator_id, area_code, *values, who.name, now()])
+        audit.record(con, who, "setting", indicator_id=indicator_id, area_code=area_code, reason=why,
+                     detail=dict(zip(SETTING_FIELDS, values)))
+
+    _guarded(path, who, "analyst", "change chart settings", body, indicator_id=indicator_id, area_code=area_code)
 
 
-def clear_setting(path: str | Path, indicator_id: str, area_code: str) -> None:
+def clear_setting(path: str | Path, who: Identity, indicator_id: str, area_code: str, reason: str) -> None:
     """Go back to the catalogue's chart settings for a series."""
-    with writing(path) as con:
-        con.execute("DELETE FROM series_setting WHERE indicator_id = ? AND area_code = ?",
-                    [indicator_id, area_code])
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        why = audit.check_reason(reason)
+        con.execute("DELETE FROM series_setting WHERE indicator_id = ? AND area_code = ?", [indicator_id, area_code])
+        audit.record(con, who, "setting_cleared", indicator_id=indicator_id, area_code=area_code, reason=why)
+
+    _guarded(path, who, "analyst", "change chart settings", body, indicator_id=indicator_id, area_code=area_code)
 
 
-def add_annotation(path: str | Path, indicator_id: str | None, area_code: str | None, date: dt.date,
-                   kind: str, text: str, author: str) -> int:
-    """Record a rebase ('recalculate'), an exclusion, an intervention or a note, with who and when."""
+def add_annotation(path: str | Path, who: Identity, indicator_id: str | None, area_code: str | None,
+                   date: dt.date, kind: str, text: str) -> int:
+    """Record a rebase ('recalculate'), an exclusion, an intervention or a note, with who, when and why."""
     if kind not in ("intervention", "recalculate", "exclude", "note"):
         raise SpcError(f"annotation kind {kind!r}: expected intervention, recalculate, exclude or note")
-    text = (text or "").strip()
-    if not text:
-        raise SpcError("please give a reason, so others can see why")
-    with writing(path) as con:
-        return int(con.execute(
+
+    def body(con: duckdb.DuckDBPyConnection) -> int:
+        why = audit.check_reason(text, "note" if kind == "note" else "reason", MAX_ANNOTATION_TEXT)
+        new_id = int(con.execute(
             "INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [indicator_id, area_code, date, kind, text, _author(author), now()]).fetchone()[0])
+            [indicator_id, area_code, date, kind, why, who.name, now()]).fetchall()[0][0])
+        audit.record(con, who, "annotation", indicator_id=indicator_id, area_code=area_code, subject=str(new_id),
+                     reason=why, detail={"kind": kind, "date": date})
+        return new_id
+
+    return _guarded(path, who, "analyst", f"add a {kind}", body, indicator_id=indicator_id, area_code=area_code)
 
 
-def withdraw_annotation(path: str | Path, annotation_id: int) -> None:
-    """Withdraw an annotation: it is kept, marked with when it was withdrawn."""
+def _annotation(con: duckdb.DuckDBPyConnection, annotation_id: int) -> dict[str, Any]:
+    rows = frame(con, "SELECT * FROM annotation WHERE id = ?", [annotation_id])
+    if not rows.height:
+        raise SpcError(f"annotation {annotation_id} does not exist")
+    return rows.row(0, named=True)
+
+
+def withdraw_annotation(path: str | Path, who: Identity, annotation_id: int, reason: str) -> None:
+    """Withdraw an annotation with a reason: it is kept, marked with who withdrew it, when and why."""
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        why = audit.check_reason(reason)
+        ann = _annotation(con, annotation_id)
+        if ann["deleted_at"] is not None:
+            raise SpcError(f"annotation {annotation_id} is already withdrawn")
+        con.execute("UPDATE annotation SET deleted_at = ?, withdrawn_by = ?, withdrawn_reason = ? WHERE id = ?",
+                    [now(), who.name, why, annotation_id])
+        audit.record(con, who, "withdraw", indicator_id=ann["indicator_id"], area_code=ann["area_code"],
+                     subject=str(annotation_id), reason=why, detail={"kind": ann["kind"], "date": ann["date"]})
+
+    _guarded(path, who, "analyst", "withdraw an annotation", body, subject=str(annotation_id))
+
+
+def reinstate_annotation(path: str | Path, who: Identity, annotation_id: int, reason: str) -> None:
+    """Put a withdrawn annotation back in force (the audit trail keeps the withdrawal and this)."""
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        why = audit.check_reason(reason)
+        ann = _annotation(con, annotation_id)
+        if ann["deleted_at"] is None:
+            raise SpcError(f"annotation {annotation_id} is not withdrawn")
+        con.execute("UPDATE annotation SET deleted_at = NULL, withdrawn_by = NULL, withdrawn_reason = NULL "
+                    "WHERE id = ?", [annotation_id])
+        audit.record(con, who, "reinstate", indicator_id=ann["indicator_id"], area_code=ann["area_code"],
+                     subject=str(annotation_id), reason=why,
+                     detail={"kind": ann["kind"], "date": ann["date"], "was_withdrawn_by": ann["withdrawn_by"],
+                             "was_withdrawn_at": ann["deleted_at"]})
+
+    _guarded(path, who, "analyst", "reinstate an annotation", body, subject=str(annotation_id))
+
+
+def request_recompute(path: str | Path, who: Identity, indicator_id: str, reason: str) -> None:
+    """Record an analyst's request to recompute an indicator (the caller then runs `recompute`)."""
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        audit.record(con, who, "recompute", indicator_id=indicator_id, reason=audit.check_reason(reason))
+
+    _guarded(path, who, "analyst", "recompute an indicator", body, indicator_id=indicator_id)
+
+
+def reload_catalogue(path: str | Path, who: Identity, catalogue: str | Path | None = None) -> list[str]:
+    """Read the indicator catalogue again and update the store (admin only); returns the indicator ids.
+
+    The caller recomputes them (`recompute`), as `spc db init` does after loading the catalogue.
+    """
+    from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
+
+    source = Path(catalogue or CATALOGUE_PATH)
+
+    def body(con: duckdb.DuckDBPyConnection) -> list[str]:
+        cat = read_catalogue(source)
+        load_catalogue(con, cat)
+        audit.record(con, who, "catalogue_reload", subject=str(source),
+                     detail={"indicators": len(cat.indicators), "areas": len(cat.areas)})
+        return [i.id for i in cat.indicators]
+
+    return _guarded(path, who, "admin", "reload the catalogue", body, subject=str(source))
+
+
+def sign_in(path: str | Path, name: str, password: str) -> tuple[Identity, dict[str, Any]] | None:
+    """Check a local account's password (spc.auth.sign_in) in one short write transaction; a
+    refusal comes after spc.auth.FAILED_SIGN_IN_DELAY, waited outside the transaction."""
+    started = time.monotonic()
     with writing(path) as con:
-        con.execute("UPDATE annotation SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-                    [now(), annotation_id])
+        result = auth_sign_in(con, name, password)
+    if result is None:
+        refuse_slowly(started)
+    return result
+
+
+def record_event(path: str | Path, who: Identity, kind: str, **fields: Any) -> None:
+    """Append one audit event on its own (a sign-out, a session that ended)."""
+    with writing(path) as con:
+        audit.record(con, who, kind, **fields)
+
+
+def accounts(path: str | Path, action: Callable[..., Any], who: Identity, *args: Any) -> Any:
+    """Run one spc.auth account change (add_user, remove_user, set_password, set_role) for the
+    Accounts page, in one transaction; a refusal is recorded."""
+    return _guarded(path, who, "viewer", "change an account", lambda con: action(con, who, *args))
+
+
+def identity_now(path: str | Path, session: dict[str, Any], hours: float) -> Identity:
+    """The identity a local session stands for now (spc.auth.resolve_local); Refused when ended."""
+    with reading(path) as con:
+        return resolve_local(con, session, hours)
+
+
+def local_accounts_exist(path: str | Path) -> bool:
+    """True when the store has a local account, so the app offers local sign-in."""
+    with reading(path) as con:
+        return has_accounts(con)
 
 
 def recompute(path: str | Path, indicator_ids: Sequence[str]) -> int:
