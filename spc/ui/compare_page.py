@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from spc import plots
+from spc.text import literal
 from spc.ui import common
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import choose_indicator
@@ -79,7 +80,7 @@ def render(ov: Overview, path: str) -> None:
                    "the ratio of this window's count to the same window a year before (1.00 = no change). "
                    "The line is the force-wide ratio; the funnel is how far an area's change can differ "
                    "from it by chance, given how many incidents it has.")
-    title = f"{meta['name']}, {months} month{'s' if months > 1 else ''} to {plots.format_period(end, meta['frequency'])}"
+    title = f"{literal(meta['name'])}, {months} month{'s' if months > 1 else ''} to {plots.format_period(end, meta['frequency'])}"
     bands = None
     if funnel_input.height >= 3:
         from spc import compare
@@ -87,11 +88,13 @@ def render(ov: Overview, path: str) -> None:
         try:
             f = compare.funnel(funnel_input, unit="area_name", kind=kind, per=per)
         except Exception as exc:  # e.g. too few usable areas; say why instead of failing
-            st.warning(f"The funnel plot could not be drawn: {exc}")
+            st.warning(f"The funnel plot could not be drawn: {literal(exc)}")
         else:
             fig = compare.funnel_figure(f, title=title, value_label=axis, percent=False)
             fig.update_layout(height=560, font={"size": 16})
             # name the areas on the plot (a projector audience cannot hover)
+            # area names are data: plotly would render HTML in them
+            fig.for_each_trace(lambda t: t.update(text=[literal(x) for x in t.text]), selector={"name": "units"})
             fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
                               name="areas", marker={"size": 12}, textfont={"size": 13}, cliponaxis=False)
             fig.update_xaxes(title=("incidents in the same window a year earlier" if not win["has_den"].all()
@@ -99,7 +102,7 @@ def render(ov: Overview, path: str) -> None:
             st.plotly_chart(fig, width="stretch", key="funnel")
             st.caption(explain)
             for note in f.notes:
-                st.caption(note)
+                st.caption(literal(note))
             bands = f.units.select(pl.col("unit").alias("area_name"), pl.col("value").alias("funnel_value"), "band")
     else:
         st.info("Fewer than three areas have data for this window, so there is no funnel plot.")
