@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from spc import plots
+from spc.text import literal
 from spc.timeliness import data_age, gaps
 from spc.ui import common
 from spc.ui.data import Overview, data_status, stamp
@@ -68,7 +69,7 @@ def render(ov: Overview, path: str) -> None:
         r = runs.row(0, named=True)
         ok = r["status"] == "success"
         (st.success if ok else st.error)(
-            f"{r['trigger']} run #{r['id']}: **{r['status']}**, started {common.fmt_time(r['started_at'])}, "
+            f"{literal(r['trigger'])} run #{r['id']}: **{literal(r['status'])}**, started {common.fmt_time(r['started_at'])}, "
             f"finished {common.fmt_time(r['finished_at'])}; {r['files_imported']} files imported, "
             f"{r['rows_loaded']} rows loaded, {r['rows_rejected']} rejected, {r['series_computed']} series "
             f"computed, {r['new_signals']} new signals.")
