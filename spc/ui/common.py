@@ -6,7 +6,6 @@ import datetime as dt
 
 import streamlit as st
 
-from spc.text import literal
 from spc.ui.data import Overview
 
 #: Large type and high contrast, so a room can read it off a projector.
@@ -80,7 +79,7 @@ def setup_page() -> None:
 def missing_database(path: str, problem: str) -> None:
     """The helpful message for a missing or empty database: what is wrong and the command to fix it."""
     st.title("Indicator monitoring")
-    st.error(literal(problem))  # names a file: data
+    st.error(problem)  # Markdown: spc.ui.data writes the file's path as code
     st.markdown(
         "The app shows indicators from a DuckDB database that has to be built first. "
         "To build the illustrative demo database, run this in the project folder:")
