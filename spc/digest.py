@@ -16,20 +16,23 @@ import polars as pl
 
 from spc.narrative.episodes import episode_sentence
 from spc.store.queries import frame
-from spc.timeliness import DEFAULT_LAG, data_age, periods_between, shift_periods
+from spc.text import markdown_file as md
+from spc.timeliness import DEFAULT_LAG, data_age, periods_between, publication_lag, shift_periods
 
 #: How many rejected rows the digest lists (all are kept in `rejected_row`).
 REJECTED_SHOWN = 10
 
 
-def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int = DEFAULT_LAG,
+def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int | None = None,
                    lag: dict[str, int] | None = None, indicator_ids: list[str] | None = None) -> pl.DataFrame:
     """Series whose latest period is older than their frequency allows on `today`.
 
     A period's figure is due once the period has ended plus `lag` whole periods (per indicator,
     else `default_lag`): a monthly series with lag 1 should have October by the end of
-    November. Overdue when any period after the latest one is due. Returns indicator_id, indicator, area_code, area,
-    frequency, latest_period, expected_period (the newest period that should be there).
+    November. Overdue when any period after the latest one is due. With neither `lag` nor
+    `default_lag`, each indicator's `spc.timeliness.publication_lag` (the default sources file).
+    Returns indicator_id, indicator, area_code, area, frequency, latest_period, lag (the one
+    used) and expected_period (the newest period that should be there).
     """
     latest = frame(con, """
         SELECT o.indicator_id, i.name AS indicator, o.area_code, a.name AS area, i.frequency,
@@ -42,16 +45,18 @@ def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_la
         latest = latest.filter(pl.col("indicator_id").is_in(indicator_ids))
     if latest.is_empty():
         return latest.with_columns(expected_period=pl.col("latest_period"))
-    lags = pl.DataFrame({"indicator_id": list((lag or {}).keys()), "_lag": list((lag or {}).values())},
-                        schema={"indicator_id": pl.String, "_lag": pl.Int64})
+    if lag is None and default_lag is None:
+        lag = {i: publication_lag(i) for i in latest["indicator_id"].unique().to_list()}
+    lags = pl.DataFrame({"indicator_id": list((lag or {}).keys()), "lag": list((lag or {}).values())},
+                        schema={"indicator_id": pl.String, "lag": pl.Int64})
     steps = latest.join(lags, on="indicator_id", how="left").with_columns(
-        _lag=pl.col("_lag").fill_null(default_lag))
+        lag=pl.col("lag").fill_null(DEFAULT_LAG if default_lag is None else default_lag))
 
     # periods after the latest one that are already due (the rule of spc.timeliness)
-    due = periods_between(pl.col("latest_period"), pl.lit(today), pl.col("frequency")) - 1 - pl.col("_lag")
+    due = periods_between(pl.col("latest_period"), pl.lit(today), pl.col("frequency")) - 1 - pl.col("lag")
     return (steps.with_columns(_due=due).filter(pl.col("_due") >= 1)
             .with_columns(expected_period=shift_periods(pl.col("latest_period"), pl.col("_due"), pl.col("frequency")))
-            .drop("_due", "_lag"))
+            .drop("_due"))
 
 
 def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
@@ -145,7 +150,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
             {"indicator_id": r["indicator_id"], "indicator": r["indicator"], "area_code": r["area_code"],
              "area": r["area"], "frequency": r["frequency"], "latest_period": r["latest_period"].isoformat(),
              "expected_period": r["expected_period"].isoformat(),
-             "text": data_age(r["latest_period"], r["frequency"], today).text()}
+             "text": data_age(r["latest_period"], r["frequency"], today, r["lag"]).text()}
             for r in overdue.iter_rows(named=True)],
         "imports": imports,
         "rejected_rows": [
@@ -160,7 +165,8 @@ def _when(first: str, last: str) -> str:
 
 
 def render_markdown(digest: dict[str, Any]) -> str:
-    """The digest as short Markdown: headline counts, then one bullet per item."""
+    """The digest as short Markdown: headline counts, then one bullet per item. Names, file
+    names, reasons and errors come from files and the store: escaped, so they read literally."""
     run = f"run {digest['run_id']}" if digest.get("run_id") is not None else "dry run"
     lines = [f"# SPC refresh digest ({run}, {digest['started_at'].replace('T', ' ')} UTC)", ""]
     headline = (f"Status: **{digest['status']}**. {digest['files_imported']} new file(s) imported "
@@ -178,8 +184,8 @@ def render_markdown(digest: dict[str, Any]) -> str:
         if not items:
             lines.append(empty or "")
         for s in items:
-            lines.append(f"- **{s['indicator']}**, {s['area']}: "
-                         + (s.get("text") or f"{s['rule']} ({_when(s['first_period'][:7], s['last_period'][:7])})"))
+            lines.append(f"- **{md(s['indicator'])}**, {md(s['area'])}: "
+                         + md(s.get("text") or f"{s['rule']} ({_when(s['first_period'][:7], s['last_period'][:7])})"))
         lines.append("")
 
     section("New concerns", digest["new_concerns"], "None.")
@@ -190,7 +196,7 @@ def render_markdown(digest: dict[str, Any]) -> str:
     suggested = digest.get("recalculation_suggested") or []
     if suggested:
         lines.append(f"## Limits that average two levels ({len(suggested)})")
-        lines += [f"- **{r['indicator']}**, {r['area']}: {r['text']}" for r in suggested]
+        lines += [f"- **{md(r['indicator'])}**, {md(r['area'])}: {md(r['text'])}" for r in suggested]
         lines.append("")
     if digest.get("history_recorded"):
         lines += [f"{digest['history_recorded']} earlier signal(s), already over, were recorded for the "
@@ -199,14 +205,14 @@ def render_markdown(digest: dict[str, Any]) -> str:
     if missing:
         lines.append(f"## Expected data that did not arrive ({len(missing)})")
         for m in missing:
-            lines.append(f"- {m['indicator']}, {m['area']}: " + (
+            lines.append(f"- {md(m['indicator'])}, {md(m['area'])}: " + md(
                 m.get("text") or f"latest {m['frequency']} is {m['latest_period'][:7]}, "
                                  f"data up to {m['expected_period'][:7]} was due"))
         lines.append("")
     if digest["imports"]:
         lines.append("## Files imported")
         for f in digest["imports"]:
-            lines.append(f"- {f['file']} ({f['source']}): {f['status']}, {f['loaded']} new, {f['revised']} revised, "
+            lines.append(f"- {md(f['file'])} ({md(f['source'])}): {md(f['status'])}, {f['loaded']} new, {f['revised']} revised, "
                          f"{f['rejected']} rejected")
         lines.append("")
     if digest["rejected_rows"]:
@@ -214,10 +220,10 @@ def render_markdown(digest: dict[str, Any]) -> str:
         for r in digest["rejected_rows"]:
             where = ", ".join(x for x in (r["file"], f"line {r['line']}" if r["line"] else None,
                                           f"column {r['column_name']}" if r["column_name"] else None) if x)
-            lines.append(f"- {where}: {r['reason']}")
+            lines.append(f"- {md(where)}: {md(r['reason'])}")
         lines.append("")
     if digest["errors"]:
         lines.append("## Errors")
-        lines += [f"- {e}" for e in digest["errors"]]
+        lines += [f"- {md(e)}" for e in digest["errors"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -7,16 +7,23 @@ One rule for every reader-facing surface (the app, the briefing pack, the refres
 * A period's figure is *due* once the period has ended plus `lag` whole periods (default 1:
   a monthly series should have October by the end of November). A series is *late* when any
   period after its latest one is already due. `spc.digest.overdue_series` applies the same
-  rule in the store.
+  rule in the store. Each indicator's lag is its publisher's schedule, read from the
+  `[expect]` section of the sources file (`publication_lag`), so the app, the pack and the
+  refresh digest agree on what is late.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
+
+from spc.errors import SpcError
 
 #: Months in one period of each frequency (weeks are counted in days).
 GRAIN_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
@@ -121,8 +128,41 @@ class DataAge:
         return out
 
 
-def data_age(latest_period: dt.date, frequency: str, today: dt.date, lag: int = DEFAULT_LAG) -> DataAge:
-    """How old `latest_period`'s figure is on `today` (see the module docstring for 'due')."""
+def default_sources() -> Path:
+    """The sources file whose `[expect]` lags the readers use: $SPC_SOURCES, else data/sources.toml."""
+    from spc.config import DATA_DIR
+
+    return Path(os.environ.get("SPC_SOURCES") or DATA_DIR / "sources.toml")
+
+
+@functools.cache
+def _lags(path: str, mtime_ns: int) -> tuple[int, dict[str, int]]:
+    from spc.refresh import read_sources
+
+    config = read_sources(path)
+    return config.default_lag_periods, dict(config.lag_periods)
+
+
+def publication_lag(indicator_id: str | None, sources: str | Path | None = None) -> int:
+    """Whole periods after a period ends before the indicator's figure is due: the sources
+    file's `[expect.lag_periods]` entry, else its `default_lag_periods`, else DEFAULT_LAG when
+    there is no sources file (the same figures `spc refresh` uses for overdue data)."""
+    path = Path(sources) if sources is not None else default_sources()
+    try:
+        default, lags = _lags(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return DEFAULT_LAG
+    except SpcError:  # a broken sources file is the refresh's to report; readers keep working
+        return DEFAULT_LAG
+    return lags.get(indicator_id or "", default)
+
+
+def data_age(latest_period: dt.date, frequency: str, today: dt.date, lag: int | None = None, *,
+             indicator_id: str | None = None) -> DataAge:
+    """How old `latest_period`'s figure is on `today` (see the module docstring for 'due').
+    `lag` None: the indicator's publication lag (`publication_lag(indicator_id)`)."""
+    if lag is None:
+        lag = publication_lag(indicator_id)
     size = GRAIN_MONTHS.get(frequency, 1)
     today_index = today.year * 12 + today.month - 1
     latest_index = latest_period.year * 12 + latest_period.month - 1

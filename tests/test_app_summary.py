@@ -268,7 +268,7 @@ def test_late_indicator_is_counted_named_and_marked(monkeypatch, planted):
 def test_demo_late_count_follows_the_timeliness_rule(monkeypatch, demo_db):
     rows = _force_rows(demo_db)
     late = [r["name"] for r in rows.iter_rows(named=True)
-            if data_age(r["latest_period"], r["frequency"], today()).late]
+            if data_age(r["latest_period"], r["frequency"], today(), indicator_id=r["indicator_id"]).late]
     at = run_app(monkeypatch, demo_db, "summary")
     text = "\n".join(m.value for m in at.markdown)
     assert (f"**{len(late)} late**" in text) if late else ("none late" in text)

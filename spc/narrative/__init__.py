@@ -517,9 +517,11 @@ def describe(
     for r in rows.iter_rows(named=True):
         t = trend_rows.get(r.get("series")) if trend_rows else None
         w = windows.get(tuple(r[k] for k in key), _Window())
-        age = ""
+        dated = None
         if today is not None and r.get("latest_period") is not None:
-            age = data_age(r["latest_period"], r.get("frequency") or "month", today).text()
+            dated = data_age(r["latest_period"], r.get("frequency") or "month", today,
+                             indicator_id=r.get("indicator_id"))
+        age = dated.text() if dated else ""
         headline, status, sentences = _sentences(r, t, w, age)
         sentences = sentences + check_rows.get(r.get("series"), [])
         unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
@@ -528,8 +530,7 @@ def describe(
                     "suggestion": suggestion_sentence(w.suggestion, unit, r.get("frequency")) if w.suggestion else None,
                     "suggested_start": w.suggestion["suggested_start"] if w.suggestion else None,
                     "gaps": gap_sentence(w.gaps, r.get("frequency")) or None,
-                    "age": age or None, "late": data_age(r["latest_period"], r.get("frequency") or "month",
-                                                         today).late if age else None})
+                    "age": age or None, "late": dated.late if dated else None})
     schema = {**{k: pl.String for k in key}, "headline": pl.String, "status": pl.String,
               "sentences": pl.List(pl.String), "episodes": pl.List(pl.String), "suggestion": pl.String,
               "suggested_start": pl.Date, "gaps": pl.String, "age": pl.String, "late": pl.Boolean}

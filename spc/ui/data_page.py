@@ -25,7 +25,8 @@ def _area_kinds(areas: pl.DataFrame) -> str:
 
 def late_or_missing(series: pl.DataFrame, periods: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     """Series that are late on `on` or have gaps (spc.timeliness), one row each, in words."""
-    ages = [data_age(p, f, on) for p, f in zip(series["latest_period"].to_list(), series["frequency"].to_list())]
+    ages = [data_age(p, f, on, indicator_id=i) for p, f, i in
+            zip(series["latest_period"].to_list(), series["frequency"].to_list(), series["indicator_id"].to_list())]
     frame = series.with_columns(
         latest=pl.Series([a.text() for a in ages], dtype=pl.String),
         overdue=pl.Series([a.periods_overdue for a in ages], dtype=pl.Int64))

@@ -100,8 +100,9 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
                                  change_type=pl.lit(None, pl.String))
     order = ov.indicators.group_by("priority", maintain_order=True).agg(p_order=pl.col("sort_order").min())
     day = on or today()
-    ages = [data_age(p, f, day) if p is not None else None
-            for p, f in zip(rows["latest_period"].to_list(), rows["frequency"].to_list())]
+    ages = [data_age(p, f, day, indicator_id=i) if p is not None else None
+            for p, f, i in zip(rows["latest_period"].to_list(), rows["frequency"].to_list(),
+                               rows["indicator_id"].to_list())]
     rows = rows.join(order, on="priority", how="left").with_columns(
         attention=_attention(), direction=_direction(),
         outcome=is_outcome(pl.col("indicator_id"), pl.col("name")),
