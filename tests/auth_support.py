@@ -14,14 +14,16 @@ from spc.store import transaction
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORDS = {"viewer": "viewer-pass-1", "analyst": "analyst-pass-1", "admin": "admin-pass-1"}
+_KNOWN: dict[str, str] = {}   # account name -> the password add_account gave it
 
 
 def add_account(db: Path, name: str, role: str, password: str | None = None) -> None:
     """Create a local account as the store's owner would (spc.auth.add_user, as `spc users add` does)."""
+    _KNOWN[name] = password or PASSWORDS[role]
     con = duckdb.connect(str(db))
     try:
         with transaction(con):
-            auth.add_user(con, auth.cli_identity(), name, role, password or PASSWORDS[role])
+            auth.add_user(con, auth.cli_identity(), name, role, _KNOWN[name])
     finally:
         con.close()
 
@@ -55,7 +57,7 @@ def start(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", **st
 def sign_in(at: AppTest, name: str, password: str | None = None) -> AppTest:
     """Sign in through the sidebar's form, as a person would."""
     at.sidebar.text_input(key="signin_name").input(name)
-    at.sidebar.text_input(key="signin_password").input(password or PASSWORDS.get(name, ""))
+    at.sidebar.text_input(key="signin_password").input(_KNOWN.get(name, "") if password is None else password)
     button(at.sidebar, "Sign in").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]

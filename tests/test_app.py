@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from auth_support import add_account, start_signed_in
 from spc import plots
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -200,9 +201,11 @@ def test_analyst_chart_type_change_persists_and_changes_the_result(monkeypatch, 
     before = query(demo_db_copy, "SELECT chart, upper FROM result_summary "
                                  "WHERE indicator_id = 'asb_incidents' AND area_code = 'staffordshire'")
     assert before["chart"][0] == "xmr" and before["upper"][0] is not None
-    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
-    at.text_input(key="author").input("Test Analyst")
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator="asb_incidents",
+                         sel_area="staffordshire")
     at.selectbox(key="set_chart").set_value("run")
+    at.text_input(key="set_reason").input("Too few events for limits")
     _button(at, "Save settings and recompute").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -211,7 +214,7 @@ def test_analyst_chart_type_change_persists_and_changes_the_result(monkeypatch, 
     setting = query(demo_db_copy, "SELECT * FROM series_setting WHERE indicator_id = 'asb_incidents'")
     assert setting.height == 1
     row = setting.row(0, named=True)
-    assert (row["area_code"], row["chart"], row["author"]) == ("staffordshire", "run", "Test Analyst")
+    assert (row["area_code"], row["chart"], row["author"]) == ("staffordshire", "run", "test.analyst")
     assert row["updated_at"] is not None
     after = query(demo_db_copy, "SELECT chart, upper FROM result_summary "
                                 "WHERE indicator_id = 'asb_incidents' AND area_code = 'staffordshire'")
@@ -230,11 +233,12 @@ def test_analyst_recalculation_date_persists_and_starts_a_new_phase(monkeypatch,
     phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
     periods = query(demo_db_copy, f"SELECT period FROM result_point WHERE {series} ORDER BY period")["period"]
     date = periods[periods.len() - 15]  # 15 points from the end: a new phase of its own
-    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="crime_burglary", sel_area="staffordshire")
-    at.text_input(key="author").input("Test Analyst")
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator="crime_burglary",
+                         sel_area="staffordshire")
     at.selectbox(key="ann_kind").set_value("recalculate")
     at.selectbox(key="ann_date").set_value(date)
-    at.text_input(key="ann_reason").input("New recording practice")
+    at.text_area(key="ann_reason").input("New recording practice")
     _button(at, "Save and recompute").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -242,7 +246,7 @@ def test_analyst_recalculation_date_persists_and_starts_a_new_phase(monkeypatch,
     assert ann.height == 1
     a = ann.row(0, named=True)
     assert (a["indicator_id"], a["area_code"], a["kind"], a["author"], a["date"]) == (
-        "crime_burglary", "staffordshire", "recalculate", "Test Analyst", date)
+        "crime_burglary", "staffordshire", "recalculate", "test.analyst", date)
     assert a["created_at"] is not None
     phases_after = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
     assert phases_after == phases_before + 1
@@ -252,12 +256,15 @@ def test_analyst_recalculation_date_persists_and_starts_a_new_phase(monkeypatch,
     assert "New recording practice" in all_markdown(at)
 
 
-def test_analyst_change_without_a_name_is_refused(monkeypatch, demo_db_copy):
-    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+def test_analyst_change_without_a_reason_is_refused(monkeypatch, demo_db_copy):
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator="asb_incidents",
+                         sel_area="staffordshire")
     at.selectbox(key="set_chart").set_value("run")
     _button(at, "Save settings and recompute").click()
     at.run()
-    assert any("your name" in e.value for e in at.error)
+    assert any("please give a reason" in e.value for e in at.error)
+    assert query(demo_db_copy, "SELECT count(*) AS n FROM series_setting")["n"][0] == 0
     assert query(demo_db_copy, "SELECT count(*) AS n FROM series_setting")["n"][0] == 0
 
 
@@ -316,12 +323,18 @@ def test_analyst_withdrawing_a_recalculation_keeps_it_and_merges_the_phases(monk
     assert ann.height == 1, "the demo marks one ASB recalculation"
     series = "indicator_id = 'asb_incidents' AND area_code = 'staffordshire'"
     phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
-    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
-    at.button(key=f"withdraw_{ann['id'][0]}").click()
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator="asb_incidents",
+                         sel_area="staffordshire")
+    at.selectbox(key="wd_annotation").set_value(ann["id"][0])
+    at.text_input(key="wd_reason").input("The change was a recording artefact")
+    _button(at, "Withdraw").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    kept = query(demo_db_copy, "SELECT deleted_at FROM annotation WHERE id = ?", [ann["id"][0]])
+    kept = query(demo_db_copy, "SELECT deleted_at, withdrawn_by, withdrawn_reason FROM annotation WHERE id = ?",
+                 [ann["id"][0]])
     assert kept.height == 1 and kept["deleted_at"][0] is not None  # withdrawn, not deleted
+    assert (kept["withdrawn_by"][0], kept["withdrawn_reason"][0]) == ("test.analyst", "The change was a recording artefact")
     phases_after = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
     assert phases_after == phases_before - 1
     assert any("~~" in m.value and "withdrawn" in m.value for m in at.markdown)

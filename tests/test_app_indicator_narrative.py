@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from auth_support import add_account, start_signed_in
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
@@ -71,7 +73,9 @@ def test_analyst_page_offers_the_suggested_recalculation_and_the_analyst_confirm
     points = query(demo_db_copy, f"SELECT * FROM result_point WHERE {series} ORDER BY period")
     suggested = current_suggestions(points).row(0, named=True)["suggested_start"]
     phases_before = query(demo_db_copy, f"SELECT count(*) AS n FROM result_phase WHERE {series}")["n"][0]
-    at = run_app(monkeypatch, demo_db_copy, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator="asb_incidents",
+                         sel_area="staffordshire")
     assert any("an analyst may recalculate from" in i.value for i in at.info)
     offer = [b for b in at.button if b.label.startswith("Recalculate from")]
     assert len(offer) == 1
@@ -82,12 +86,11 @@ def test_analyst_page_offers_the_suggested_recalculation_and_the_analyst_confirm
     assert at.session_state["ann_kind"] == "recalculate" and at.session_state["ann_date"] == suggested
     assert "suggested by spc" in at.session_state["ann_reason"]
     assert query(demo_db_copy, "SELECT count(*) AS n FROM annotation WHERE text LIKE '%suggested by spc%'")["n"][0] == 0
-    at.text_input(key="author").input("Test Analyst")
     next(b for b in at.button if b.label == "Save and recompute").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     ann = query(demo_db_copy, "SELECT kind, date, author, area_code FROM annotation WHERE text LIKE '%suggested by spc%'")
-    assert ann.rows() == [("recalculate", suggested, "Test Analyst", "staffordshire")]
+    assert ann.rows() == [("recalculate", suggested, "test.analyst", "staffordshire")]
     starts = query(demo_db_copy, f"SELECT start FROM result_phase WHERE {series}")["start"].to_list()
     assert len(starts) == phases_before + 1 and suggested in starts
 
@@ -107,5 +110,7 @@ def test_real_asb_page_warns_of_old_data_and_analyst_page_offers_january_2024(mo
     assert any(re.match(r"Latest data: April 2024, \d+ months ago \(late: ", w.value) for w in at.warning)
     assert any("an analyst may recalculate from Jan 2024" in i.value for i in at.info)
     assert "58 months are missing between the figures: from March 2019 to December 2023." in page_text(at)
-    at = run_app(monkeypatch, db, "analyst", sel_indicator="asb_incidents", sel_area="staffordshire")
+    add_account(db, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, db, "test.analyst", "analyst", sel_indicator="asb_incidents",
+                         sel_area="staffordshire")
     assert [b.label for b in at.button if b.label.startswith("Recalculate from")] == ["Recalculate from Jan 2024…"]

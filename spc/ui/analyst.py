@@ -118,11 +118,12 @@ def render(ov: Overview, path: str) -> None:
 
     st.subheader("Recalculation, exclusion and annotation dates")
     periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
+    offer = suggestion(sd.points.filter(pl.col("area_code") == area), meta["unit"], meta["frequency"])
+    if offer:
+        st.info(offer["sentence"])
     if editable:
-        offer = suggestion(sd.points.filter(pl.col("area_code") == area), meta["unit"], meta["frequency"])
         if offer:
             when = plots.format_period(offer["suggested_start"], meta["frequency"])
-            st.info(offer["sentence"])
             st.button(f"Recalculate from {when}…", key="suggested_recalc", on_click=_prefill_recalculation,
                       args=(offer["suggested_start"], offer["reason"]),
                       help="Fills in the form below with this date and a reason; nothing is saved until you "
