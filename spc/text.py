@@ -93,11 +93,12 @@ def html_text(text: object) -> str:
 
 
 # In a Markdown file: backslash escapes (CommonMark allows one before any ASCII punctuation)
-# for the characters that make emphasis, links, images, code, HTML, tables, math and entities
-# anywhere in a line; and for those that start a block only at the start of the text.
-_MD_ANYWHERE = re.compile(r"([\\`*_{}\[\]()<>!|~$&@])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=#>]|\d+[.)])")
-_MD_AUTOLINK = re.compile(r"(?i)(www)\.|:(//)")
+# for the characters that make emphasis, links, code, HTML, tables, math and entities anywhere
+# in a line; for those that start a block, only at the start of the text; and the word joiner
+# of `literal` for emoji shortcodes and bare links, which renderers find after the escapes.
+# (an underscore inside a word, as in file names, never makes emphasis: left as it is)
+_MD_ANYWHERE = re.compile(r"([\\`*\[\]<>|~$&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=#]|\d+[.)])")
 
 
 def markdown_file(text: object) -> str:
@@ -106,7 +107,6 @@ def markdown_file(text: object) -> str:
     if text is None:
         return ""
     s = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    s = _TEXT_PATTERNS.sub(lambda m: m.group(0) + _WORD_JOINER, s)
     s = _MD_ANYWHERE.sub(r"\\\1", s)
-    s = _MD_LINE_START.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\" + m.group(2)[-1]), s)
-    # autolinks (www.x, scheme://x) need no bracket: break the pattern
-    return _MD_AUTOLINK.sub(lambda m: "www\\." if m.group(1) else "\\://", s)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], s)
