@@ -17,6 +17,8 @@ import duckdb
 
 from spc.config import DATA_DIR
 from spc.errors import SpcError
+from spc.text import (MAX_AREA_NAME, MAX_CATALOGUE_FIELD, MAX_INDICATOR_DESCRIPTION, MAX_INDICATOR_NAME, TooLong,
+                      check_length)
 
 CATALOGUE_PATH = DATA_DIR / "indicators.toml"
 
@@ -97,6 +99,9 @@ _INDICATOR_REQUIRED = ("id", "name", "unit", "kind", "improvement", "chart", "fr
 _INDICATOR_CHOICES = {"kind": KINDS, "improvement": IMPROVEMENTS, "chart": CHARTS, "frequency": FREQUENCIES}
 _INDICATOR_FIELDS = set(Indicator.__dataclass_fields__)
 _AREA_FIELDS = set(Area.__dataclass_fields__)
+#: Length limits of text fields (spc.text); any other text field has MAX_CATALOGUE_FIELD.
+_TEXT_LIMITS = {("indicator", "name"): MAX_INDICATOR_NAME, ("indicator", "description"): MAX_INDICATOR_DESCRIPTION,
+                ("area", "name"): MAX_AREA_NAME}
 
 
 def _check_entry(path: Path, what: str, position: int, entry: dict[str, Any], required: tuple[str, ...],
@@ -113,6 +118,12 @@ def _check_entry(path: Path, what: str, position: int, entry: dict[str, Any], re
     for name, options in choices.items():
         if entry.get(name) is not None and entry[name] not in options:
             raise SpcError(f"{label}: field '{name}' is {entry[name]!r}; expected one of {', '.join(options)}")
+    for name, value in entry.items():
+        if isinstance(value, str):
+            try:
+                check_length(f"field '{name}'", value, _TEXT_LIMITS.get((what, name), MAX_CATALOGUE_FIELD))
+            except TooLong as exc:
+                raise SpcError(f"{label}: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
