@@ -69,7 +69,7 @@ _LITERAL = str.maketrans({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
     "\n": "&#10;", "\r": "&#13;", "\t": "&#9;",
 })
-_BLOCK_START = re.compile(r"^( *)([-+=#]|\d+[.)])")
+_BLOCK_START = re.compile(r"^( *)([-+=#]|\d+[.)])?")
 # Emoji shortcodes (:smile:) and bare links (www.x, http://x, a@b.c) are found in the decoded
 # text after parsing, so references cannot stop them: an invisible word joiner breaks the pattern.
 _WORD_JOINER = "\u2060"
@@ -84,7 +84,8 @@ def literal(text: object) -> str:
         return ""
     s = _TEXT_PATTERNS.sub(lambda m: m.group(0) + _WORD_JOINER, str(text)).translate(_LITERAL)
     # at the start of a Markdown body: no indented code block, list, heading or thematic break
-    return _BLOCK_START.sub(lambda m: "&#32;" * len(m.group(1)) + m.group(2)[:-1] + f"&#{ord(m.group(2)[-1])};", s)
+    return _BLOCK_START.sub(lambda m: "&#32;" * len(m.group(1)) + (
+        m.group(2)[:-1] + f"&#{ord(m.group(2)[-1])};" if m.group(2) else ""), s, count=1)
 
 
 def html_text(text: object) -> str:
@@ -98,7 +99,7 @@ def html_text(text: object) -> str:
 # of `literal` for emoji shortcodes and bare links, which renderers find after the escapes.
 # (an underscore inside a word, as in file names, never makes emphasis: left as it is)
 _MD_ANYWHERE = re.compile(r"([\\`*\[\]<>|~$&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=#]|\d+[.)])")
+_MD_LINE_START = re.compile(r"^()([-+=#]|\d+[.)])")
 
 
 def markdown_file(text: object) -> str:
@@ -106,7 +107,7 @@ def markdown_file(text: object) -> str:
     Line breaks become spaces (the text stays inside its list item). None is ''."""
     if text is None:
         return ""
-    s = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    s = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()  # leading spaces could make a code block
     s = _TEXT_PATTERNS.sub(lambda m: m.group(0) + _WORD_JOINER, s)
     s = _MD_ANYWHERE.sub(r"\\\1", s)
     return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], s)
