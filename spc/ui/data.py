@@ -402,7 +402,7 @@ def add_annotation(path: str | Path, who: Identity, indicator_id: str | None, ar
         raise SpcError(f"annotation kind {kind!r}: expected intervention, recalculate, exclude or note")
 
     def body(con: duckdb.DuckDBPyConnection) -> int:
-        why = audit.check_reason(text, "note" if kind == "note" else "reason", MAX_ANNOTATION_TEXT)
+        why = audit.check_reason(text, "reason", MAX_ANNOTATION_TEXT)
         new_id = int(con.execute(
             "INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
