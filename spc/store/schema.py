@@ -287,7 +287,16 @@ _V5 = [
     "ALTER TABLE annotation ADD COLUMN withdrawn_reason VARCHAR",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+# Version 6: whether each figure tends to be close to the one before (spc.autocorrelation), so
+# every reader says the limits are too narrow where they are (issue 13). Results are recomputed
+# by db init, so existing rows get the figures then.
+_V6 = [
+    "ALTER TABLE result_summary ADD COLUMN acf1 DOUBLE",             # lag-1 autocorrelation, latest phase
+    "ALTER TABLE result_summary ADD COLUMN acf1_basis VARCHAR",      # 'values' or 'after season'
+    "ALTER TABLE result_summary ADD COLUMN autocorrelated BOOLEAN NOT NULL DEFAULT false",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
