@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from spc.charts import CHARTS, LINES, lines
+from spc.charts import CHARTS, SEASONAL_CHARTS, LINES, RATIO_CHARTS, SEQUENTIAL_CHARTS, lines
 from spc.dates import as_date
 from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
@@ -43,6 +43,8 @@ FREQUENCIES = ("week", *GRAIN_MONTHS)
 _EVENT_CHARTS = ("g", "t")
 #: phases with fewer used points than this have trial limits
 TRIAL_BELOW = 12
+#: per-season limits need this many used points (years) in each calendar month of a phase
+SEASON_MIN_YEARS = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ class SeriesSpec:
 
     ``frequency`` is the period grain used to find gaps (None: the series' smallest step);
     ``break_at_gaps`` False counts rows as adjacent whatever their dates, as the peers do.
+
+    ``ewma_lambda`` (EWMA weight λ, 0 < λ ≤ 1) and ``cusum_h`` (CUSUM decision interval h, in σ)
+    tune the charts for small sustained shifts; ``reference_centre`` and ``reference_sigma``
+    give those two charts a known process mean and σ instead of the phase's own.
+    ``multiplier`` scales a p, p′, u or u′ chart (1,000: per 1,000 of the denominator), as
+    qicharts2's ``multiply``. ``seasonal_limits`` computes centre and limits per calendar month
+    within each phase (spychart's seasonal option); a month needs 3 used points (years).
     """
 
     chart: str = "xmr"
@@ -66,6 +75,12 @@ class SeriesSpec:
     rule_set: str = "mdc"
     frequency: str | None = None
     break_at_gaps: bool = True
+    ewma_lambda: float = 0.2
+    cusum_h: float = 5.0
+    reference_centre: float | None = None
+    reference_sigma: float | None = None
+    multiplier: float = 1.0
+    seasonal_limits: bool = False
 
     def __post_init__(self) -> None:
         if self.chart not in CHARTS:
@@ -87,8 +102,49 @@ class SeriesSpec:
                                "(6 to 8 usual)")
         if self.baseline_points is not None and int(self.baseline_points) < 2:
             raise SpcError(f"baseline_points {self.baseline_points}: expected at least 2")
+        self._check_chart_options()
         object.__setattr__(self, "rebase", tuple(as_date(d, "rebase date") for d in self.rebase))
         object.__setattr__(self, "exclude", tuple(as_date(d, "exclude date") for d in self.exclude))
+
+    def _check_chart_options(self) -> None:
+        """Options that belong to some charts only: refused elsewhere rather than ignored."""
+        if not 0 < float(self.ewma_lambda) <= 1:
+            raise SpcError(f"ewma_lambda {self.ewma_lambda}: expected above 0 and at most 1 "
+                           "(0.05 to 0.3 usual)")
+        if not float(self.cusum_h) > 0:
+            raise SpcError(f"cusum_h {self.cusum_h}: expected a positive number of sigmas (4 or 5)")
+        given = [n for n in ("reference_centre", "reference_sigma") if getattr(self, n) is not None]
+        if given and self.chart not in SEQUENTIAL_CHARTS:
+            raise SpcError(f"{given[0]}: only for the ewma and cusum charts (chart {self.chart})")
+        if self.reference_sigma is not None and not float(self.reference_sigma) > 0:
+            raise SpcError(f"reference_sigma {self.reference_sigma}: expected a positive number")
+        if not float(self.multiplier) > 0:
+            raise SpcError(f"multiplier {self.multiplier}: expected a positive number")
+        if float(self.multiplier) != 1 and self.chart not in RATIO_CHARTS:
+            raise SpcError(f"multiplier {self.multiplier}: only for charts of a numerator over a "
+                           f"denominator (p, pp, u, up), not {self.chart}")
+        if self.seasonal_limits and self.chart not in SEASONAL_CHARTS:
+            raise SpcError(f"seasonal_limits: not for the {self.chart} chart (expected one of "
+                           f"{', '.join(sorted(SEASONAL_CHARTS))})")
+
+    def label(self) -> str:
+        """What the chart shows, in words for its axis and caption: "EWMA (λ 0.2)",
+        "u chart per 1,000", "XmR chart, limits per calendar month"."""
+        names = {"xmr": "XmR chart", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
+                 "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart",
+                 "t": "t chart", "xbar": "Xbar chart", "s": "S chart"}
+        if self.chart == "ewma":
+            text = f"EWMA (λ {self.ewma_lambda:g})"
+        elif self.chart == "cusum":
+            text = f"CUSUM (k 0.5σ, h {self.cusum_h:g}σ)"
+        else:
+            text = names[self.chart]
+        if float(self.multiplier) != 1:
+            text += f" per {self.multiplier:,.0f}" if float(self.multiplier).is_integer() \
+                else f" × {self.multiplier:g}"
+        if self.seasonal_limits:
+            text += ", limits per calendar month"
+        return text
 
     def warnings(self) -> list[str]:
         """Option warnings that do not stop the analysis."""
@@ -114,7 +170,9 @@ _SPEC_SCHEMA = {
     "target": pl.Float64, "baseline_points": pl.Int64, "screen_outliers": pl.Boolean,
     "two_sigma": pl.Enum(list(TWO_SIGMA)), "shift": pl.Int64, "trend": pl.Int64,
     "rule_set": pl.Enum(list(RULE_SETS)), "frequency": pl.Enum(list(FREQUENCIES)),
-    "break_at_gaps": pl.Boolean,
+    "break_at_gaps": pl.Boolean, "ewma_lambda": pl.Float64, "cusum_h": pl.Float64,
+    "reference_centre": pl.Float64, "reference_sigma": pl.Float64, "multiplier": pl.Float64,
+    "seasonal_limits": pl.Boolean,
 }
 
 
@@ -249,23 +307,55 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
                               _r=at("_r").set_sorted(), _i=at("_row")).drop("_rebase", "_new", "_row", "_rank")
 
 
+def _seasonal_windows(frame: pl.DataFrame) -> pl.DataFrame:
+    """For series with ``seasonal_limits``: rows reordered by (phase, calendar month, period),
+    with ``_g`` and ``_r`` the id of each (phase, month) window, so every chart's limits and
+    moving ranges (the same month of consecutive years) come per month. ``_phase_g`` keeps the
+    phase id; other series keep their order and ids. :func:`_limits` restores the order."""
+    season = pl.when(pl.col("seasonal_limits")).then(pl.col("period").dt.month()).otherwise(0)
+    frame = frame.with_columns(_phase_g=pl.col("_g"), _season=season.cast(pl.Int8)).sort(
+        "_phase_g", "_season", "period", maintain_order=True)
+    g, sea = pl.col("_phase_g"), pl.col("_season")
+    window = ((g != g.shift(1)) | (sea != sea.shift(1))).fill_null(True).cum_sum().cast(pl.Int64)
+    # seasonal windows get negative segment ids, distinct from every ordinary segment
+    return frame.with_columns(_g=window, _r=pl.when(sea > 0).then(-window).otherwise(pl.col("_r")))
+
+
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
-    """Centre and 1, 2, 3 sigma lines, one chart type at a time (a loop over ~9 types)."""
+    """Centre and 1, 2, 3 sigma lines, one chart type at a time (a loop over ~13 types)."""
+    seasonal = bool(frame["seasonal_limits"].any())
+    if seasonal:
+        frame = _seasonal_windows(frame)
     charts = frame["chart"].unique().cast(pl.String).sort().to_list()
-    if len(charts) == 1:
+    if len(charts) == 1 and not seasonal:
         out = lines(frame.lazy(), charts[0])
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
                          for chart in charts]).sort("_i").collect().rechunk().lazy()
-        out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
-            pl.col("_r").set_sorted())
+    n_window = pl.col("_base").sum().over("_g")
+    out = out.with_columns(_n_window=n_window)
+    if seasonal:
+        out = out.with_columns(_g=pl.col("_phase_g")).drop("_phase_g", "_season")
+    out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
+                           pl.col("_r").set_sorted())
     n_base = pl.col("_base").sum().over("_g")
-    # a phase with one used point has that value as centre and no limits
+    # a phase with one used point has that value as centre and no limits; a calendar month
+    # with fewer than 3 years has no per-season limits
+    need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
     limits = [c for c in LINES if c != "centre"]
+    sequential = pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
+    scale = pl.col("multiplier")
     # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
-    return out.with_columns(pl.col(LINES).fill_nan(None), _n_base=n_base).with_columns(
-        [pl.when(pl.col("_n_base") >= 2).then(pl.col(c)).alias(c) for c in limits],
-        trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base").collect()
+    out = out.with_columns(pl.col(LINES).fill_nan(None), _n_base=n_base).with_columns(
+        [pl.when(pl.col("_n_window") >= need).then(pl.col(c)).alias(c) for c in limits],
+        trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base", "_n_window")
+    # EWMA and CUSUM are judged by their limits alone: no 1σ and 2σ lines
+    inner = ["lower_2s", "upper_2s", "lower_1s", "upper_1s"]
+    out = out.with_columns([pl.when(sequential).then(None).otherwise(pl.col(c)).alias(c)
+                            for c in inner])
+    # per 1,000 (or any multiplier): the rules compare values with lines, so scaling both
+    # after the limits changes nothing but the units
+    return out.with_columns([(pl.col(c) * scale).alias(c) for c in ("value", *LINES)]).collect()
 
 
 def _assurance() -> pl.Expr:
@@ -333,7 +423,8 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     points = points.with_columns(rule_labels(points["_rule_code"]))
     _lap("rules", t0)
 
-    runs = runs_analysis(points)
+    # EWMA and CUSUM statistics carry memory: a runs analysis of them means nothing
+    runs = runs_analysis(points.filter(~pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))))
     # phases are contiguous rows: read their first and last rows instead of grouping
     first, last = _edges(points, "_g")
     counts = points.lazy().group_by("_g", maintain_order=True).agg(
@@ -365,6 +456,17 @@ def _edges(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return first, last
 
 
+def _labels(specs: SeriesSpec | Mapping[str, SeriesSpec]) -> pl.Expr:
+    """Each series' chart label (:meth:`SeriesSpec.label`), computed once per distinct spec."""
+    if isinstance(specs, SeriesSpec):
+        return pl.lit(specs.label())
+    labels = {}
+    for spec in set(specs.values()):  # specs are few and hashable; series may be many
+        labels[spec] = spec.label()
+    return pl.col("series").replace_strict({name: labels[spec] for name, spec in specs.items()},
+                                           default=None, return_dtype=pl.String)
+
+
 def _summary(points: pl.DataFrame, phases: pl.DataFrame,
              specs: SeriesSpec | Mapping[str, SeriesSpec]) -> pl.DataFrame:
     """One row per series: icons, latest point and limits, counts, warnings."""
@@ -376,7 +478,7 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         "series", pl.col("chart").cast(pl.String), pl.col("improvement").cast(pl.String),
         "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
         pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
-        "centre", "lower", "upper", "n_missing", pl.col("shift").alias("shift_len"),
+        "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("shift").alias("shift_len"),
         pl.col("trend").alias("trend_len"), "break_at_gaps")
     counts = points.lazy().group_by("_s", maintain_order=True).agg(
         n_points=pl.len().cast(pl.Int64),
@@ -391,6 +493,8 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         n_two_of_three=kind.is_in([5, 6]).sum().cast(pl.Int64),
         _gaps=(pl.col("gap_before") > 0).sum().cast(pl.Int64),
         _gap_periods=pl.col("gap_before").sum().cast(pl.Int64),
+        # points of a calendar month with fewer than 3 years: no per-season limits
+        _no_season=(pl.col("seasonal_limits") & pl.col("upper").is_null()).sum().cast(pl.Int64),
     ).collect().drop("_s")
     summary = pl.concat([latest, counts], how="horizontal")
     _, last_phase = _edges(phases, "series")
@@ -411,13 +515,20 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         pl.when(pl.col("break_at_gaps"))
         .then(pl.lit(": rules and runs are not counted across a gap"))
         .otherwise(pl.lit(": rules and runs counted across gaps (break_at_gaps off)"))))
+    warn_season = pl.when(pl.col("seasonal_limits")).then(pl.concat_str(
+        pl.lit("limits per calendar month (each month against the same month of other years)"),
+        pl.when(pl.col("_no_season") > 0).then(pl.format(
+            "; {} points have none: their month has fewer than 3 years", pl.col("_no_season")))
+        .otherwise(pl.lit(""))))
     return (summary.join(latest, on="series", how="left", maintain_order="left")
-            .with_columns(assurance=_assurance())
-            .with_columns(warnings=pl.concat_list(warn_missing, warn_gaps, warn_trial, *warn_len)
+            .with_columns(assurance=_assurance(), chart_label=_labels(specs))
+            .with_columns(warnings=pl.concat_list(warn_missing, warn_gaps, warn_trial, warn_season,
+                                                  *warn_len)
                           .list.drop_nulls())
             .select("series", "chart", "improvement", "target", "variation", "assurance",
                     "latest_period", "latest_value", "latest_phase", "centre", "lower", "upper",
                     "n_points", "n_improvement", "n_concern", "n_neutral", "n_beyond_limits",
                     "n_shift", "n_trend", "n_two_of_three", "runs_signal", "trial_limits",
+                    "chart_label",
                     "warnings")
             )

@@ -20,6 +20,7 @@ from spc.charts.laney import PP_SCALE, UP_SCALE, pp, up
 from spc.charts.rare import G_SCALE, T_SCALE, g, t
 from spc.charts.run import SCALE as RUN_SCALE
 from spc.charts.run import run
+from spc.charts.sequential import CUSUM_SCALE, EWMA_SCALE, cusum, ewma
 from spc.charts.subgroup import S_SCALE, XBAR_SCALE, s, xbar
 from spc.charts.xmr import SCALE as XMR_SCALE
 from spc.charts.xmr import xmr
@@ -30,6 +31,8 @@ CHARTS: dict[str, tuple[ChartFn, Scale]] = {
     "xmr": (xmr, XMR_SCALE), "run": (run, RUN_SCALE), "p": (p, P_SCALE), "pp": (pp, PP_SCALE),
     "u": (u, U_SCALE), "up": (up, UP_SCALE), "c": (c, C_SCALE), "g": (g, G_SCALE),
     "t": (t, T_SCALE), "xbar": (xbar, XBAR_SCALE), "s": (s, S_SCALE),
+    # small sustained shifts: EWMA and tabular CUSUM (spc.charts.sequential)
+    "ewma": (ewma, EWMA_SCALE), "cusum": (cusum, CUSUM_SCALE),
 }
 #: charts whose value is numerator / denominator
 RATIO_CHARTS = frozenset({"p", "pp", "u", "up"})
@@ -37,6 +40,11 @@ RATIO_CHARTS = frozenset({"p", "pp", "u", "up"})
 COUNT_CHARTS = frozenset({"p", "pp", "u", "up", "c", "g", "t"})
 #: charts of subgrouped measurements: several rows per (series, period), aggregated first
 SUBGROUP_CHARTS = frozenset({"xbar", "s"})
+#: charts of a statistic with memory (EWMA, CUSUM): judged only by a point beyond a limit,
+#: with no 1σ and 2σ lines and no runs analysis
+SEQUENTIAL_CHARTS = frozenset({"ewma", "cusum"})
+#: charts that may have limits per calendar month (periods, not events; no memory)
+SEASONAL_CHARTS = frozenset({"xmr", "p", "pp", "u", "up", "c", "xbar", "s"})
 
 
 def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
@@ -45,4 +53,5 @@ def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
     return bands(fn(lf), scale)
 
 
-__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS", "SUBGROUP_CHARTS", "lines"]
+__all__ = ["CHARTS", "LINES", "RATIO_CHARTS", "COUNT_CHARTS", "SUBGROUP_CHARTS",
+           "SEQUENTIAL_CHARTS", "SEASONAL_CHARTS", "lines"]

@@ -17,22 +17,13 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from spc.charts import CHARTS
 from spc.engine import Analysis, SeriesSpec, analyse
 from spc.errors import SpcError
 
 
-class Chart(str, enum.Enum):
-    xmr = "xmr"
-    run = "run"
-    p = "p"
-    pp = "pp"
-    u = "u"
-    up = "up"
-    c = "c"
-    g = "g"
-    t = "t"
-    xbar = "xbar"
-    s = "s"
+#: the chart types, from the engine's registry (one list for the API, the command and the app)
+Chart = enum.Enum("Chart", {name: name for name in CHARTS}, type=str)
 
 
 class Improvement(str, enum.Enum):
@@ -156,6 +147,19 @@ def register(app: typer.Typer) -> None:
             "--break-at-gaps/--no-break-at-gaps",
             help="rules, runs and moving ranges do not cross missing periods (off: rows are "
                  "adjacent, as NHSRplotthedots and qicharts2)")] = True,
+        ewma_lambda: Annotated[float, typer.Option(
+            help="EWMA weight λ of the latest value (0 < λ ≤ 1; 0.05 to 0.3 usual)")] = 0.2,
+        cusum_h: Annotated[float, typer.Option(
+            help="CUSUM decision interval h in sigmas (4 or 5; k is 0.5 sigma)")] = 5.0,
+        reference_centre: Annotated[float | None, typer.Option(
+            help="EWMA and CUSUM: known process mean (default: each phase's mean)")] = None,
+        reference_sigma: Annotated[float | None, typer.Option(
+            help="EWMA and CUSUM: known process sigma (default: MR-bar / 1.128)")] = None,
+        multiply: Annotated[float, typer.Option(
+            help="p, pp, u, up: show per N of the denominator (1000: per 1,000)")] = 1.0,
+        seasonal_limits: Annotated[bool, typer.Option(
+            "--seasonal-limits/--no-seasonal-limits",
+            help="centre and limits per calendar month (3 years of each month needed)")] = False,
         format: Annotated[OutputFormat, typer.Option("--format", help="output format")]
         = OutputFormat.csv,
         output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
@@ -167,5 +171,8 @@ def register(app: typer.Typer) -> None:
                           two_sigma=two_sigma.value, shift=shift, trend=trend,
                           rule_set=rule_set.value,
                           frequency=frequency.value if frequency else None,
-                          break_at_gaps=break_at_gaps)
+                          break_at_gaps=break_at_gaps, ewma_lambda=ewma_lambda,
+                          cusum_h=cusum_h, reference_centre=reference_centre,
+                          reference_sigma=reference_sigma, multiplier=multiply,
+                          seasonal_limits=seasonal_limits)
         run_chart(input, spec, format, output)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from spc.charts import SEQUENTIAL_CHARTS
 from spc.rules import mdc, nelson, western_electric
 
 RULE_SETS = ("mdc", "western_electric", "nelson")
@@ -57,14 +58,16 @@ def classify(lf: pl.LazyFrame, rule_sets: list[str] | None = None) -> pl.LazyFra
                         ).sort("_i").with_columns(pl.col("_g").set_sorted(),
                                                             pl.col("_s").set_sorted(),
                                                             pl.col("_r").set_sorted())
-    # excluded points: only the limits (pattern codes are for used points)
+    # excluded points: only the limits (pattern codes are for used points); so are EWMA and
+    # CUSUM points, whose statistic carries memory (run rules would fire on that memory)
     beyond = (pl.when(pl.col("value") > pl.col("upper")).then(1)
               .when(pl.col("value") < pl.col("lower")).then(-1).otherwise(0))
+    limits_only = pl.col("excluded") | pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
     return out.with_columns(
-        _rule_code=pl.when(pl.col("excluded")).then(
+        _rule_code=pl.when(limits_only).then(
             pl.when(beyond == 1).then(100).when(beyond == -1).then(200).otherwise(0))
         .otherwise(pl.col("_rule_code")).cast(pl.Int16),
-        _dir=pl.when(pl.col("excluded")).then(beyond).otherwise(pl.col("_dir")).cast(pl.Int8))
+        _dir=pl.when(limits_only).then(beyond).otherwise(pl.col("_dir")).cast(pl.Int8))
 
 
 def rule_labels(codes: pl.Series) -> pl.Series:
