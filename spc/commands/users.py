@@ -144,7 +144,9 @@ def audit_command(
             output.write_text(text, encoding="utf-8")
             typer.echo(f"wrote {events.height} events to {output}", err=True)
         return
-    table = Table("when (UTC)", "who", "how", "what", "indicator", "area", "subject", "why")
+    table = Table()
+    for heading in ("when (UTC)", "who", "how", "what", "indicator", "area", "subject", "why"):
+        table.add_column(heading, overflow="fold")   # wrap, never cut: every character is evidence
     for e in events.iter_rows(named=True):
         # Text: what people typed is shown as typed, never read as rich markup
         table.add_row(*(Text(str(v)) for v in (
