@@ -124,3 +124,26 @@ def _regular(part: pl.DataFrame) -> bool:
     m = part.select(_month_index().alias("m"))["m"].to_numpy()
     return len(m) > 1 and bool(np.all(np.diff(m) == 1))
 
+
+
+def lag1_corrected(r: np.ndarray | float, n: np.ndarray | float) -> np.ndarray:
+    """Lag-1 autocorrelation of detrended values, corrected for its small-sample bias and clipped
+    to [0, 0.95], as used by every test here that allows for autocorrelation.
+
+    The estimate from n detrended values is biased low by about (2 + 4r) / n (Marriott and Pope
+    1954 give (1 + 4r) / n once a mean is removed; removing a slope costs about 1 / n more).
+    Without the correction a Mann-Kendall test on AR(1) phi 0.5 series of 36 points rejected in
+    8.4% of trend-free series; with it, 5.9% (tests/test_stat_size_trend.py). Negative values
+    are set to 0: they would narrow the test, and short series give them by chance.
+    """
+    r = np.asarray(r, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(np.nan_to_num(r + (2 + 4 * r) / n), 0.0, 0.95)
+
+
+def variance_inflation(r_corrected: np.ndarray | float) -> np.ndarray:
+    """(1 + r) / (1 - r): how much AR(1) autocorrelation r inflates the variance of a sum of
+    signs or values (Bayley and Hammersley 1946; the effective sample size is n / this)."""
+    r = np.asarray(r_corrected, dtype=float)
+    return (1 + r) / (1 - r)
