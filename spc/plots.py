@@ -385,8 +385,13 @@ def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float
 def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                   annotations: pl.DataFrame | None = None, two_sigma: bool = False,
                   target: float | None = None, show_target: bool = False, height: int = 520,
-                  frequency: str | None = None, large: bool = True) -> go.Figure:
+                  frequency: str | None = None, large: bool = True,
+                  statistic: str | None = None) -> go.Figure:
     """The control chart of one series.
+
+    `statistic` names what is plotted when it is not the value itself, as the y-axis title (the
+    engine's chart label: "EWMA (λ 0.2) of minutes", "u chart per 1,000", see
+    `spc.engine.SeriesSpec.label` and `statistic_title`).
 
     `points`: result_point rows of one series (period, value, phase, excluded, centre, lower,
     upper, lower_2s, upper_2s, rule, point_type). Points are coloured by type; each phase has
@@ -485,7 +490,62 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     )
     fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **_period_ticks(first, last, frequency))
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
-                     title={"text": "" if unit in ("%", "count") else unit})
+                     title={"text": literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)})
+    return fig
+
+
+def statistic_title(chart_label: str | None, unit: str = "") -> str | None:
+    """The y-axis title of a chart whose plotted figure is not the plain value: "EWMA (λ 0.2) of
+    minutes", "CUSUM (k 0.5σ, h 5σ) of count", "u chart per 1,000"; None for the plain charts
+    (`chart_label` is result_summary.chart_label, from `SeriesSpec.label`)."""
+    if not chart_label:
+        return None
+    if chart_label.startswith(("EWMA", "CUSUM")):
+        return f"{chart_label} of {unit or 'the values'}"
+    if " per " in chart_label or " × " in chart_label or "calendar month" in chart_label:
+        return chart_label
+    return None
+
+
+def moving_range_chart(points: pl.DataFrame, *, unit: str = "", height: int = 260,
+                       frequency: str | None = None, large: bool = True) -> go.Figure:
+    """The moving range chart that goes under an XmR chart (as Making Data Count shows it).
+
+    `points`: one XmR series' result points. The ranges are `spc.charts.xmr.moving_ranges`:
+    none across a gap of missing periods, at an excluded point or at a phase's start. Each phase
+    has its average moving range (the one its limits used) and the upper range limit 3.267 × MR̄;
+    a range above it is marked.
+    """
+    from spc.charts.xmr import moving_ranges
+
+    mr = moving_ranges(points.sort("period"))
+    frequency = frequency or infer_frequency(mr["period"])
+    scale = axis_scale(unit)
+    base = 18 if large else 12
+    spans = gap_spans(mr["period"], frequency)
+    fig = go.Figure()
+    _shade_gaps(fig, spans, base - 5)
+    x, y = _broken(mr["period"].to_list(), (mr["moving_range"] * scale).to_list(), spans)
+    fig.add_scatter(x=x, y=y, mode="lines+markers", name="Moving range (difference from the point before)",
+                    line={"color": "#9A9A9A", "width": 1.5}, marker={"color": GREY, "size": 7 if large else 5},
+                    connectgaps=False, hovertemplate="%{y}<extra></extra>")
+    _phase_lines(fig, mr, "mr_bar", scale, name="Average moving range", dash="solid", colour="#333333",
+                 width=2, spans=spans)
+    _phase_lines(fig, mr, "mr_upper", scale, name="Upper range limit (3.267 × average)", dash="dash",
+                 colour=LIMIT, width=1.6, spans=spans)
+    above = mr.filter("mr_above")
+    if not above.is_empty():
+        fig.add_scatter(x=above["period"].to_list(), y=(above["moving_range"] * scale).to_list(), mode="markers",
+                        name="Range above the upper range limit",
+                        marker={"color": POINT_COLOURS["special_cause_neutral_high"], "size": 11 if large else 7})
+    fig.update_layout(height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
+                      paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "font": {"size": base - 4}},
+                      title={"text": "Moving range chart", "font": {"size": base}})
+    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside",
+                     **_period_ticks(mr["period"].min(), mr["period"].max(), frequency))
+    fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", rangemode="tozero",
+                     ticksuffix="%" if unit == "%" else "", title={"text": "moving range"})
     return fig
 
 
