@@ -310,10 +310,12 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
 def _seasonal_windows(frame: pl.DataFrame) -> pl.DataFrame:
     """For series with ``seasonal_limits``: rows reordered by (phase, calendar month, period),
     with ``_g`` and ``_r`` the id of each (phase, month) window, so every chart's limits and
-    moving ranges (the same month of consecutive years) come per month. ``_phase_g`` keeps the
-    phase id; other series keep their order and ids. :func:`_limits` restores the order."""
+    moving ranges (the same month of consecutive years) come per month. ``_phase_g`` and
+    ``_phase_r`` keep the phase and run segment ids (the rules work on those); other series
+    keep their order and ids. :func:`_limits` restores the order and the ids."""
     season = pl.when(pl.col("seasonal_limits")).then(pl.col("period").dt.month()).otherwise(0)
-    frame = frame.with_columns(_phase_g=pl.col("_g"), _season=season.cast(pl.Int8)).sort(
+    frame = frame.with_columns(_phase_g=pl.col("_g"), _phase_r=pl.col("_r"),
+                               _season=season.cast(pl.Int8)).sort(
         "_phase_g", "_season", "period", maintain_order=True)
     g, sea = pl.col("_phase_g"), pl.col("_season")
     window = ((g != g.shift(1)) | (sea != sea.shift(1))).fill_null(True).cum_sum().cast(pl.Int64)
@@ -335,7 +337,8 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     n_window = pl.col("_base").sum().over("_g")
     out = out.with_columns(_n_window=n_window)
     if seasonal:
-        out = out.with_columns(_g=pl.col("_phase_g")).drop("_phase_g", "_season")
+        out = out.with_columns(_g=pl.col("_phase_g"), _r=pl.col("_phase_r")).drop(
+            "_phase_g", "_phase_r", "_season")
     out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
                            pl.col("_r").set_sorted())
     n_base = pl.col("_base").sum().over("_g")

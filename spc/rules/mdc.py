@@ -28,9 +28,16 @@ def side() -> pl.Expr:
     return (VALUE - CENTRE).sign().fill_null(0).cast(pl.Int8)
 
 
+def level() -> pl.Expr:
+    """What trends are read from: the value, or with limits per calendar month its distance from
+    its month's centre (a seasonal rise from trough to peak is not a trend). Within a phase
+    the centre is otherwise constant, so the plain value gives the same steps."""
+    return pl.when(pl.col("seasonal_limits")).then(VALUE - CENTRE).otherwise(VALUE)
+
+
 def step() -> pl.Expr:
     """Direction of the step from the previous used point: +1, -1, or 0 (a tie breaks a trend)."""
-    return (VALUE - prev(VALUE)).sign().fill_null(0).cast(pl.Int8)
+    return (level() - prev(level())).sign().fill_null(0).cast(pl.Int8)
 
 
 def beyond_two_sigma(sign: int, legacy: pl.Expr) -> pl.Expr:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from spc.rules._runs import prev, run_length
+from spc.rules.mdc import level
 
 VALUE = pl.col("value")
 CENTRE = pl.col("centre")
@@ -63,7 +64,7 @@ def one_side(n: int) -> pl.Expr:
 
 def add_trend(lf: pl.LazyFrame, n: int, name: str) -> pl.LazyFrame:
     """Add ``name``: ``n`` or more points each above (below) the one before (a tie breaks it)."""
-    step = (VALUE - prev(VALUE)).sign().fill_nan(None).fill_null(0).cast(pl.Int8)
+    step = (level() - prev(level())).sign().fill_nan(None).fill_null(0).cast(pl.Int8)
     lf = lf.with_columns(_st=step)
     st = pl.col("_st")
     lf = lf.with_columns(_own=pl.when((st != 0) & (run_length(st) >= n - 1)).then(st)
@@ -75,7 +76,7 @@ def add_trend(lf: pl.LazyFrame, n: int, name: str) -> pl.LazyFrame:
 
 def add_alternating(lf: pl.LazyFrame, n: int, name: str) -> pl.LazyFrame:
     """Add ``name``: ``n`` or more points in a row alternating up and down (no direction)."""
-    step = (VALUE - prev(VALUE)).sign().fill_nan(None).fill_null(0)
+    step = (level() - prev(level())).sign().fill_nan(None).fill_null(0)
     lf = lf.with_columns(_st=step)
     st = pl.col("_st")
     # a link: this step and the one before go opposite ways (n points hold n − 2 links)
