@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from spc.charts import SEASONAL_CHARTS
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
 from spc.store.observations import now
@@ -24,6 +25,8 @@ from spc.store.queries import frame, load_annotations, load_indicators, load_obs
 #: Joins indicator id and area code into the engine's series name (neither contains it).
 SEPARATOR = "|"
 RATIO_CHARTS = ("p", "pp", "u", "up")
+#: analyst settings for the charts of issue 13 (series_setting columns, schema 7)
+CHART_OPTIONS = ("ewma_lambda", "cusum_h", "multiplier", "seasonal_limits")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
     frame = keys.join(indicators.select("id", "chart", "improvement", "target", "frequency"),
                       left_on="indicator_id", right_on="id", how="left")
     tunables = ["chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
-                "baseline_points"]
+                "baseline_points", *CHART_OPTIONS]
     for scope in ("area", "all"):
         chosen = settings.filter(pl.col("area_code") != "*") if scope == "area" else \
             settings.filter(pl.col("area_code") == "*").drop("area_code")
@@ -96,7 +99,13 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
             notes[row["series"]] = f"no denominator for every point, so an XmR chart is used instead of {chart}"
             chart = "xmr"
         options = {k: row[k] for k in ("two_sigma", "screen_outliers", "shift", "trend", "rule_set",
-                                        "baseline_points") if row[k] is not None}
+                                        "baseline_points", "ewma_lambda", "cusum_h") if row[k] is not None}
+        # options of some charts only: kept when the chart in use takes them (a chart that fell
+        # back to XmR for want of a denominator is shown in plain units)
+        if row["multiplier"] is not None and chart in RATIO_CHARTS:
+            options["multiplier"] = row["multiplier"]
+        if row["seasonal_limits"] and chart in SEASONAL_CHARTS:
+            options["seasonal_limits"] = True
         specs[row["series"]] = SeriesSpec(
             chart=chart, improvement=row["improvement"], target=row["target"], frequency=row["frequency"],
             rebase=rebase.get(row["series"], ()), exclude=exclude.get(row["series"], ()), **options)

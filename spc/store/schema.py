@@ -296,7 +296,18 @@ _V6 = [
     "ALTER TABLE result_summary ADD COLUMN autocorrelated BOOLEAN NOT NULL DEFAULT false",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# Version 7: the analyst's choices for the charts of issue 13 (EWMA and CUSUM, per 1,000 of the
+# denominator, limits per calendar month; NULL keeps the engine's default) and each series'
+# chart label ("EWMA (λ 0.2)", "u chart per 1,000"), which charts show on their axis.
+_V7 = [
+    "ALTER TABLE series_setting ADD COLUMN ewma_lambda DOUBLE",      # EWMA weight λ
+    "ALTER TABLE series_setting ADD COLUMN cusum_h DOUBLE",          # CUSUM decision interval, in σ
+    "ALTER TABLE series_setting ADD COLUMN multiplier DOUBLE",       # p/u charts per N of the denominator
+    "ALTER TABLE series_setting ADD COLUMN seasonal_limits BOOLEAN", # limits per calendar month
+    "ALTER TABLE result_summary ADD COLUMN chart_label VARCHAR",      # spc.engine.SeriesSpec.label
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

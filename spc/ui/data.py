@@ -346,7 +346,7 @@ def clear_cache() -> None:
 # one `refused` audit event.
 
 SETTING_FIELDS = ("chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
-                  "baseline_points")
+                  "baseline_points", "ewma_lambda", "cusum_h", "multiplier", "seasonal_limits")
 
 
 def _guarded(path: str | Path, who: Identity, role: str, action: str, body: Callable[[duckdb.DuckDBPyConnection], Any],
