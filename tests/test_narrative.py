@@ -116,10 +116,11 @@ def test_every_number_is_traceable_to_the_engine_result() -> None:
     shown = [float(x) for x in re.findall(r"between (\d+(?:\.\d+)?)% and (\d+(?:\.\d+)?)%", text)[0]]
     assert shown[0] == pytest.approx(100 * s["lower"], abs=0.5) and shown[1] == pytest.approx(100 * s["upper"], abs=0.5)
     assert narrative.ASSURANCE_TEXT[s["assurance"]].split("{noun}")[1].split("{")[0].strip() in text
-    # the trend sentence quotes the slope the trend module computed
+    # one step in April 2023 explains the values better than a steady rise: the trend sentence
+    # names the step and quotes the size the trend module computed
     t = trend.long_term_trend(data).row(0, named=True)
-    assert t["direction"] == "rising"
-    assert f"by about {100 * t['slope_per_year']:.1f} percentage points a year, an improvement" in text
+    assert t["direction"] == "step" and t["step_start"] == dt.date(2023, 4, 1)
+    assert f"stepped up by about {100 * t['step_change']:.1f} percentage points in April 2023" in text
 
 
 @pytest.mark.skipif(not MOJ_PATH.exists(), reason="../shared/realdata not present")

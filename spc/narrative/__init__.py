@@ -411,7 +411,15 @@ def _trend_sentence(t: dict, unit: str, improvement: str | None, frequency: str 
             good = (slope > 0) == (improvement == "increase")
         judgement = "" if good is None else (", an improvement" if good else ", a deterioration")
         return (f"Over {span} {end} the long-term trend is {t['direction']}, by about {per_year} a "
-                f"year{judgement}; two trend tests agree it is more than chance.")
+                f"year{judgement}; more than chance, even allowing for how each value follows the last.")
+    if t.get("direction") == "step" and t.get("step_start") is not None:
+        # one shift in level explains the values better than a steady trend (spc.trend.step_or_line)
+        change = t.get("step_change") or 0.0
+        size = format_value(abs(change), unit, decimals=1 if _is_percent(unit) else None)
+        if _is_percent(unit):
+            size = size.replace("%", " percentage points")
+        return (f"Over {span} {end} the level stepped {'up' if change > 0 else 'down'} by about {size} in "
+                f"{period_text(t['step_start'], frequency)}, rather than following a steady trend.")
     if t.get("direction") == "too few points":
         return f"Too few points to judge a long-term trend over {span} {end}."
     return f"Over {span} {end} there is no clear long-term trend."
@@ -419,13 +427,13 @@ def _trend_sentence(t: dict, unit: str, improvement: str | None, frequency: str 
 
 def trend_detail(t: dict) -> str:
     """The trend tests behind the trend sentence, for an analyst's detail view: 'Mann-Kendall
-    p = 0.003; regression with autocorrelation-robust (HAC) errors p = 0.010; lag-1
+    p = 0.003; Mann-Kendall, variance inflated for lag-1 autocorrelation p = 0.040; lag-1
     autocorrelation 0.21'."""
     parts = []
     if t.get("mk_p") is not None:
         parts.append(f"Mann-Kendall {_p(t['mk_p'])}")
-    if t.get("ols_p") is not None:
-        parts.append(f"regression with autocorrelation-robust (HAC) errors {_p(t['ols_p'])}")
+    if t.get("mk_p_adjusted") is not None:
+        parts.append(f"{t.get('trend_test') or 'Mann-Kendall allowing for autocorrelation'} {_p(t['mk_p_adjusted'])}")
     for col in ("lag1_autocorrelation", "lag1", "acf1"):
         if t.get(col) is not None:
             parts.append(f"lag-1 autocorrelation {t[col]:.2f}")
@@ -454,6 +462,32 @@ def _windows(rows: pl.DataFrame, points: pl.DataFrame | None, key: list[str]) ->
         for g in gaps(part, f[0], key).iter_rows(named=True):
             out[tuple(g[k] for k in key)].gaps.append(g)
     return out
+
+
+def _season_notes(rows: pl.DataFrame, points: pl.DataFrame | None, key: list[str]) -> dict[tuple, str]:
+    """For series whose latest point is special cause on the side where the season usually
+    takes it (high at a seasonal peak, low at a trough): `spc.trend.season_at_latest`'s sentence."""
+    if points is None or points.is_empty() or "value" not in points.columns or "variation" not in rows.columns:
+        return {}
+    from spc.trend import season_at_latest
+
+    signalled = rows.filter(pl.col("variation").str.starts_with("special_cause"))
+    if signalled.is_empty() or not {"latest_value", "centre"} <= set(signalled.columns):
+        return {}
+    sides = {tuple(r[k] for k in key): r["latest_value"] > r["centre"] for r in signalled.iter_rows(named=True)
+             if r["latest_value"] is not None and r["centre"] is not None}
+    name = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="\x1f")
+    part = points.join(signalled.select(key), on=key).select(name.alias("_season_key"), "period", "value", *key)
+    if part.is_empty():
+        return {}
+    keys = {r["_season_key"]: tuple(r[k] for k in key)
+            for r in part.select("_season_key", *key).unique().iter_rows(named=True)}
+    notes = {}
+    for s in season_at_latest(part.select(pl.col("_season_key").alias("series"), "period", "value")).iter_rows(named=True):
+        k = keys[s["series"]]
+        if s["position"] is not None and sides.get(k) == (s["position"] == "peak"):
+            notes[k] = s["sentence"]
+    return notes
 
 
 def describe(
@@ -506,6 +540,7 @@ def describe(
         latest = points.select(*key, pl.col("period").alias("latest_period"), pl.col("rule").alias("latest_rule"))
         rows = rows.join(latest, on=[*key, "latest_period"], how="left")
     windows = _windows(rows, points, key)
+    season = _season_notes(rows, points, key)
     trend_rows: dict = {}
     if trend is not None and trend.height and "series" in trend.columns and key == ["series"]:
         trend_rows = {t["series"]: t for t in trend.iter_rows(named=True)}
@@ -523,6 +558,8 @@ def describe(
                              indicator_id=r.get("indicator_id"))
         age = dated.text() if dated else ""
         headline, status, sentences = _sentences(r, t, w, age)
+        if (note := season.get(tuple(r[k] for k in key))) is not None:
+            sentences = [*sentences[:2], note, *sentences[2:]]  # right after the signal's sentence
         sentences = sentences + check_rows.get(r.get("series"), [])
         unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
         out.append({**{k: r[k] for k in key}, "headline": headline, "status": status, "sentences": sentences,

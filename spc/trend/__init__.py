@@ -22,6 +22,7 @@ from spc.trend.seasonal import (
     ADJUSTED_LABEL,
     analyse_adjusted,
     expected_range,
+    season_at_latest,
     seasonality,
     seasonally_adjust,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "months_step",
     "period_label",
     "rolling",
+    "season_at_latest",
     "seasonality",
     "seasonally_adjust",
     "step_or_line",

@@ -91,6 +91,51 @@ def seasonality(data: pl.DataFrame, *, period: int = 12, alpha: float = 0.01) ->
     )
 
 
+def season_at_latest(data: pl.DataFrame, *, period: int = 12, share: float = 0.5) -> pl.DataFrame:
+    """Does each series' latest value fall in the months when it usually peaks (or dips)?
+
+    For every series `seasonality` calls seasonal, the calendar month of the latest value is
+    compared with the STL seasonal component averaged by month: "peak" when that month's effect
+    is at least `share` of the largest monthly effect, "trough" when it is at least `share` of
+    the most negative one. A signal at the season's usual peak may be the season, not a change,
+    so `sentence` says so for the narrative. Returns series, period (the latest), month,
+    seasonal, position ("peak", "trough" or null) and sentence (null when there is nothing
+    to say). Series too short or irregular for `seasonality` get seasonal null and no sentence.
+    """
+    frame = as_series_frame(data).filter(pl.col("value").is_not_null())
+    flags = {r["series"]: r for r in seasonality(frame, period=period).iter_rows(named=True)}
+    rows = []
+    for (name,), part in frame.partition_by("series", as_dict=True, maintain_order=True).items():
+        latest = part["period"][-1]
+        month = _MONTH_NAMES[latest.month - 1]
+        flag = flags.get(name, {})
+        position = sentence = None
+        if flag.get("seasonal"):
+            seas = np.asarray(_stl(part["value"].to_numpy().astype(float), period).seasonal)
+            months = part["period"].dt.month().to_numpy()
+            effect = np.array([seas[months == m].mean() for m in range(1, 13)])
+            own = effect[latest.month - 1]
+            if own > 0 and own >= share * effect.max():
+                position = "peak"
+            elif own < 0 and own <= share * effect.min():
+                position = "trough"
+        if position is not None:
+            high = position == "peak"
+            sentence = (
+                f"{month} is one of the months when this series is usually {'high' if high else 'low'} "
+                f"(it peaks in {flag['peak_month']} and dips in {flag['trough_month']}), so part of this "
+                f"signal may be the season: compare {month} with {month} in earlier years, or use the "
+                "seasonally adjusted view."
+            )
+        rows.append((name, latest, month, flag.get("seasonal"), position, sentence))
+    return pl.DataFrame(
+        rows,
+        schema={"series": pl.String, "period": pl.Date, "month": pl.String, "seasonal": pl.Boolean,
+                "position": pl.String, "sentence": pl.String},
+        orient="row",
+    )
+
+
 def seasonally_adjust(
     data: pl.DataFrame, *, period: int = 12, model: str = "additive"
 ) -> pl.DataFrame:

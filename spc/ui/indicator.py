@@ -231,13 +231,19 @@ def render(ov: Overview, path: str) -> None:
         else:
             pct = t.get("pct_change")
             size = f", about {abs(pct):.0f}% over the period" if pct is not None and t["direction"] in ("rising", "falling") else ""
-            st.markdown(f"**Long-term trend** (last {t.get('n')} points): **{t['direction']}**{size}.")
+            if t["direction"] == "step" and t.get("step_start") is not None:
+                # one shift in level fits better than a steady trend (spc.trend.step_or_line)
+                st.markdown(f"**Long-term trend** (last {t.get('n')} points): **a step "
+                            f"{'up' if (t.get('step_change') or 0) > 0 else 'down'} in "
+                            f"{plots.format_period(t['step_start'], freq)}**, not a steady trend.")
+            else:
+                st.markdown(f"**Long-term trend** (last {t.get('n')} points): **{t['direction']}**{size}.")
             detail = narrative.trend_detail(t)
             if detail:
                 with st.expander("Analyst detail: the trend tests", expanded=False):
-                    st.markdown(f"{detail}. Theil-Sen slope with the Mann-Kendall test, and least squares "
-                                "with errors that allow for autocorrelation; the trend is called rising or "
-                                "falling only when both agree.")
+                    st.markdown(f"{detail}. Theil-Sen slope with the Mann-Kendall test, its variance widened "
+                                "for how each value follows the last; a step in level is named instead when "
+                                "one step fits better than a line.")
         if "error" not in se:
             if se.get("seasonal") is None:
                 st.markdown(f"**Seasonality**: cannot tell ({se.get('note') or 'not enough data'}).")
