@@ -29,7 +29,7 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
     wanted = st.session_state.get(f"{key_prefix}_indicator")
     if wanted not in ids:
         if wanted is not None:
-            _not_offered("indicator", str(wanted), ov.indicators, "id", [names[i] for i in ids],
+            not_offered("indicator", str(wanted), ov.indicators, "id", [names[i] for i in ids],
                          "is not reported by area, so it cannot be compared here")
         st.session_state[f"{key_prefix}_indicator"] = ids[0]
     cols = st.columns([3, 2]) if with_area else [st.container()]
@@ -43,7 +43,7 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
         wanted_area = st.session_state.get(f"{key_prefix}_area")
         if wanted_area not in codes:
             if wanted_area is not None:
-                _not_offered("area", str(wanted_area), ov.areas, "code", [area_names.get(c, c) for c in codes],
+                not_offered("area", str(wanted_area), ov.areas, "code", [area_names.get(c, c) for c in codes],
                              f"has no figures for {names.get(ind, ind)}")
             st.session_state[f"{key_prefix}_area"] = codes[0]
         with cols[1]:
@@ -54,7 +54,7 @@ def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool =
     return ind, area
 
 
-def _not_offered(what: str, wanted: str, known: pl.DataFrame, key: str, choices: list[str], why: str) -> None:
+def not_offered(what: str, wanted: str, known: pl.DataFrame, key: str, choices: list[str], why: str) -> None:
     """The notice for an indicator or area (from the address, or another page) not on offer here:
     unknown altogether, or known but not offered (`why`), with the list to choose from."""
     match = known.filter(pl.col(key) == wanted)

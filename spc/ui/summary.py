@@ -24,6 +24,7 @@ from spc.text import literal
 from spc.timeliness import GRAIN_MONTHS, data_age
 from spc.ui import common
 from spc.ui.data import Overview
+from spc.ui.indicator import not_offered
 
 #: Area type of national figures (England and Wales): context for the force, never its own.
 NATIONAL = "national"
@@ -393,8 +394,10 @@ def render(ov: Overview, path: str) -> None:
     areas = _areas(ov)
     codes = areas["code"].to_list()
     names = dict(zip(codes, areas["name"].to_list()))
-    if st.session_state.get("summary_area") not in codes:
-        st.session_state.pop("summary_area", None)  # an address naming an unknown area
+    wanted = st.session_state.get("summary_area")
+    if wanted is not None and wanted not in codes:  # an address naming an unknown area
+        not_offered("area", str(wanted), ov.areas, "code", [names[c] for c in codes], "has no summary of its own")
+        st.session_state.pop("summary_area", None)
     variation, direction, assurance = _matrix_filter()
 
     top_left, top_right = st.columns([3, 7])
