@@ -66,3 +66,9 @@ def test_a_known_address_shows_no_notice(monkeypatch, demo_db):
     at = open_address(monkeypatch, demo_db, page="indicator", indicator="asb_incidents", area="tamworth")
     assert not notices(at).count("Choose one of")
     assert at.selectbox(key="sel_area").value == "tamworth"
+
+
+def test_summary_names_an_unknown_area_in_the_address(monkeypatch, demo_db):
+    at = open_address(monkeypatch, demo_db, page="summary", area="atlantis")
+    assert "No area 'atlantis'. Choose one of: Staffordshire (force-wide), Cannock Chase" in notices(at)
+    assert at.selectbox(key="summary_area").value == "staffordshire"
