@@ -48,7 +48,7 @@ def render(ov: Overview, path: str) -> None:
     table = _events(path, data.stamp(path), since, until + dt.timedelta(days=1) if until else None,
                     user.strip(), tuple(kinds or offered), indicator)
     table = table.with_columns(pl.col("kind").replace_strict(audit.KINDS, default=pl.col("kind")).alias("what"))
-    st.write(f"{table.height:,} events")
+    st.write(f"{table.height:,} event{'' if table.height == 1 else 's'}")
     # st.dataframe shows every cell as plain text: what people typed is never interpreted
     st.dataframe(
         table.select("happened_at", "actor", "method", "role", "what", "indicator_id", "area_code", "subject",
