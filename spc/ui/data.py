@@ -491,9 +491,16 @@ def sign_in(path: str | Path, name: str, password: str) -> tuple[Identity, dict[
     return result
 
 
-def record_event(path: str | Path, who: Identity, kind: str, **fields: Any) -> None:
-    """Append one audit event on its own (a sign-out, a session that ended)."""
+def record_event(path: str | Path, who: Identity, kind: str, *, once: bool = False, **fields: Any) -> None:
+    """Append one audit event on its own (a sign-out, a session that ended). With `once`, skip it
+    when the same person already has this event with the same detail (a single sign-on seen again
+    on every new browser tab is one sign-in)."""
     with writing(path) as con:
+        if once and con.execute(
+                "SELECT count(*) FROM audit_event WHERE kind = ? AND actor = ? AND method = ? AND detail = ?",
+                [kind, who.name, who.method, json.dumps(fields.get("detail"), default=str, sort_keys=True)],
+        ).fetchall()[0][0]:
+            return
         audit.record(con, who, kind, **fields)
 
 

@@ -84,7 +84,9 @@ def current(path: str) -> Identity:
             return ANONYMOUS
         if st.session_state.get(_OIDC_SEEN) != who.name:
             st.session_state[_OIDC_SEEN] = who.name
-            data.record_event(path, who, "sign_in", subject=who.name)
+            # one event per sign-in at the provider (its time), not per browser tab
+            data.record_event(path, who, "sign_in", once=True, subject=who.name,
+                              detail={"signed_in_at": claims.get("auth_time") or claims.get("iat")})
         return who
     session = st.session_state.get(SESSION_KEY)
     if session is None:
