@@ -277,12 +277,23 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         in_list = sum(len(x.split()) for x in listed)
         words = sum(len(x.split()) for x in sentences) - (in_list / 2 if len(listed) > 5 else 0)
         height = int(max(SHORT_CHART_HEIGHT, min(CHART_HEIGHT, CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS))))
+        # an XmR chart shares its room with the moving range chart under it (30%, at least 100 px)
+        mr_height = max(100, round(0.3 * height)) if r["chart"] == "xmr" else 0
+        height -= mr_height
         fig = plots.control_chart(pts, unit=r["unit"] or "", annotations=anns, target=r["target"],
                                   show_target=r["target"] is not None, height=height,
-                                  frequency=r["frequency"] or "month", large=False)
+                                  frequency=r["frequency"] or "month", large=False,
+                                  statistic=plots.statistic_title(r.get("chart_label"), r["unit"] or ""))
         fig.update_layout(width=CHART_WIDTH, height=height)
         chart = fig.to_html(full_html=False, include_plotlyjs=False,
                             config={"staticPlot": True, "displayModeBar": False})
+        if r["chart"] == "xmr":
+            # the moving range chart under every XmR chart, as Making Data Count shows it
+            mr = plots.moving_range_chart(pts, unit=r["unit"] or "", height=mr_height,
+                                          frequency=r["frequency"] or "month", large=False)
+            mr.update_layout(width=CHART_WIDTH, height=mr_height)
+            chart += mr.to_html(full_html=False, include_plotlyjs=False,
+                                config={"staticPlot": True, "displayModeBar": False})
         notes = plots.annotation_list(anns, r["frequency"] or "month")
         notes_html = ('<ol class="marks">' + "".join(
             f"<li>{html_text(n.split('. ', 1)[1])}</li>" for n in notes) + "</ol>") if notes else ""

@@ -138,7 +138,7 @@ class SeriesSpec:
         elif self.chart == "cusum":
             text = f"CUSUM (k 0.5σ, h {self.cusum_h:g}σ)"
         else:
-            text = names[self.chart]
+            text = names.get(self.chart, self.chart)
         if float(self.multiplier) != 1:
             text += f" per {self.multiplier:,.0f}" if float(self.multiplier).is_integer() \
                 else f" × {self.multiplier:g}"

@@ -538,10 +538,11 @@ def moving_range_chart(points: pl.DataFrame, *, unit: str = "", height: int = 26
         fig.add_scatter(x=above["period"].to_list(), y=(above["moving_range"] * scale).to_list(), mode="markers",
                         name="Range above the upper range limit",
                         marker={"color": POINT_COLOURS["special_cause_neutral_high"], "size": 11 if large else 7})
+    # the legend sits on the right, so a short chart (the briefing pack's) keeps its plot area
     fig.update_layout(height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
-                      paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 30, "b": 40},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "font": {"size": base - 4}},
-                      title={"text": "Moving range chart", "font": {"size": base}})
+                      paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 26, "b": 24},
+                      legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": base - 5}},
+                      title={"text": "Moving range chart", "font": {"size": base - 2}})
     fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside",
                      **_period_ticks(mr["period"].min(), mr["period"].max(), frequency))
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", rangemode="tozero",

@@ -122,7 +122,8 @@ def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo
                     "Across the areas", "Data"):
         assert heading in headers
     charts = at.get("plotly_chart")
-    assert len(charts) == 2  # control chart and small multiples
+    # the control chart, the moving range chart under it (ASB is an XmR chart), small multiples
+    assert [c.key for c in charts] == ["control_chart", "moving_range_chart", "small_multiples"]
     text = all_markdown(at)
     assert "Long-term trend" in text
     assert re.search(r"(beyond|within) what chance alone gives", text), "the year-on-year sentence is missing"

@@ -21,7 +21,12 @@ CHARTS = {"xmr": "XmR (individuals) — any measure", "run": "Run chart (no limi
           "p": "p chart — proportion", "pp": "p′ chart (Laney) — proportion with large denominators",
           "u": "u chart — rate", "up": "u′ chart (Laney) — rate with large denominators",
           "c": "c chart — count of events", "g": "g chart — rare events (gaps between)",
-          "t": "t chart — rare events (time between)"}
+          "t": "t chart — rare events (time between)",
+          # small sustained shifts (spc.charts.sequential): judged by their limits only
+          "ewma": "EWMA — small sustained shifts (weighted average of recent values)",
+          "cusum": "CUSUM — small sustained shifts (cumulative sums)"}
+#: p and u charts per N of the denominator (qicharts2's multiply)
+MULTIPLIERS = {1.0: "as a fraction", 100.0: "per 100", 1000.0: "per 1,000", 10000.0: "per 10,000"}
 RULE_SETS = {"mdc": "Making Data Count (NHS, recommended)", "western_electric": "Western Electric",
              "nelson": "Nelson"}
 RATIO_CHARTS = ("p", "pp", "u", "up")
@@ -172,7 +177,8 @@ def render(ov: Overview, path: str) -> None:
                     f"computed {common.fmt_time(s.get('computed_at'))}.")
     if points.height:
         live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
-        st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440),
+        st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440,
+                                            statistic=plots.statistic_title(s.get("chart_label"), meta["unit"])),
                         width="stretch", key="analyst_chart")
         listed = plots.annotation_list(live, meta["frequency"])
         if listed:
@@ -217,6 +223,19 @@ def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: d
                                    help="Freeze the limits on a baseline period and extend them forward.")
         screen = st.checkbox("Screen unusually large moving ranges (recommended)",
                              value=current.get("screen_outliers") is not False, key="set_screen")
+        c8, c9, c10 = st.columns(3)
+        lam = c8.number_input("EWMA weight λ of the latest value", 0.05, 1.0, float(current.get("ewma_lambda") or 0.2),
+                              step=0.05, key="set_ewma_lambda", help="EWMA chart only. 0.2 usual; smaller finds "
+                              "smaller shifts, more slowly.")
+        h = c9.selectbox("CUSUM decision interval (sigmas)", [5.0, 4.0], index=0 if (current.get("cusum_h") or 5) == 5 else 1,
+                         key="set_cusum_h", help="CUSUM chart only (k = 0.5σ). 4 finds shifts sooner, with more false alarms.")
+        mult_now = float(current.get("multiplier") or 1.0)
+        mult = c10.selectbox("Rates shown", list(MULTIPLIERS), index=list(MULTIPLIERS).index(mult_now)
+                             if mult_now in MULTIPLIERS else 0, format_func=MULTIPLIERS.get, key="set_multiplier",
+                             help="p and u charts only: per N of the denominator.")
+        seasonal = st.checkbox("Limits per calendar month (each month against the same month of other years; "
+                               "needs 3 years)", value=bool(current.get("seasonal_limits")), key="set_seasonal",
+                               help="Not for run, g, t, EWMA or CUSUM charts. Shown on the chart.")
         scope = st.radio("Apply to", ["this area", "every area of this indicator"], horizontal=True, key="set_scope")
         reason = st.text_input("Reason for the change (kept in the audit trail)", key="set_reason",
                                max_chars=MAX_REASON)
@@ -227,7 +246,10 @@ def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: d
                lambda: data.save_setting(path, who, ind_id, code, reason, chart=chart, improvement=improvement,
                                          shift=int(shift), trend=int(trend), two_sigma=two_sigma,
                                          screen_outliers=bool(screen), rule_set=rule_set,
-                                         baseline_points=int(baseline) if baseline >= 2 else None))
+                                         baseline_points=int(baseline) if baseline >= 2 else None,
+                                         ewma_lambda=float(lam), cusum_h=float(h),
+                                         multiplier=float(mult) if mult != 1.0 else None,
+                                         seasonal_limits=bool(seasonal) or None))
     if current:
         with st.form("clear_setting_form", border=False):
             c1, c2 = st.columns([3, 2], vertical_alignment="bottom")

@@ -179,15 +179,23 @@ def render(ov: Overview, path: str) -> None:
                                   help=f"Source: {literal(meta.get('target_source') or 'catalogue')}. A reference, not the judgement.")
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
-                              target=s["target"], show_target=show_target, frequency=freq)
+                              target=s["target"], show_target=show_target, frequency=freq,
+                              statistic=plots.statistic_title(s.get("chart_label"), unit))
     st.plotly_chart(fig, width="stretch", key="control_chart")
+    if s["chart"] == "xmr":
+        # the moving range chart under every XmR chart, as Making Data Count shows it
+        st.plotly_chart(plots.moving_range_chart(points, unit=unit, frequency=freq), width="stretch",
+                        key="moving_range_chart")
     listed = plots.annotation_list(anns, freq)
     if listed:
         st.markdown("  \n".join(literal(x) for x in listed))
     chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
                   "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart"}
     trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
-    st.caption(f"Chart: {chart_name.get(s['chart'], s['chart'])}. Results computed "
+    # the engine's label where it says more than the chart's name (EWMA's λ, per 1,000, limits per month)
+    chart_text = s.get("chart_label") if plots.statistic_title(s.get("chart_label")) else \
+        chart_name.get(s["chart"], s["chart"])
+    st.caption(f"Chart: {chart_text}. Results computed "
                f"{common.fmt_time(s['computed_at'])}.{trial}")
     overrides = sd.settings.filter(pl.col("area_code").is_in([area, "*"]))
     for o in overrides.iter_rows(named=True):
