@@ -81,7 +81,10 @@ def test_size_and_power_by_simulation():
         size = current_suggestions(calm.points)["series"].n_unique() / 600
         assert size <= 0.02, f"suggested on {size:.1%} of in-control series of {n} months"
     n, at = 36, 18
-    for step, bound in ((2.0, 0.85), (3.0, 0.97)):
+    # measured 62% and 90% since change points must beat a line and allow for autocorrelation
+    # (spc.trend.breaks.step_p_value; tests/test_stat_size_breaks.py), against 87% and 99% before,
+    # when 40-67% of AR(1) series and 78% of linear trends got a suggestion
+    for step, bound in ((2.0, 0.55), (3.0, 0.85)):
         values = rng.normal(0, 1, (300, n)) + np.where(np.arange(n) >= at, step, 0.0)
         found = current_suggestions(analyse(_many(values), SeriesSpec(chart="xmr")).points)
         near = found.filter((pl.col("suggested_start") - pl.lit(_periods(n)[at])).dt.total_days().abs() <= 92)

@@ -48,12 +48,15 @@ def data_checks(
     *,
     alpha: float = 0.01,
     min_phase_points: int = 12,
+    min_segment: int = 6,
 ) -> pl.DataFrame:
     """Warnings an analyst can act on, one short sentence each: `series, check, message`.
 
     Checks: strong autocorrelation (Ljung-Box p < `alpha`), gaps in the periods, irregular
     spacing, a missing or zero denominator where a numerator is given, and (when the engine's
-    `phases` frame is passed) phases with fewer than `min_phase_points` points.
+    `phases` frame is passed) phases with fewer than `min_phase_points` points, and series
+    too short for `change_points` to look for a step (fewer than 2 x `min_segment` values,
+    its default): they are skipped there, and said here rather than left silent.
     """
     frame = as_series_frame(data)
     out: list[pl.DataFrame] = []
@@ -140,6 +143,25 @@ def data_checks(
                 ).alias("message"),
             )
         )
+    short_cp = (
+        frame.filter(pl.col("value").is_not_null())
+        .group_by("series")
+        .agg(pl.len().alias("k"))
+        .filter(pl.col("k") < 2 * min_segment)
+    )
+    out.append(
+        short_cp.select(
+            "series",
+            pl.lit("too short for change points").alias("check"),
+            pl.format(
+                "Only {} values: too few to look for a change point ({} are needed, {} each side "
+                "of a step), so none is suggested.",
+                pl.col("k"),
+                pl.lit(2 * min_segment),
+                pl.lit(min_segment),
+            ).alias("message"),
+        )
+    )
     if phases is not None and phases.height:
         n_col = "n_used" if "n_used" in phases.columns else "n_points"
         short = phases.filter(pl.col(n_col) < min_phase_points)
