@@ -230,8 +230,6 @@ def _signed_in_analyst(monkeypatch, injected_db: Path, tmp_path: Path, page: str
     return start_signed_in(monkeypatch, db, "analyst", page, **state)
 
 
-@pytest.mark.xfail(strict=True, reason="spc/ui/analyst.py writes plots.annotation_list into st.markdown unescaped "
-                                       "(its owner is to pass each line through spc.text.literal)")
 def test_analyst_page_shows_notes_and_authors_literally(monkeypatch, injected_db, tmp_path):
     at = _signed_in_analyst(monkeypatch, injected_db, tmp_path, "analyst", sel_indicator=INDICATOR, sel_area=FORCE)
     assert_app_page_is_literal(at, NOTE, f"Operation {INJECTION}", AUTHOR)

@@ -182,7 +182,8 @@ def render(ov: Overview, path: str) -> None:
                         width="stretch", key="analyst_chart")
         listed = plots.annotation_list(live, meta["frequency"])
         if listed:
-            st.markdown("\n".join(listed))
+            # the analysts' words, shown as typed; one line each (a Markdown hard break)
+            st.markdown("  \n".join(literal(line) for line in listed))
     if editable and st.button("Recompute this indicator now", key="recompute"):
         _apply(path, ind_id, "Recomputed.",
                lambda: data.request_recompute(path, who, ind_id, "asked for on the Analyst page"))
