@@ -353,12 +353,15 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
         [pl.when(pl.col("_n_window") >= need).then(pl.col(c)).alias(c) for c in limits],
         trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base", "_n_window")
     # EWMA and CUSUM are judged by their limits alone: no 1σ and 2σ lines
-    inner = ["lower_2s", "upper_2s", "lower_1s", "upper_1s"]
-    out = out.with_columns([pl.when(sequential).then(None).otherwise(pl.col(c)).alias(c)
-                            for c in inner])
+    if any(c in SEQUENTIAL_CHARTS for c in charts):
+        inner = ["lower_2s", "upper_2s", "lower_1s", "upper_1s"]
+        out = out.with_columns([pl.when(sequential).then(None).otherwise(pl.col(c)).alias(c)
+                                for c in inner])
     # per 1,000 (or any multiplier): the rules compare values with lines, so scaling both
     # after the limits changes nothing but the units
-    return out.with_columns([(pl.col(c) * scale).alias(c) for c in ("value", *LINES)]).collect()
+    if bool((frame["multiplier"] != 1).any()):
+        out = out.with_columns([(pl.col(c) * scale).alias(c) for c in ("value", *LINES)])
+    return out.collect()
 
 
 def _assurance() -> pl.Expr:
