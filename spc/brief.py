@@ -294,6 +294,8 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
             mr.update_layout(width=CHART_WIDTH, height=mr_height)
             chart += mr.to_html(full_html=False, include_plotlyjs=False,
                                 config={"staticPlot": True, "displayModeBar": False})
+        if plots.statistic_note(r["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
+            chart += f'<p class="note">{html_text(plots.statistic_note(r["chart"]))}</p>'
         notes = plots.annotation_list(anns, r["frequency"] or "month")
         notes_html = ('<ol class="marks">' + "".join(
             f"<li>{html_text(n.split('. ', 1)[1])}</li>" for n in notes) + "</ol>") if notes else ""

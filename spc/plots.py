@@ -494,6 +494,21 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     return fig
 
 
+def statistic_note(chart: str | None) -> str | None:
+    """What an EWMA or CUSUM point is, for the words beside the chart (None for other charts):
+    their points, and the figures quoted from them, are a statistic, not each period's figure."""
+    if chart == "ewma":
+        return ("Each point is an EWMA: a weighted average of the period's figure and the ones before, which "
+                "finds small sustained shifts sooner. The figures quoted for this chart are EWMA values, not "
+                "the periods' own figures; only a point beyond a limit counts.")
+    if chart == "cusum":
+        return ("Each point is a CUSUM: the running sum of how far the figures have been above (or, drawn below "
+                "zero, below) their average by more than half a standard deviation. The figures quoted for this "
+                "chart are those sums, not the periods' own figures, and its centre line is zero; only a point "
+                "beyond a limit counts.")
+    return None
+
+
 def statistic_title(chart_label: str | None, unit: str = "") -> str | None:
     """The y-axis title of a chart whose plotted figure is not the plain value: "EWMA (λ 0.2) of
     minutes", "CUSUM (k 0.5σ, h 5σ) of count", "u chart per 1,000"; None for the plain charts

@@ -70,3 +70,11 @@ def test_options_a_chart_cannot_take_are_dropped_not_fatal(store):
     setting(store, "asb_incidents", chart="cusum", multiplier=1000.0, seasonal_limits=True)
     compute_results(store)
     assert summary(store, "asb_incidents")["chart_label"] == "CUSUM (k 0.5σ, h 5σ)"
+
+
+def test_the_page_and_the_pack_say_the_points_are_a_statistic():
+    from spc.plots import statistic_note
+
+    assert "EWMA values, not the periods' own figures" in statistic_note("ewma")
+    assert "centre line is zero" in statistic_note("cusum")
+    assert statistic_note("xmr") is None

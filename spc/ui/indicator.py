@@ -186,6 +186,8 @@ def render(ov: Overview, path: str) -> None:
         # the moving range chart under every XmR chart, as Making Data Count shows it
         st.plotly_chart(plots.moving_range_chart(points, unit=unit, frequency=freq), width="stretch",
                         key="moving_range_chart")
+    if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
+        st.info(plots.statistic_note(s["chart"]))
     listed = plots.annotation_list(anns, freq)
     if listed:
         st.markdown("  \n".join(literal(x) for x in listed))
