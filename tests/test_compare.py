@@ -96,7 +96,7 @@ def test_proportion_series_uses_its_measured_overdispersion() -> None:
     assert disp["kind"] == "proportion" and disp["dispersion"] > 3
     res = compare.compare_periods(data, (dt.date(2023, 4, 1), dt.date(2024, 3, 31)))
     row = res.row(0, named=True)
-    assert row["kind"] == "proportion" and row["method"].startswith("binomial, Laney")
+    assert row["kind"] == "proportion" and row["method"].startswith("score test, Laney")
     assert row["verdict"] == compare.NOT_BEYOND
     assert "percentage points" in row["sentence"]
 
