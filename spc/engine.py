@@ -142,8 +142,8 @@ class SeriesSpec:
         if float(self.multiplier) != 1:
             text += f" per {self.multiplier:,.0f}" if float(self.multiplier).is_integer() \
                 else f" × {self.multiplier:g}"
-        if self.seasonal_limits:
-            text += ", limits per calendar month"
+        if self.seasonal_limits:  # quarterly data has four "months": its quarters
+            text += f", limits per calendar {'quarter' if self.frequency == 'quarter' else 'month'}"
         return text
 
     def warnings(self) -> list[str]:
@@ -484,7 +484,8 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         "series", pl.col("chart").cast(pl.String), pl.col("improvement").cast(pl.String),
         "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
         pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
-        "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("shift").alias("shift_len"),
+        "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("frequency").cast(pl.String),
+        pl.col("shift").alias("shift_len"),
         pl.col("trend").alias("trend_len"), "break_at_gaps")
     counts = points.lazy().group_by("_s", maintain_order=True).agg(
         n_points=pl.len().cast(pl.Int64),
@@ -521,8 +522,10 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         pl.when(pl.col("break_at_gaps"))
         .then(pl.lit(": rules and runs are not counted across a gap"))
         .otherwise(pl.lit(": rules and runs counted across gaps (break_at_gaps off)"))))
+    season = pl.when(pl.col("frequency") == "quarter").then(pl.lit("quarter")).otherwise(pl.lit("month"))
     warn_season = pl.when(pl.col("seasonal_limits")).then(pl.concat_str(
-        pl.lit("limits per calendar month (each month against the same month of other years)"),
+        pl.lit("limits per calendar "), season, pl.lit(" (each "), season,
+        pl.lit(" against the same "), season, pl.lit(" of other years)"),
         pl.when(pl.col("_no_season") > 0).then(pl.format(
             "; {} points have none: their month has fewer than 3 years", pl.col("_no_season")))
         .otherwise(pl.lit(""))))

@@ -115,3 +115,15 @@ def test_spc_chart_seasonal_limits(tmp_path) -> None:
     out = CliRunner().invoke(app, ["chart", str(path), "--seasonal-limits", "--format", "json"])
     assert out.exit_code == 0, out.output
     assert "limits per calendar month" in out.output
+
+
+def test_quarterly_data_has_limits_per_calendar_quarter() -> None:
+    rng = np.random.default_rng(4)
+    periods = [dt.date(2018 + i // 4, 3 * (i % 4) + 1, 1) for i in range(20)]
+    values = 50 + np.tile([5.0, -5.0, 2.0, -2.0], 5) + rng.normal(0, 1, 20)
+    spec = SeriesSpec(seasonal_limits=True, frequency="quarter")
+    result = analyse(pl.DataFrame({"period": periods, "value": values}), spec)
+    assert result.summary["chart_label"][0] == "XmR chart, limits per calendar quarter"
+    assert result.summary["warnings"][0][0].startswith("limits per calendar quarter")
+    centres = result.points["centre"].to_numpy()[:4]
+    assert centres == pytest.approx([values[q::4].mean() for q in range(4)])
