@@ -369,8 +369,10 @@ def _assurance() -> pl.Expr:
     target, lo, hi = pl.col("target"), pl.col("lower"), pl.col("upper")
     up = pl.col("improvement") == "increase"
     down = pl.col("improvement") == "decrease"
+    # EWMA and CUSUM limits bound a statistic, not the figures a target is about: no icon
     return (pl.when(target.is_null() | pl.col("improvement").eq("neutral")
-                    | lo.is_null() | hi.is_null()).then(None)
+                    | lo.is_null() | hi.is_null()
+                    | pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))).then(None)
             .when(up & (target <= lo)).then(pl.lit("consistent_pass"))
             .when(up & (target >= hi)).then(pl.lit("consistent_fail"))
             .when(down & (target >= hi)).then(pl.lit("consistent_pass"))

@@ -93,3 +93,14 @@ def test_false_alarm_rate_in_control() -> None:
 
 
 MEASURED_RATE = 0.064
+
+
+def test_no_assurance_icon_from_a_statistic_s_limits() -> None:
+    """A target is about the figures; EWMA and CUSUM limits bound a statistic, so they give no
+    assurance icon (the XmR chart of the same series does)."""
+    data = monthly(MONTGOMERY)
+    for chart in ("ewma", "cusum"):
+        summary = analyse(data, SeriesSpec(chart=chart, improvement="increase", target=5.0)).summary
+        assert summary["assurance"][0] is None
+    xmr = analyse(data, SeriesSpec(improvement="increase", target=5.0)).summary
+    assert xmr["assurance"][0] == "consistent_pass"
