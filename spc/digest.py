@@ -59,13 +59,39 @@ def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_la
             .drop("_due"))
 
 
+def dependence(con: duckdb.DuckDBPyConnection, points: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per series: whether each figure tends to be close to the one before (`autocorrelated`)
+    and the chart, from the stored results, with the refresh's freshly computed `points`
+    measured again (spc.autocorrelation.lag1, the rule results use)."""
+    from spc.autocorrelation import lag1
+
+    stored = frame(con, "SELECT indicator_id, area_code, chart, autocorrelated FROM result_summary")
+    if points is None or points.is_empty():
+        return stored
+    keyed = points.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
+    grains = frame(con, "SELECT id AS indicator_id, frequency FROM indicator")
+    freq = keyed.select("series", "indicator_id").unique().join(grains, on="indicator_id", how="left")
+    fresh = lag1(keyed, dict(zip(freq["series"], freq["frequency"]))).with_columns(
+        pl.col("series").str.split_exact("|", 1).struct.rename_fields(["indicator_id", "area_code"])
+    ).unnest("series").select("indicator_id", "area_code", pl.col("autocorrelated").alias("_fresh"))
+    return (stored.join(fresh, on=["indicator_id", "area_code"], how="full", coalesce=True)
+            .with_columns(autocorrelated=pl.coalesce("_fresh", "autocorrelated").fill_null(False))
+            .select("indicator_id", "area_code", "chart", "autocorrelated"))
+
+
 def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
-                 point_types: list[str] | None = None) -> list[dict[str, Any]]:
+                 point_types: list[str] | None = None, memory: pl.DataFrame | None = None) -> list[dict[str, Any]]:
+    from spc.autocorrelation import sentence
+
     chosen = changes.filter(pl.col("change").is_in(kinds))
     if point_types is not None:
         chosen = chosen.filter(pl.col("point_type").is_in(point_types))
     if chosen.is_empty():
         return []
+    if memory is None:
+        memory = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "chart": pl.String,
+                                      "autocorrelated": pl.Boolean})
+    chosen = chosen.join(memory, on=["indicator_id", "area_code"], how="left")
     rows = chosen.join(names, on=["indicator_id", "area_code"], how="left").sort(
         "indicator_id", "area_code", "first_period").with_columns(
         # a stored signal is one rule's run of consecutive points
@@ -77,7 +103,11 @@ def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
              "direction": r["direction"], "point_type": r["point_type"], "status": r["status"],
              # the narrative's own words for an episode (spc.narrative.episodes)
              "text": episode_sentence(r["first_period"], r["last_period"], r["_n"], r["point_type"],
-                                      r["direction"] or "", [r["rule"]] * r["_n"], r["frequency"] or "month")}
+                                      r["direction"] or "", [r["rule"]] * r["_n"], r["frequency"] or "month"),
+             # never silent: a series with memory has limits too narrow for it (spc.autocorrelation)
+             "caution": sentence(r["frequency"] or "month", allowed_for=r["chart"] == "xmr_ar1")
+             if r["autocorrelated"] else None,
+             "autocorrelated": bool(r["autocorrelated"])}
             for r in rows.iter_rows(named=True)]
 
 
@@ -127,6 +157,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
                      [since_batch])
     concern, improvement = ["special_cause_concern"], ["special_cause_improvement"]
     neutral = ["special_cause_neutral_high", "special_cause_neutral_low"]
+    memory = dependence(con, points)
     return {
         "run_id": run_id,
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -138,11 +169,11 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
         "rows_rejected": sum(f.get("rejected", 0) for f in imports),
         "series_computed": series_computed,
         "series_changed": series_changed,
-        "new_concerns": _signal_rows(changes, names, ["new"], concern),
-        "new_improvements": _signal_rows(changes, names, ["new"], improvement),
-        "new_neutral": _signal_rows(changes, names, ["new"], neutral),
-        "ended": _signal_rows(changes, names, ["ended"]),
-        "withdrawn": _signal_rows(changes, names, ["withdrawn"]),
+        "new_concerns": _signal_rows(changes, names, ["new"], concern, memory=memory),
+        "new_improvements": _signal_rows(changes, names, ["new"], improvement, memory=memory),
+        "new_neutral": _signal_rows(changes, names, ["new"], neutral, memory=memory),
+        "ended": _signal_rows(changes, names, ["ended"], memory=memory),
+        "withdrawn": _signal_rows(changes, names, ["withdrawn"], memory=memory),
         "continuing": len(changes.filter(pl.col("change").is_in(["continuing", "updated"]))),
         "history_recorded": len(changes.filter(pl.col("change") == "found_ended")),
         "recalculation_suggested": recalculation_rows(con, changes, points),
@@ -185,7 +216,8 @@ def render_markdown(digest: dict[str, Any]) -> str:
             lines.append(empty or "")
         for s in items:
             lines.append(f"- **{md(s['indicator'])}**, {md(s['area'])}: "
-                         + md(s.get("text") or f"{s['rule']} ({_when(s['first_period'][:7], s['last_period'][:7])})"))
+                         + md(s.get("text") or f"{s['rule']} ({_when(s['first_period'][:7], s['last_period'][:7])})")
+                         + (f" {md(s['caution'])}" if s.get("caution") else ""))
         lines.append("")
 
     section("New concerns", digest["new_concerns"], "None.")

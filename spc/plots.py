@@ -385,13 +385,16 @@ def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float
 def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                   annotations: pl.DataFrame | None = None, two_sigma: bool = False,
                   target: float | None = None, show_target: bool = False, height: int = 520,
-                  frequency: str | None = None, large: bool = True,
+                  frequency: str | None = None, large: bool = True, limits_note: str | None = None,
                   statistic: str | None = None) -> go.Figure:
     """The control chart of one series.
 
     `statistic` names what is plotted when it is not the value itself, as the y-axis title (the
     engine's chart label: "EWMA (λ 0.2) of minutes", "u chart per 1,000", see
     `spc.engine.SeriesSpec.label` and `statistic_title`).
+
+    `limits_note` is written on the chart above the plot, for limits that are not the default
+    (the analyst option that allows for month-to-month dependence: `limits_note(chart, frequency)`).
 
     `points`: result_point rows of one series (period, value, phase, excluded, centre, lower,
     upper, lower_2s, upper_2s, rule, point_type). Points are coloured by type; each phase has
@@ -491,7 +494,21 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **_period_ticks(first, last, frequency))
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
                      title={"text": literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)})
+    if limits_note:
+        # a non-default choice of limits is part of what the chart says
+        fig.add_annotation(text=literal(limits_note), xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+                           yanchor="bottom", showarrow=False, font={"size": base - 4, "color": "#555555"})
     return fig
+
+
+def limits_note(chart: str | None, frequency: str | None = "month") -> str | None:
+    """What the chart says about its limits when they are not the default: 'Limits allow for
+    month-to-month dependence (centre line predicted from the month before)' for the xmr_ar1
+    chart, None otherwise."""
+    if chart != "xmr_ar1":
+        return None
+    period = frequency or "month"
+    return f"Limits allow for {period}-to-{period} dependence (centre line predicted from the {period} before)"
 
 
 def statistic_note(chart: str | None) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from spc.autocorrelation import lag1
 from spc.charts import SEASONAL_CHARTS
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
@@ -138,7 +139,12 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
         .then(pl.col("denominator")).otherwise(None).alias("denominator"),
     ).select("series", "period", "value", "numerator", "denominator")
     analysis = analyse(data, specs)
-    summary = analysis.summary.join(keys.select("series", "data_loaded_at"), on="series", how="left")
+    # whether each figure tends to be close to the one before: the limits are then too narrow,
+    # and every reader says so (spc.autocorrelation)
+    acf = lag1(analysis.points, {name: spec.frequency for name, spec in specs.items()})
+    summary = (analysis.summary.join(keys.select("series", "data_loaded_at"), on="series", how="left")
+               .join(acf, on="series", how="left")
+               .with_columns(pl.col("autocorrelated").fill_null(False)))
     if notes:
         note_frame = pl.DataFrame({"series": list(notes), "_note": list(notes.values())})
         summary = summary.join(note_frame, on="series", how="left").with_columns(

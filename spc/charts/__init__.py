@@ -15,6 +15,8 @@ from collections.abc import Callable
 import polars as pl
 
 from spc.charts._common import LINES, Scale, bands
+from spc.charts.ar1 import SCALE as AR1_SCALE
+from spc.charts.ar1 import xmr_ar1
 from spc.charts.attribute import C_SCALE, P_SCALE, U_SCALE, c, p, u
 from spc.charts.laney import PP_SCALE, UP_SCALE, pp, up
 from spc.charts.rare import G_SCALE, T_SCALE, g, t
@@ -31,6 +33,8 @@ CHARTS: dict[str, tuple[ChartFn, Scale]] = {
     "xmr": (xmr, XMR_SCALE), "run": (run, RUN_SCALE), "p": (p, P_SCALE), "pp": (pp, PP_SCALE),
     "u": (u, U_SCALE), "up": (up, UP_SCALE), "c": (c, C_SCALE), "g": (g, G_SCALE),
     "t": (t, T_SCALE), "xbar": (xbar, XBAR_SCALE), "s": (s, S_SCALE),
+    # analyst option: XmR of AR(1) residuals, limits allowing for month-to-month dependence
+    "xmr_ar1": (xmr_ar1, AR1_SCALE),
     # small sustained shifts: EWMA and tabular CUSUM (spc.charts.sequential)
     "ewma": (ewma, EWMA_SCALE), "cusum": (cusum, CUSUM_SCALE),
 }

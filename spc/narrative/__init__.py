@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from spc.autocorrelation import sentence as dependence_sentence
 from spc.narrative.episodes import episode_sentence, episodes, series_key, span_text
 from spc.narrative.levels import current_suggestions, suggestion_sentence
 from spc.timeliness import data_age, gaps
@@ -367,6 +368,9 @@ def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[s
         n_used = r.get("phase_n_used")
         extra = f" has only {n_used} points" if n_used is not None else " is short"
         sentences.append(f"These limits are provisional: the phase{extra} (12 are needed for firm limits).")
+    if r.get("autocorrelated"):
+        # never silent: limits from the moving range are too narrow for a series with memory
+        sentences.append(dependence_sentence(freq, allowed_for=r.get("chart") == "xmr_ar1"))
     if trend_row is not None:
         sentences.append(_trend_sentence(trend_row, unit, r.get("improvement"), freq))
     if age:

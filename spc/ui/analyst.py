@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from spc import plots
+from spc import autocorrelation, plots
 from spc.errors import SpcError
 from spc.auth import Identity
 from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
@@ -22,6 +22,8 @@ CHARTS = {"xmr": "XmR (individuals) — any measure", "run": "Run chart (no limi
           "u": "u chart — rate", "up": "u′ chart (Laney) — rate with large denominators",
           "c": "c chart — count of events", "g": "g chart — rare events (gaps between)",
           "t": "t chart — rare events (time between)",
+          # never the default: offered where each figure tends to be close to the one before
+          "xmr_ar1": "XmR allowing for month-to-month dependence (AR(1) residuals) — analyst option",
           # small sustained shifts (spc.charts.sequential): judged by their limits only
           "ewma": "EWMA — small sustained shifts (weighted average of recent values)",
           "cusum": "CUSUM — small sustained shifts (cumulative sums)"}
@@ -178,8 +180,13 @@ def render(ov: Overview, path: str) -> None:
     if points.height:
         live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
         st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440,
+                                            limits_note=plots.limits_note(s.get("chart"), meta["frequency"]),
                                             statistic=plots.statistic_title(s.get("chart_label"), meta["unit"])),
                         width="stretch", key="analyst_chart")
+        if s.get("autocorrelated") and s.get("chart") != "xmr_ar1":
+            st.caption(f"{autocorrelation.sentence(meta['frequency'])} "
+                       f"({autocorrelation.detail(s.get('acf1'), s.get('acf1_basis'))}.) The chart type "
+                       f"'{CHARTS['xmr_ar1']}' allows for it.")
         listed = plots.annotation_list(live, meta["frequency"])
         if listed:
             # the analysts' words, shown as typed; one line each (a Markdown hard break)

@@ -177,7 +177,9 @@ def attention_html(items: pl.DataFrame) -> str:
             icon = plots.variation_icon_svg(r["variation"], r["improvement"], 22) if r["variation"] != "common_cause" \
                 else plots.assurance_icon_svg(r["assurance"], 22)
             badges = (' <span class="spc-new">NEW</span>' if r["is_new"] else "") + \
-                (' <span class="spc-late">late</span>' if r["late"] else "")
+                (' <span class="spc-late">late</span>' if r["late"] else "") + \
+                (f' <span style="{_CARE_STYLE}">read with care</span>'
+                 if r.get("autocorrelated") and r.get("chart") != "xmr_ar1" else "")
             out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"])} '
                        f'<span class="spc-kind">{literal(_kind(r))}</span>{badges}'
                        f'<span class="spc-why">{literal(why_line(r))}</span></li>')
@@ -261,6 +263,25 @@ def filter_rows(rows: pl.DataFrame, variation: str | None, direction: str | None
     return rows
 
 
+#: the "read with care" badge (each figure close to the one before: limits too narrow)
+_CARE_STYLE = ("background:#FFF4CE;color:#5C4400;border:1px solid #C9A227;border-radius:4px;"
+               "padding:0 4px;font-size:0.75rem;font-weight:600")
+
+
+def dependence_marker(r: dict) -> str:
+    """The Summary's mark on a series whose figures tend to be close to the one before
+    (spc.autocorrelation): 'Read with care' with the reason, or, where an analyst chose limits
+    that allow for it, says so. '' for every other series."""
+    if not r.get("autocorrelated"):
+        return ""
+    period = r.get("frequency") or "month"
+    if r.get("chart") == "xmr_ar1":
+        return (f'<br><span class="spc-small">limits allow for {literal(period)}-to-{literal(period)} '
+                "dependence</span>")
+    return (f'<br><span style="{_CARE_STYLE}">Read with care</span> <span class="spc-small">each '
+            f"{literal(period)} tends to be close to the one before, so the limits are too narrow</span>")
+
+
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
                        grouped: bool = True) -> str:
     """The summary as one HTML table (icons are inline SVG with words).
@@ -291,6 +312,7 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
         if r.get("late"):
             marker += f'<br><span class="spc-late">Late</span> <span class="spc-small">' \
                       f'{literal(r.get("age_text") or "")}</span>'
+        marker += dependence_marker(r)
         if not grouped:
             marker += f'<br><span class="spc-small">{literal(r["priority"])}</span>'
         cells = [
