@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +42,9 @@ CHART_WIDTH, CHART_HEIGHT = 700, 430
 #: two columns, counts half) gets a chart 2 pixels shorter per extra word, down to
 #: SHORT_CHART_HEIGHT, so each indicator stays on one page.
 SHORT_CHART_HEIGHT, LONG_NARRATIVE_WORDS = 250, 140
+#: how much shorter than SHORT_CHART_HEIGHT a page with an intervention verdict or the
+#: month-to-month dependence caution may make its chart
+EXTRA_ROOM = 120
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,22 @@ def _narrative(rows: pl.DataFrame, data: _Data, today: dt.date) -> pl.DataFrame:
                               keyed(data.phases), data.indicators, points=points, trend=trends, today=today)
 
 
+def _interventions_html(points: pl.DataFrame, annotations: pl.DataFrame, r: dict) -> str:
+    """'Did the intervention work?' for each annotated intervention of the page's series
+    (spc.intervention.evaluations, as the Indicator page): the verdict against the trend and
+    season before it, and the same period the year before."""
+    from spc.intervention import evaluations
+
+    found = evaluations(points, annotations, r["frequency"] or "month", r["unit"] or "")
+    if not found:
+        return ""
+    out = ['<div class="intervention" style="font-size:8.5pt"><p class="headline">Did the intervention work?</p>']
+    for e in found:
+        yoy = f" Against the same period the year before: {html_text(e['year_on_year'])}" if e["year_on_year"] else ""
+        out.append(f"<p><b>{html_text(e['heading'])}.</b> {html_text(e['verdict'])}{yoy}</p>")
+    return "".join(out) + "</div>"
+
+
 def render_html(data: _Data, *, title: str | None = None, produced: dt.date | None = None,
                 plotlyjs: str | None = None) -> tuple[str, list[str]]:
     """The pack as one self-contained HTML document; returns it and the indicator ids in page order."""
@@ -276,13 +296,22 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         listed = set((r["episodes"] or [])[1:])
         in_list = sum(len(x.split()) for x in listed)
         words = sum(len(x.split()) for x in sentences) - (in_list / 2 if len(listed) > 5 else 0)
-        height = int(max(SHORT_CHART_HEIGHT, min(CHART_HEIGHT, CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS))))
+        # "did the intervention work?" and the caution about month-to-month dependence are words
+        # the page must also hold: they may take the chart below its usual shortest (up to 120 px)
+        interventions = _interventions_html(pts, anns.filter(pl.col("area_code").is_null()
+                                                             | (pl.col("area_code") == r["area_code"])), r)
+        extra = 0.75 * len(re.sub(r"<[^>]+>", " ", interventions).split()) + sum(
+            len(x.split()) for x in sentences if "tends to be close to the" in x)
+        words += extra
+        shortest = SHORT_CHART_HEIGHT - min(EXTRA_ROOM, 2 * extra)
+        height = int(max(shortest, min(CHART_HEIGHT, CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS))))
         # an XmR chart shares its room with the moving range chart under it (30%, at least 100 px)
         mr_height = max(100, round(0.3 * height)) if r["chart"] == "xmr" else 0
         height -= mr_height
         fig = plots.control_chart(pts, unit=r["unit"] or "", annotations=anns, target=r["target"],
                                   show_target=r["target"] is not None, height=height,
                                   frequency=r["frequency"] or "month", large=False,
+                                  limits_note=plots.limits_note(r["chart"], r["frequency"] or "month"),
                                   statistic=plots.statistic_title(r.get("chart_label"), r["unit"] or ""))
         fig.update_layout(width=CHART_WIDTH, height=height)
         chart = fig.to_html(full_html=False, include_plotlyjs=False,
@@ -315,7 +344,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
             f'<div class="icons">'
             f"{plots.icon_with_label(plots.variation_icon_svg(r['variation'], r['improvement'], 34), plots.variation_label(r['variation'], r['improvement']))}"
             f"{plots.icon_with_label(plots.assurance_icon_svg(r['assurance'], 34), plots.assurance_label(r['assurance']))}"
-            f"</div>{chart}{notes_html}<div class=\"narrative\">{body}</div>"
+            f"</div>{chart}{notes_html}<div class=\"narrative\">{body}{interventions}</div>"
             f'<p class="source">{_source_line(r, data, produced)}</p></section>')
     js = plotlyjs if plotlyjs is not None else get_plotlyjs()
     document = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -3,7 +3,8 @@
 Two views, both shown to the reader, with one plain verdict:
 
 * **Interrupted time series** (segmented regression, statsmodels OLS): the level and trend
-  of the three years before the intervention (`BEFORE_YEARS`; at least 24 periods), with calendar-month (or quarter) effects when there are at least two
+  of the three years before the intervention (`BEFORE_YEARS`; at least 24 periods),
+  judged over the first year from it (`AFTER_YEARS`; at least 8 periods), with calendar-month (or quarter) effects when there are at least two
   years before it, and a change of level and of slope from the intervention's period on. The
   quantity judged is the *average effect over the periods since*: how far the figures since
   sit from what the trend and season before predicted (level change + slope change × the mean
@@ -59,6 +60,9 @@ MIN_AFTER = 3
 BEFORE_YEARS = 3
 #: ... but at least this many periods (quarterly series: six years)
 BEFORE_MIN_POINTS = 24
+#: the years after the intervention that are judged (at least AFTER_MIN_POINTS periods)
+AFTER_YEARS = 1
+AFTER_MIN_POINTS = 8
 #: periods per year by frequency
 _PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 #: seasons per year by frequency, and the years of data before the intervention needed to fit them
@@ -165,7 +169,8 @@ def evaluate(data: pl.DataFrame, date: object, frequency: str | None = "month", 
 
     `data` has period, value (and optionally numerator, denominator); the trend and season
     are fitted on the last `BEFORE_YEARS` years (at least `BEFORE_MIN_POINTS` periods) before
-    the intervention. `frequency` is the
+    the intervention, and the first `AFTER_YEARS` year (at least `AFTER_MIN_POINTS` periods)
+    from it on is judged. `frequency` is the
     series' grain (month, quarter, ...) and `unit` the indicator's ('%' for proportions stored
     as fractions, 'count', ...), for the sentence. Raises :class:`SpcError` when there are fewer than
     `MIN_BEFORE` points before the intervention or `MIN_AFTER` from it on. The bootstrap
@@ -182,6 +187,12 @@ def evaluate(data: pl.DataFrame, date: object, frequency: str | None = "month", 
     if before.height > keep:
         # the trend and season of the last BEFORE_YEARS years (BEFORE_MIN_POINTS periods at least)
         frame = frame.filter(pl.col("period") >= before["period"][-keep])
+    since = frame.filter(pl.col("period") >= when)
+    upto = max(AFTER_YEARS * _PER_YEAR.get(freq, 12), AFTER_MIN_POINTS)
+    if since.height > upto:
+        # judged over its first year: a slope carried forward for years says more about the line
+        # than about the intervention, and plans report the year after against the year before
+        frame = frame.filter(pl.col("period") <= since["period"][upto - 1])
     periods = frame["period"].to_list()
     y = frame["value"].cast(pl.Float64).to_numpy()
     step = {"month": 1, "quarter": 3, "year": 12}.get(freq)
@@ -190,7 +201,7 @@ def evaluate(data: pl.DataFrame, date: object, frequency: str | None = "month", 
                      dtype=float)
     else:  # weeks
         t = np.array([(p - periods[0]).days // 7 for p in periods], dtype=float)
-    after = np.array([p >= when for p in periods])
+    after = np.array([p >= when for p in periods], dtype=bool)
     n_before, n_after = int((~after).sum()), int(after.sum())
     if n_before < MIN_BEFORE or n_after < MIN_AFTER:
         raise SpcError(f"intervention {when:%Y-%m-%d}: {n_before} points before it and {n_after} from it on; "
@@ -293,3 +304,41 @@ def _year_on_year(frame: pl.DataFrame, when: dt.date, freq: str, kind: str) -> t
     except (SpcError, IndexError) as exc:
         return None, str(exc)
     return row.get("sentence"), row.get("detail")
+
+
+def evaluations(points: pl.DataFrame, annotations: pl.DataFrame, frequency: str | None = "month",
+                unit: str | None = None) -> list[dict]:
+    """Every live intervention annotation of one series, evaluated: the one function the
+    Indicator page and the briefing pack call.
+
+    `points` are the series' result points (period, value, numerator, denominator),
+    `annotations` its live annotations (date, kind, text; others are ignored). Returns one
+    dict per intervention, in date order: date, text (the analyst's note), heading ('The
+    intervention in March 2024: "Space programme"'), verdict, year_on_year, detail, and
+    evaluation (the :class:`Evaluation`, or None when the series is too short around it:
+    then `verdict` says why in words).
+    """
+    from spc.narrative import period_text
+
+    if annotations.is_empty() or "kind" not in annotations.columns:
+        return []
+    chosen = annotations.filter(pl.col("kind") == "intervention").sort("date")
+    data = points.select([c for c in ("period", "value", "numerator", "denominator") if c in points.columns])
+    out = []
+    for a in chosen.iter_rows(named=True):  # a handful of annotated interventions per series
+        when = as_date(a["date"], "intervention date")
+        note = (a.get("text") or "").strip()
+        heading = f"The intervention in {period_text(when, frequency)}" + (f': "{note}"' if note else "")
+        try:
+            e = evaluate(data, when, frequency, unit=unit)
+        except SpcError:
+            n_before = data.filter(pl.col("period") < when).height
+            n_after = data.height - n_before
+            out.append({"date": when, "text": note, "heading": heading, "evaluation": None,
+                        "verdict": (f"Too few figures to judge it yet: {n_before} before it and {n_after} from it on "
+                                    f"(at least {MIN_BEFORE} before and {MIN_AFTER} after are needed)."),
+                        "year_on_year": None, "detail": None})
+            continue
+        out.append({"date": when, "text": note, "heading": heading, "evaluation": e, "verdict": e.verdict,
+                    "year_on_year": e.year_on_year, "detail": e.detail})
+    return out

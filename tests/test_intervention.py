@@ -110,7 +110,8 @@ def test_west_midlands_no_planted_effect_is_within():
     e = evaluate(_west_midlands(), "2015-01-01", "month", unit="count")
     assert not e.beyond and e.seasonal
     assert e.verdict.startswith("The rise is within what the trend and season before it predicted.")
-    assert "The 24 months from January 2015 averaged" in e.verdict and "could be chance" in e.verdict
+    # judged over the first year from the intervention
+    assert "The 12 months from January 2015 averaged" in e.verdict and "could be chance" in e.verdict
     assert e.year_on_year and "lag-1" not in e.verdict
 
 
@@ -140,10 +141,54 @@ def test_moj_reoffending_quarterly():
     planted from then is beyond, said in percentage points."""
     data = _moj_adult()
     plain = evaluate(data, "2011-04-01", "quarter", unit="%")
-    assert not plain.beyond and plain.seasonal and plain.n_after == 12
-    assert "The 12 quarters from the quarter starting April 2011 averaged 29.9%" in plain.verdict
+    assert not plain.beyond and plain.seasonal and plain.n_after == 8
+    assert "The 8 quarters from the quarter starting April 2011 averaged" in plain.verdict
     planted = evaluate(data.with_columns(value=pl.when(pl.col("period") >= dt.date(2011, 4, 1))
                                          .then(pl.col("value") - 0.02).otherwise("value")),
                        "2011-04-01", "quarter", unit="%")
     assert planted.beyond and planted.verdict.startswith("The fall is beyond")
     assert "percentage points" in planted.verdict
+
+
+def test_pack_and_indicator_page_answer_did_it_work(monkeypatch, demo_db, tmp_path):
+    """The demo's annotated intervention on anti-social behaviour (April 2021) is judged in the
+    pack and on the Indicator page with the same words: the regression's verdict and the same
+    period the year before."""
+    import sys
+
+    import duckdb
+
+    from spc.brief import build_brief
+    from spc.intervention import evaluations
+    from spc.store.queries import frame
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        pts = frame(con, "SELECT * FROM result_point WHERE indicator_id = 'asb_incidents' "
+                         "AND area_code = 'staffordshire' ORDER BY period")
+        anns = frame(con, "SELECT * FROM annotation WHERE deleted_at IS NULL AND indicator_id = 'asb_incidents' "
+                          "AND area_code IS NULL")
+    finally:
+        con.close()
+    found = evaluations(pts, anns, "month", "count")
+    assert [e["date"] for e in found] == [dt.date(2021, 4, 1)]
+    e = found[0]
+    assert e["heading"].startswith('The intervention in April 2021: "Incident recording audit')
+    assert "The 12 months from April 2021 averaged" in e["verdict"]
+    assert e["verdict"].startswith(("The fall is within", "The fall is beyond"))
+    assert "beyond what chance alone gives" in e["year_on_year"]
+
+    from spc.text import html_text
+
+    out = tmp_path / "pack.html"
+    build_brief(demo_db, out, indicator_ids=["asb_incidents"])
+    html = out.read_text(encoding="utf-8")
+    assert "Did the intervention work?" in html and html_text(e["verdict"]) in html
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_app_indicator_narrative import page_text, run_app
+
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    text = page_text(at)
+    assert "Did the intervention work?" in [s.value for s in at.subheader]
+    assert e["verdict"] in text.replace("\\", "")

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from spc import narrative, plots
+from spc import autocorrelation, narrative, plots
 from spc.text import literal
 from spc.ui import common
 from spc.ui.data import Overview, series_data, stamp
@@ -122,6 +122,17 @@ def year_on_year(path: str, key: Any, indicator_id: str, area_code: str, frequen
     return row
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def intervention_panel(path: str, key: Any, indicator_id: str, area_code: str, frequency: str, unit: str,
+                       _points: pl.DataFrame, _annotations: pl.DataFrame) -> list[dict[str, Any]]:
+    """Each annotated intervention evaluated (spc.intervention.evaluations, as the pack does):
+    segmented regression against the trend and season before it, and the same period the year before."""
+    from spc.intervention import evaluations
+
+    return [{k: v for k, v in e.items() if k != "evaluation"}
+            for e in evaluations(_points, _annotations, frequency, unit)]
+
+
 def render(ov: Overview, path: str) -> None:
     """The indicator page."""
     common.notices(ov)
@@ -160,9 +171,15 @@ def render(ov: Overview, path: str) -> None:
         (st.warning if told.get("late") else st.caption)(literal(age))
     # the latest point and its limits, in words (the episodes follow under "What the rules found")
     said = set(told.get("episodes") or []) | {told.get("suggestion"), told.get("gaps")}
-    lead = [x for x in (told.get("sentences") or [])[1:] if x not in said and not x.startswith("Latest data:")]
+    # each figure close to the one before: said on its own, where it cannot be missed
+    dependence = autocorrelation.sentence(freq, allowed_for=s.get("chart") == "xmr_ar1") \
+        if s.get("autocorrelated") else None
+    lead = [x for x in (told.get("sentences") or [])[1:]
+            if x not in said and x != dependence and not x.startswith("Latest data:")]
     if lead:
         st.markdown(" ".join(literal(x) for x in lead))
+    if dependence:
+        (st.info if s.get("chart") == "xmr_ar1" else st.warning)(literal(dependence), icon="ℹ️")
     if "special cause" in (s.get("status") or "").lower() or told.get("episodes"):
         st.caption("*Special cause* means a change beyond normal variation: a statistical rule says it is "
                    "unlikely to be chance.")
@@ -180,6 +197,7 @@ def render(ov: Overview, path: str) -> None:
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
                               target=s["target"], show_target=show_target, frequency=freq,
+                              limits_note=plots.limits_note(s.get("chart"), freq),
                               statistic=plots.statistic_title(s.get("chart_label"), unit))
     st.plotly_chart(fig, width="stretch", key="control_chart")
     if s["chart"] == "xmr":
@@ -192,7 +210,8 @@ def render(ov: Overview, path: str) -> None:
     if listed:
         st.markdown("  \n".join(literal(x) for x in listed))
     chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
-                  "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart"}
+                  "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart",
+                  "xmr_ar1": "XmR allowing for month-to-month dependence (an analyst's choice)"}
     trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
     # the engine's label where it says more than the chart's name (EWMA's λ, per 1,000, limits per month)
     chart_text = s.get("chart_label") if plots.statistic_title(s.get("chart_label")) else \
@@ -207,6 +226,11 @@ def render(ov: Overview, path: str) -> None:
     warnings = [w for w in (s.get("warnings") or []) if w]
     if warnings:
         st.caption("Notes: " + "; ".join(literal(w) for w in warnings) + ".")
+    if s.get("acf1") is not None:
+        with st.expander("Analyst detail: month-to-month dependence", expanded=False):
+            st.markdown(f"{autocorrelation.detail(s['acf1'], s.get('acf1_basis'))} (latest phase). Where it is "
+                        "material, the Analyst controls offer an XmR chart allowing for it (residuals from an AR(1) "
+                        "fit, drawn around each point's prediction from the one before); it is never the default.")
 
     left, right = st.columns(2)
     with left:
@@ -280,6 +304,19 @@ def render(ov: Overview, path: str) -> None:
             st.caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
                        f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
                        "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
+
+    interventions = intervention_panel(path, key, ind_id, area, freq, unit, points, anns)
+    if interventions:
+        st.subheader("Did the intervention work?")
+        for item in interventions:
+            st.markdown(f"**{literal(item['heading'])}.** {literal(item['verdict'])}")
+            if item["year_on_year"]:
+                st.markdown(f"Against the same period the year before: {literal(item['year_on_year'])}")
+            if item["detail"]:
+                with st.expander("Analyst detail: how this was judged", expanded=False):
+                    st.markdown(literal(item["detail"]) + ". The prediction is the trend and season of the "
+                                "three years before the intervention carried forward; the difference is judged "
+                                "against what chance gives for a series that moves like this one.")
 
     all_points = sd.points
     # the partnership areas side by side: not the force, and never national context
