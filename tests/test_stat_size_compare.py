@@ -7,7 +7,7 @@ Measured (seeds below):
 |---|---|---|---|
 | proportions "beyond chance" (Fisher's exact) | 2,000 pairs, p 0.3, n 400 and 410, no change | 4.2% | 5% |
 | same | 0.30 -> 0.40 | 83% | power |
-| the normal z-test it replaced | no change | Z4.2% | 5% |
+| the normal z-test it replaced | no change | 4.5% | 5% |
 | count series called overdispersed (Pearson chi2 test) | pure Poisson, mean 20, 24 months | 4.4% | 5% |
 | same | variance 3 x mean (negative binomial) | 98% (median phi 2.9) | power |
 | same | variance 6 x mean | 100% (median phi 5.7) | power |

@@ -21,7 +21,7 @@ from spc.compare.cores import (
     compare_means,
     compare_proportions,
 )
-from spc.compare.funnel import BAND_WORDS, Funnel, funnel, funnel_figure
+from spc.compare.funnel import BAND_WORDS, Funnel, exact_limit, funnel, funnel_change, funnel_figure
 from spc.compare.periods import compare_periods, dispersion
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "compare_periods",
     "compare_proportions",
     "dispersion",
+    "exact_limit",
     "funnel",
+    "funnel_change",
     "funnel_figure",
 ]

@@ -1,5 +1,10 @@
 """Funnel plots (Spiegelhalter 2005): many areas or forces against the overall value for one
-period, and the plotly figure."""
+period, a funnel of year-on-year change in counts, and the plotly figure.
+
+Limits are exact (binomial or Poisson quantiles, interpolated as Spiegelhalter 2005 gives them),
+not normal approximations: with expected counts of 2 to 10 the normal upper 99.8% limit was
+crossed about 4 times as often as its nominal 0.1%, the exact one twice, keeping the two-sided
+rate at its nominal 0.2% (tests/test_funnel_size.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +25,11 @@ BAND_WORDS = {
     "below_99.8": "well below what chance gives (beyond the 99.8% limit)",
 }
 
-Z95 = float(stats.norm.ppf(0.975))
-Z998 = float(stats.norm.ppf(0.999))
+#: the two funnel levels: two-sided 95% and 99.8%
+LEVELS = {"95": 0.95, "998": 0.998}
+
+#: below this many expected events per unit (the median unit), chance dominates a window
+SMALL_EXPECTED = 10.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,29 @@ class Funnel:
     overdispersed: bool
     adjustment: str
     notes: list[str] = field(default_factory=list)
+    #: what `value` is: "proportion", "rate" or, for `funnel_change`, "ratio" (this / last year)
+    scale: str = ""
+
+
+def exact_limit(target: float, den: np.ndarray, q: float, kind: str) -> np.ndarray:
+    """The exact `q` quantile of a unit's value when its true value is `target`, per denominator.
+
+    Spiegelhalter (2005), appendix: r = the q quantile of the count (binomial(den, target) for a
+    proportion, Poisson(target x den) for a rate), interpolated between the discrete steps,
+    r - (F(r) - q) / (F(r) - F(r - 1)), and divided by the denominator. Vectorised over `den`;
+    a proportion's denominator is rounded to a whole number of trials.
+    """
+    den = np.asarray(den, dtype=float)
+    if kind == "proportion":
+        trials = np.maximum(np.round(den), 1)
+        dist = stats.binom(trials, target)
+    else:
+        dist = stats.poisson(target * den)
+    r = dist.ppf(q)
+    f_r, f_below = dist.cdf(r), dist.cdf(r - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(f_r > f_below, (f_r - q) / (f_r - f_below), 0.0)
+    return (r - step) / den
 
 
 def funnel(
@@ -54,14 +85,17 @@ def funnel(
     `data` has `unit`, `numerator`, `denominator`. kind "proportion" (binomial, e.g. share of
     incidents that are ASB) or "rate" (numerator per unit of denominator, Poisson; `per` scales
     the display, e.g. 1000 for a rate per 1,000). Target = overall sum(numerator) /
-    sum(denominator). Limits at 95% (z 1.96) and 99.8% (z 3.09).
+    sum(denominator). Limits at 95% and 99.8%, exact (`exact_limit`).
 
     Overdispersion (Spiegelhalter 2005): phi = mean of squared z-scores after winsorizing the
     top and bottom `winsorize` fraction; the units are overdispersed when n x phi exceeds the
     95th percentile of chi-squared on n - 1 degrees of freedom. `overdispersion`: "auto"
     (additive random-effects adjustment when overdispersed, none otherwise), "additive"
     (limits widened by tau^2, DerSimonian-Laird), "multiplicative" (limits x sqrt(phi)) or
-    "none". Each unit gets a `band`: within, above_95, above_99.8, below_95 or below_99.8.
+    "none"; an adjustment scales each exact limit's distance from the target by the ratio of
+    the adjusted to the chance-only standard error. Each unit gets a `band`: within, above_95,
+    above_99.8, below_95 or below_99.8. When the median unit expects fewer than
+    `SMALL_EXPECTED` events, `notes` says that chance dominates the window.
     """
     if kind not in ("proportion", "rate"):
         raise SpcError(f"funnel: kind must be proportion or rate, got {kind!r}")
@@ -119,25 +153,35 @@ def funnel(
             f"The units vary more than chance alone would give (phi = {phi:.1f}); limits "
             + ("are widened for it (" + adj + ")." if adj != "none" else "are NOT widened for it.")
         )
+    expected = np.median(theta * n if kind == "rate" else np.minimum(theta, 1 - theta) * n)
+    if expected < SMALL_EXPECTED:
+        notes.append(
+            f"The typical unit expects only about {expected:.0f} events here, so chance dominates: "
+            "a single period of counts this small says little about a unit, and even a point "
+            "beyond the limits deserves a longer window before anyone acts on it."
+        )
 
-    def spread(den: np.ndarray) -> np.ndarray:
+    def widen(den: np.ndarray) -> np.ndarray:
+        """Adjusted over chance-only standard error: 1 without an adjustment."""
         base = (theta * (1 - theta) / den) if kind == "proportion" else (theta / den)
         if adj == "additive":
-            return np.sqrt(base + tau2)
+            return np.sqrt((base + tau2) / base)
         if adj == "multiplicative":
-            return np.sqrt(base * max(phi, 1.0))
-        return np.sqrt(base)
+            return np.full(np.shape(den), np.sqrt(max(phi, 1.0)))
+        return np.ones(np.shape(den))
 
-    s = spread(n)
-    lim = {
-        "lower_998": theta - Z998 * s,
-        "lower_95": theta - Z95 * s,
-        "upper_95": theta + Z95 * s,
-        "upper_998": theta + Z998 * s,
-    }
-    floor = 0.0
     ceil = 1.0 if kind == "proportion" else np.inf
-    lim = {k: np.clip(v, floor, ceil) for k, v in lim.items()}
+
+    def limits_at(den: np.ndarray) -> dict[str, np.ndarray]:
+        k = widen(den)
+        out = {}
+        for name, level in LEVELS.items():
+            tail = (1 - level) / 2
+            out[f"lower_{name}"] = np.clip(theta + k * (exact_limit(theta, den, tail, kind) - theta), 0.0, ceil)
+            out[f"upper_{name}"] = np.clip(theta + k * (exact_limit(theta, den, 1 - tail, kind) - theta), 0.0, ceil)
+        return out
+
+    lim = limits_at(n)
     band = np.select(
         [y > lim["upper_998"], y > lim["upper_95"], y < lim["lower_998"], y < lim["lower_95"]],
         ["above_99.8", "above_95", "below_99.8", "below_95"],
@@ -149,20 +193,13 @@ def funnel(
         *[pl.Series(k, v * per) for k, v in lim.items()],
         pl.Series("band", band.astype(str)),
     ).sort("denominator")
-    grid = np.unique(
-        np.concatenate(
-            [np.geomspace(max(n.min() * 0.8, 1e-9), n.max() * 1.1, 200), n]
-        )
-    )
-    sg = spread(grid)
+    grid = np.unique(np.concatenate([np.geomspace(max(n.min() * 0.8, 1e-9), n.max() * 1.1, 200), n]))
+    curves = limits_at(grid)
     limits = pl.DataFrame(
         {
             "denominator": grid,
             "target": np.full(grid.shape, theta * per),
-            "lower_998": np.clip(theta - Z998 * sg, floor, ceil) * per,
-            "lower_95": np.clip(theta - Z95 * sg, floor, ceil) * per,
-            "upper_95": np.clip(theta + Z95 * sg, floor, ceil) * per,
-            "upper_998": np.clip(theta + Z998 * sg, floor, ceil) * per,
+            **{k: curves[k] * per for k in ("lower_998", "lower_95", "upper_95", "upper_998")},
         }
     )
     return Funnel(
@@ -175,17 +212,88 @@ def funnel(
         overdispersed=bool(over),
         adjustment=adj,
         notes=notes,
+        scale=kind,
     )
+
+
+def funnel_change(
+    data: pl.DataFrame,
+    *,
+    unit: str = "unit",
+    current: str = "current",
+    previous: str = "previous",
+    overdispersion: str = "auto",
+) -> Funnel:
+    """Funnel of year-on-year change in counts: each unit's count against its own a year earlier.
+
+    Both counts are Poisson, so last year's is not a fixed denominator (that form put 14.1% of
+    areas outside the 95% limits and 2.2% outside 99.8% with no change anywhere). Given the two
+    counts' total, this year's share, current / (current + previous), is binomial: the
+    conditional binomial form, a proportion funnel (`funnel`) of current over current +
+    previous (units with no events in either window are left out). Values and limits are then
+    shown as the ratio current / previous (= share / (1 - share), which keeps the bands), the
+    denominator being the events in both windows; the target is the overall ratio. Returns a
+    Funnel with kind "proportion" and scale "ratio"; `units` also carries `current` and
+    `previous`. Measured in tests/test_funnel_size.py.
+    """
+    for c in (unit, current, previous):
+        if c not in data.columns:
+            raise SpcError(f"funnel: missing column {c!r} (expected {unit}, {current}, {previous})")
+    frame = data.select(
+        pl.col(unit).cast(pl.String).alias("unit"),
+        pl.col(current).cast(pl.Float64).alias("current"),
+        pl.col(previous).cast(pl.Float64).alias("previous"),
+    ).filter((pl.col("current") + pl.col("previous")) > 0)
+    f = funnel(
+        frame.select("unit", pl.col("current").alias("numerator"),
+                     (pl.col("current") + pl.col("previous")).alias("denominator")),
+        unit="unit",
+        kind="proportion",
+        overdispersion=overdispersion,
+    )
+
+    def odds(col: str) -> pl.Expr:
+        # share -> ratio; a share of 1 (nothing last year) has no finite ratio
+        return pl.when(pl.col(col) < 1).then(pl.col(col) / (1 - pl.col(col))).otherwise(None).alias(col)
+
+    cols = ["value", "lower_998", "lower_95", "upper_95", "upper_998"]
+    units = f.units.join(frame, on="unit").with_columns(odds(c) for c in cols)
+    limits = f.limits.with_columns(odds(c) for c in ["target", *cols[1:]])
+    return Funnel(
+        units=units,
+        limits=limits,
+        target=f.target / (1 - f.target),
+        kind=f.kind,
+        phi=f.phi,
+        tau2=f.tau2,
+        overdispersed=f.overdispersed,
+        adjustment=f.adjustment,
+        notes=f.notes,
+        scale="ratio",
+    )
+
+
+#: marker per band: within grey; beyond 95% a warning (hollow, dark), not the concern colour;
+#: beyond 99.8% the concern colour (spc.plots.ORANGE, as special cause concern on a chart)
+BAND_MARKERS = {
+    "within": {"color": "#7B7D7D", "symbol": "circle"},
+    "above_95": {"color": "#333333", "symbol": "circle-open"},
+    "below_95": {"color": "#333333", "symbol": "circle-open"},
+    "above_99.8": {"color": "#FAB428", "symbol": "circle"},
+    "below_99.8": {"color": "#FAB428", "symbol": "circle"},
+}
 
 
 def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent: bool | None = None):
     """A plotly figure of a Funnel: units as points, target line, 95% and 99.8% limits.
 
-    `percent` (default: True for proportions) shows proportions as percentages.
+    `percent` (default: True for proportions) shows proportions as percentages; a ratio funnel
+    (`funnel_change`) is shown as ratios. Beyond the 95% limit a unit is drawn as a warning (a
+    hollow dark marker); only beyond 99.8% in the concern colour.
     """
     import plotly.graph_objects as go
 
-    pct = (f.kind == "proportion") if percent is None else percent
+    pct = (f.kind == "proportion" and f.scale != "ratio") if percent is None else percent
     k = 100.0 if pct else 1.0
     lim = f.limits
     fig = go.Figure()
@@ -212,23 +320,20 @@ def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent:
             x=x, y=(lim["target"] * k).to_list(), mode="lines", line={"color": "#1f4e79"}, name="overall"
         )
     )
-    colours = {
-        "within": "#4d4d4d",
-        "above_95": "#e69f00",
-        "below_95": "#e69f00",
-        "above_99.8": "#d55e00",
-        "below_99.8": "#d55e00",
-    }
     u = f.units
+    bands = u["band"].to_list()
+    markers = BAND_MARKERS
     fig.add_trace(
         go.Scatter(
             x=u["denominator"].to_list(),
             y=(u["value"] * k).to_list(),
             mode="markers",
-            marker={"color": [colours[b] for b in u["band"].to_list()], "size": 9},
+            marker={"color": [markers[b]["color"] for b in bands],
+                    "symbol": [markers[b]["symbol"] for b in bands],
+                    "size": 9, "line": {"width": 2, "color": [markers[b]["color"] for b in bands]}},
             text=u["unit"].to_list(),
             # the tooltip says what the band means, not its code
-            customdata=[BAND_WORDS.get(b, b) for b in u["band"].to_list()],
+            customdata=[BAND_WORDS.get(b, b) for b in bands],
             hovertemplate="%{text}<br>%{y:.2f}<br>denominator %{x:,}<br>%{customdata}<extra></extra>",
             name="units",
         )
@@ -236,9 +341,8 @@ def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent:
     sub = f"adjusted for overdispersion ({f.adjustment})" if f.adjustment != "none" else "no overdispersion adjustment"
     fig.update_layout(
         title=(title + "<br><sup>" + sub + "</sup>") if title else sub,
-        xaxis_title="denominator",
-        yaxis_title=value_label or ("%" if pct else "value"),
+        xaxis_title="events in both windows" if f.scale == "ratio" else "denominator",
+        yaxis_title=value_label or ("%" if pct else ("ratio to a year earlier" if f.scale == "ratio" else "value")),
         template="plotly_white",
     )
     return fig
-
