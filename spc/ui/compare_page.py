@@ -15,10 +15,10 @@ from spc.ui.indicator import choose_indicator
 
 BAND_WORDS = {
     "within": "Within the expected range",
-    "above_95": "Higher than expected (95% limit)",
-    "above_99.8": "Higher than expected (99.8% limit)",
-    "below_95": "Lower than expected (95% limit)",
-    "below_99.8": "Lower than expected (99.8% limit)",
+    "above_95": "Higher than usual (beyond the 95% limit; chance is still possible)",
+    "above_99.8": "Higher than chance gives (beyond the 99.8% limit)",
+    "below_95": "Lower than usual (beyond the 95% limit; chance is still possible)",
+    "below_99.8": "Lower than chance gives (beyond the 99.8% limit)",
 }
 
 
@@ -68,25 +68,26 @@ def render(ov: Overview, path: str) -> None:
                    "can be from it by chance, given its size.")
     else:
         # counts have no population here, so compare each area's count with its own count a year
-        # earlier: ratio 1.00 = no change; the funnel says whether an area changed by more than the
-        # force-wide change plus chance (an observed/expected funnel with last year as expected)
+        # earlier; both are Poisson, so the funnel is the conditional binomial one
+        # (spc.compare.funnel_change), shown as the ratio to a year earlier (1.00 = no change)
         before = area_window(points, dt.date(end.year - 1, end.month, 1), months).select(
             "area_code", pl.col("total").alias("previous"))
         win = win.join(before, on="area_code", how="left")
-        funnel_input = win.filter(pl.col("previous") > 0).select(
-            "area_name", pl.col("total").alias("numerator"), pl.col("previous").alias("denominator"))
-        kind, per, axis = "rate", 1.0, "ratio to a year earlier"
+        funnel_input = win.filter((pl.col("total") + pl.col("previous").fill_null(0)) > 0).select(
+            "area_name", pl.col("total").alias("current"), pl.col("previous").fill_null(0))
+        kind, per, axis = "change", 1.0, "ratio to a year earlier"
         explain = ("There is no population in the data, so each area is compared with itself a year earlier: "
                    "the ratio of this window's count to the same window a year before (1.00 = no change). "
                    "The line is the force-wide ratio; the funnel is how far an area's change can differ "
-                   "from it by chance, given how many incidents it has.")
+                   "from it by chance, given how many incidents it had in the two windows together.")
     title = f"{literal(meta['name'])}, {months} month{'s' if months > 1 else ''} to {plots.format_period(end, meta['frequency'])}"
     bands = None
     if funnel_input.height >= 3:
         from spc import compare
 
         try:
-            f = compare.funnel(funnel_input, unit="area_name", kind=kind, per=per)
+            f = (compare.funnel_change(funnel_input, unit="area_name") if kind == "change"
+                 else compare.funnel(funnel_input, unit="area_name", kind=kind, per=per))
         except Exception as exc:  # e.g. too few usable areas; say why instead of failing
             st.warning(f"The funnel plot could not be drawn: {literal(exc)}")
         else:
@@ -97,12 +98,13 @@ def render(ov: Overview, path: str) -> None:
             fig.for_each_trace(lambda t: t.update(text=[literal(x) for x in t.text]), selector={"name": "units"})
             fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
                               name="areas", marker={"size": 12}, textfont={"size": 13}, cliponaxis=False)
-            fig.update_xaxes(title=("incidents in the same window a year earlier" if not win["has_den"].all()
+            fig.update_xaxes(title=("incidents in both windows (this year and a year earlier)" if kind == "change"
                                     else "denominator (size)"))
             st.plotly_chart(fig, width="stretch", key="funnel")
             st.caption(explain)
             for note in f.notes:
-                st.caption(literal(note))
+                # small counts: chance dominates, said where it cannot be missed
+                (st.info if "chance dominates" in note else st.caption)(literal(note))
             bands = f.units.select(pl.col("unit").alias("area_name"), pl.col("value").alias("funnel_value"), "band")
     else:
         st.info("Fewer than three areas have data for this window, so there is no funnel plot.")
