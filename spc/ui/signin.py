@@ -142,8 +142,9 @@ def sidebar(path: str, who: Identity) -> None:
             st.session_state.pop(_OIDC_SEEN, None)
             st.logout()
         return
-    if cfg.oidc and st.button(f"Sign in with {cfg.provider_label}", key="sign_in_oidc"):
-        st.login(cfg.provider) if cfg.provider else st.login()
+    if cfg.oidc and st.button(f"Sign in with {literal(cfg.provider_label)}", key="sign_in_oidc"):
+        # None: the provider set in [auth] itself; a name: the provider in [auth.NAME]
+        st.login(cfg.provider)
     if local_enabled(path):
         with st.form("sign_in_form", clear_on_submit=False, border=False):
             st.text_input("Name", key="signin_name", max_chars=64, autocomplete="username")
