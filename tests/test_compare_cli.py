@@ -82,3 +82,18 @@ def test_compare_and_trend_read_the_database(tmp_path: Path, capsys: pytest.Capt
     assert row["verdict"] == "not beyond normal variation"
     assert main(["trend", "--db", str(db), "--indicator", "no_such_indicator"]) == 1
     assert "no observations for indicator(s) no_such_indicator" in capsys.readouterr().err
+
+
+def test_compare_funnel_of_counts_against_a_year_earlier(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "counts.csv"
+    pairs = [(100, 104), (40, 38), (300, 420), (12, 9), (200, 195), (150, 148), (80, 84)]
+    rows = [(f"area{i}", f"{y}-01-01", v) for i, (a, b) in enumerate(pairs)
+            for y, v in ((2023, a), (2024, b))]
+    pl.DataFrame(rows, schema=["series", "period", "value"], orient="row").write_csv(path)
+    assert main(["compare", str(path), "--funnel", "--period", "2024-01", "--kind", "count", "--format", "json",
+                 "--overdispersion", "none"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["scale"] == "ratio" and doc["kind"] == "proportion"
+    got = {u["unit"]: u for u in doc["units"]}
+    assert got["area2"]["value"] == pytest.approx(1.4) and got["area2"]["denominator"] == 720
+    assert got["area2"]["band"].startswith("above") and got["area1"]["band"] == "within"

@@ -218,7 +218,7 @@ def compare_command(
     ] = None,
     previous: Annotated[str | None, typer.Option(help="Previous window (default: the current one a year earlier).")] = None,
     kind: Annotated[str, typer.Option(help="auto, count, proportion, rate or mean.")] = "auto",
-    funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot: compare the series (areas) for one --period.")] = False,
+    funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot: compare the series (areas) for one --period; with --kind count and no denominator, each series' count against a year earlier.")] = False,
     period: Annotated[str | None, typer.Option(help="Funnel mode: the period (YYYY-MM or a range START:END summed).")] = None,
     overdispersion: Annotated[str, typer.Option(help="Funnel mode: auto, additive, multiplicative or none.")] = "auto",
     figure: Annotated[Path | None, typer.Option(help="Funnel mode: also write the plot (.html, or .png/.svg/.pdf).")] = None,
@@ -238,15 +238,27 @@ def compare_command(
     if funnel:
         if period is None:
             raise SpcError("--funnel needs --period (the month, or START:END to sum over)")
-        if data["denominator"].is_null().all():
-            raise SpcError(f"{input or 'database'}: a funnel plot needs numerator and denominator columns")
         start, end = parse_window(period)
         rows = data.filter(pl.col("period").is_between(start, end))
         if rows.height == 0:
             raise SpcError(f"{input or 'database'}: no rows with a period from {start} to {end}")
-        units = rows.group_by("series").agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-        fkind = "rate" if kind == "rate" or (units["numerator"] > units["denominator"]).any() else "proportion"
-        f = cp.funnel(units, unit="series", kind=fkind, overdispersion=overdispersion)
+        if data["denominator"].is_null().all():
+            if kind != "count":
+                raise SpcError(f"{input or 'database'}: a funnel plot needs numerator and denominator columns "
+                               "(or --kind count, to compare each series' count with a year earlier)")
+            # counts: each series against itself a year earlier (conditional binomial funnel)
+            from spc.compare.periods import _shift_year
+
+            before = data.filter(pl.col("period").is_between(_shift_year(start, -1), _shift_year(end, -1)))
+            units = (rows.group_by("series").agg(pl.col("value").sum().alias("current"))
+                     .join(before.group_by("series").agg(pl.col("value").sum().alias("previous")),
+                           on="series", how="left")
+                     .with_columns(pl.col("previous").fill_null(0)))
+            f = cp.funnel_change(units, unit="series", overdispersion=overdispersion)
+        else:
+            units = rows.group_by("series").agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+            fkind = "rate" if kind == "rate" or (units["numerator"] > units["denominator"]).any() else "proportion"
+            f = cp.funnel(units, unit="series", kind=fkind, overdispersion=overdispersion)
         if figure is not None:
             fig = cp.funnel_figure(f, title=f"{input.stem if input else ', '.join(indicator or [])}: {start} to {end}")
             try:
@@ -261,7 +273,7 @@ def compare_command(
             return
         doc = {
             "target": f.target, "kind": f.kind, "phi": f.phi, "tau2": f.tau2,
-            "overdispersed": f.overdispersed, "adjustment": f.adjustment, "notes": f.notes,
+            "overdispersed": f.overdispersed, "adjustment": f.adjustment, "notes": f.notes, "scale": f.scale,
             "units": _jsonable(f.units), "limits": _jsonable(f.limits),
         }
         _emit(json.dumps(doc, indent=2) + "\n", output)
