@@ -11,9 +11,10 @@ Two views, both shown to the reader, with one plain verdict:
   time since). Its standard error is HAC (statsmodels, Bartlett kernel, maxlags n/4: see
   `maxlags`, small-sample correction).
 
-  HAC t-tests are not honest in series this short: in our simulation (tests/test_intervention.py)
-  the HAC t-test with t critical values called a change on 9-16% of independent series with no
-  intervention and on 20-26% of AR(1) φ = 0.5 series (nominal 5%); GLSAR did 7-17%. So the
+  HAC t-tests are not honest in series this short: in simulation (36 or 48 months before, 12
+  after, no effect) the HAC t-test with t critical values called a change on 9-16% of
+  independent series and 20-26% of AR(1) φ = 0.5 series with Newey-West's 3 lags, 28% and 34%
+  with the n/4 lags used here (nominal 5%); GLSAR did 7-17%. So the
   p-value and the interval come from a **parametric bootstrap of the HAC t-statistic**: the
   series is refitted without the intervention (trend and season only), the AR(1) dependence
   of the full model's residuals is estimated (lag-1 autocorrelation, bias-corrected by one
@@ -22,7 +23,10 @@ Two views, both shown to the reader, with one plain verdict:
   variance of a linear combination of OLS coefficients is the Newey-West long-run variance of
   w_t û_t, w = X(XᵀX)⁻¹c, which tests/test_intervention.py checks against statsmodels'). The
   intervention's effect is called beyond what the trend and season predicted when the bootstrap
-  p-value is below `ALPHA`; the interval is the bootstrap-t interval.
+  p-value is below `ALPHA`; the interval is the bootstrap-t interval. Measured in
+  tests/test_intervention.py (36 months before, 12 after, fixed seeds): with no effect it calls
+  a change on 3.3% of independent and 3.0% of AR(1) φ = 0.5 series; a step of 2 standard
+  deviations is found in 72% and 39% of them, 3 standard deviations in 76% of AR(1) φ = 0.5.
 
 * **The same period the year before** (`spc.compare.compare_periods`): the periods since the
   intervention (up to a year) against the same periods a year earlier, with its chance band.

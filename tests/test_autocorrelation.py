@@ -238,8 +238,16 @@ def test_indicator_page_warns_in_plain_words(monkeypatch, demo_db):
     assert DEPENDENCE in warnings
     # the figure itself is for analysts, in the expander, never in the warning
     assert not any("autocorrelation" in w for w in warnings)
-    assert any(e.label == "Analyst detail: month-to-month dependence" for e in at.expander)
+    assert any(e.label == "Month-to-month dependence (analyst detail)" for e in at.expander)
     calm = query(demo_db, "SELECT indicator_id, area_code FROM result_summary WHERE NOT autocorrelated "
                           "AND area_code = 'staffordshire' LIMIT 1").row(0, named=True)
     at = run_app(monkeypatch, demo_db, "indicator", sel_indicator=calm["indicator_id"], sel_area=calm["area_code"])
     assert not any("tends to be close to the" in w.value for w in at.warning)
+
+
+def test_the_option_is_never_the_default():
+    """The catalogue cannot choose the xmr_ar1 chart for an indicator: only an analyst can."""
+    from spc.store.catalogue import CHARTS as CATALOGUE_CHARTS
+
+    assert "xmr_ar1" not in CATALOGUE_CHARTS
+    assert SeriesSpec().chart == "xmr"

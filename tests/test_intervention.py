@@ -58,18 +58,19 @@ def test_hac_variance_is_statsmodels():
 
 @pytest.mark.parametrize("phi", [0.0, 0.5])
 def test_size_no_intervention_effect(phi):
-    """36 months before and 12 after, no effect: the verdict calls a change at about the 5%
-    it promises (measured: 1.3% independent, 4.0% AR(1) φ 0.5), where the HAC t-test alone
-    called one in 12% and 21%."""
+    """36 months before and 12 after, no effect: the verdict calls a change no more often than
+    the 5% it promises (measured with these seeds: 3.3% independent, 3.0% AR(1) φ 0.5), where
+    the HAC t-test alone, with t critical values, calls one in 28% and 34% (12% and 21% with
+    Newey-West's 3 lags)."""
     rng = np.random.default_rng(2024 + int(phi * 10))
     rate = _rate(_ar1(rng, 48, 300, phi), 36)
-    assert rate <= 0.075
+    assert rate <= 0.06
 
 
-@pytest.mark.parametrize(("phi", "least"), [(0.0, 0.6), (0.5, 0.3)])
+@pytest.mark.parametrize(("phi", "least"), [(0.0, 0.65), (0.5, 0.33)])
 def test_power_planted_step(phi, least):
-    """A step of 2 standard deviations at the intervention is found (measured: 73% of
-    independent series, 43% of AR(1) φ 0.5 series; 3 standard deviations: see below)."""
+    """A step of 2 standard deviations at the intervention is found (measured with these
+    seeds: 72% of independent series, 39% of AR(1) φ 0.5 series; 3 standard deviations: below)."""
     rng = np.random.default_rng(77 + int(phi * 10))
     x = _ar1(rng, 48, 300, phi)
     x[:, 36:] -= 2.0
@@ -77,11 +78,11 @@ def test_power_planted_step(phi, least):
 
 
 def test_power_three_sigma_step():
-    """A 3 standard deviation fall in AR(1) φ 0.5 series is found most of the time."""
+    """A 3 standard deviation fall in AR(1) φ 0.5 series is found most of the time (measured: 76%)."""
     rng = np.random.default_rng(99)
     x = _ar1(rng, 48, 200, 0.5)
     x[:, 36:] -= 3.0
-    assert _rate(x, 36) >= 0.6
+    assert _rate(x, 36) >= 0.7
 
 
 def test_too_few_points_is_refused():

@@ -227,7 +227,7 @@ def render(ov: Overview, path: str) -> None:
     if warnings:
         st.caption("Notes: " + "; ".join(literal(w) for w in warnings) + ".")
     if s.get("acf1") is not None:
-        with st.expander("Analyst detail: month-to-month dependence", expanded=False):
+        with st.expander("Month-to-month dependence (analyst detail)", expanded=False):
             st.markdown(f"{autocorrelation.detail(s['acf1'], s.get('acf1_basis'))} (latest phase). Where it is "
                         "material, the Analyst controls offer an XmR chart allowing for it (residuals from an AR(1) "
                         "fit, drawn around each point's prediction from the one before); it is never the default.")
@@ -313,7 +313,7 @@ def render(ov: Overview, path: str) -> None:
             if item["year_on_year"]:
                 st.markdown(f"Against the same period the year before: {literal(item['year_on_year'])}")
             if item["detail"]:
-                with st.expander("Analyst detail: how this was judged", expanded=False):
+                with st.expander("How this was judged (analyst detail)", expanded=False):
                     st.markdown(literal(item["detail"]) + ". The prediction is the trend and season of the "
                                 "three years before the intervention carried forward; the difference is judged "
                                 "against what chance gives for a series that moves like this one.")
