@@ -105,7 +105,7 @@ def _signal_rows(changes: pl.DataFrame, names: pl.DataFrame, kinds: list[str],
              "text": episode_sentence(r["first_period"], r["last_period"], r["_n"], r["point_type"],
                                       r["direction"] or "", [r["rule"]] * r["_n"], r["frequency"] or "month"),
              # never silent: a series with memory has limits too narrow for it (spc.autocorrelation)
-             "caution": sentence(r["frequency"] or "month", allowed_for=r["chart"] == "xmr_ar1")
+             "caution": sentence(r["frequency"] or "month", r["chart"])
              if r["autocorrelated"] else None,
              "autocorrelated": bool(r["autocorrelated"])}
             for r in rows.iter_rows(named=True)]

@@ -370,7 +370,7 @@ def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[s
         sentences.append(f"These limits are provisional: the phase{extra} (12 are needed for firm limits).")
     if r.get("autocorrelated"):
         # never silent: limits from the moving range are too narrow for a series with memory
-        sentences.append(dependence_sentence(freq, allowed_for=r.get("chart") == "xmr_ar1"))
+        sentences.append(dependence_sentence(freq, r.get("chart")))
     if trend_row is not None:
         sentences.append(_trend_sentence(trend_row, unit, r.get("improvement"), freq))
     if age:

@@ -184,7 +184,7 @@ def render(ov: Overview, path: str) -> None:
                                             statistic=plots.statistic_title(s.get("chart_label"), meta["unit"])),
                         width="stretch", key="analyst_chart")
         if s.get("autocorrelated") and s.get("chart") != "xmr_ar1":
-            st.caption(f"{autocorrelation.sentence(meta['frequency'])} "
+            st.caption(f"{autocorrelation.sentence(meta['frequency'], s.get('chart'))} "
                        f"({autocorrelation.detail(s.get('acf1'), s.get('acf1_basis'))}.) The chart type "
                        f"'{CHARTS['xmr_ar1']}' allows for it.")
         listed = plots.annotation_list(live, meta["frequency"])

@@ -172,8 +172,7 @@ def render(ov: Overview, path: str) -> None:
     # the latest point and its limits, in words (the episodes follow under "What the rules found")
     said = set(told.get("episodes") or []) | {told.get("suggestion"), told.get("gaps")}
     # each figure close to the one before: said on its own, where it cannot be missed
-    dependence = autocorrelation.sentence(freq, allowed_for=s.get("chart") == "xmr_ar1") \
-        if s.get("autocorrelated") else None
+    dependence = autocorrelation.sentence(freq, s.get("chart")) if s.get("autocorrelated") else None
     lead = [x for x in (told.get("sentences") or [])[1:]
             if x not in said and x != dependence and not x.startswith("Latest data:")]
     if lead:
