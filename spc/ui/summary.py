@@ -279,7 +279,7 @@ def dependence_marker(r: dict) -> str:
         return (f'<br><span class="spc-small">limits allow for {literal(period)}-to-{literal(period)} '
                 "dependence</span>")
     return (f'<br><span style="{_CARE_STYLE}">Read with care</span> <span class="spc-small">each '
-            f"{literal(period)} tends to be close to the one before, so the limits are too narrow</span>")
+            f"{literal(period)} tends to be close to the one before, so some signals may be the series' own memory</span>")
 
 
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
