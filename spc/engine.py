@@ -132,7 +132,8 @@ class SeriesSpec:
         "u chart per 1,000", "XmR chart, limits per calendar month"."""
         names = {"xmr": "XmR chart", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
                  "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart",
-                 "t": "t chart", "xbar": "Xbar chart", "s": "S chart"}
+                 "t": "t chart", "xbar": "Xbar chart", "s": "S chart",
+                 "xmr_ar1": "XmR chart allowing for month-to-month dependence"}
         if self.chart == "ewma":
             text = f"EWMA (λ {self.ewma_lambda:g})"
         elif self.chart == "cusum":
