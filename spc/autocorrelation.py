@@ -55,19 +55,24 @@ _COLUMNS = {"series": pl.String, "acf1": pl.Float64, "acf1_basis": pl.String, "a
 
 
 def lag1(points: pl.DataFrame, frequency: str | Mapping[str, str | None] | None = "month",
-         key: list[str] | None = None) -> pl.DataFrame:
+         key: list[str] | None = None, observed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Lag-1 autocorrelation of the latest phase of every series of an engine points frame.
 
     `points` has the key (default ``series``), period, phase, value, excluded and gap_before
-    (spc.engine's points frame). `frequency` is one grain for all series or a mapping from
-    series to grain (None: 'month'). Returns the key, ``acf1`` (null when the phase has fewer
-    than `MIN_POINTS` used points), ``acf1_basis`` ('values' or 'after season') and
-    ``autocorrelated`` (acf1 ≥ `THRESHOLD`).
+    (spc.engine's points frame). `observed` (key, period, value), when given, supplies the
+    measured values: an EWMA or CUSUM chart's points hold its statistic, whose memory is by
+    design. `frequency` is one grain for all series or a mapping from series to grain (None:
+    'month'). Returns the key, ``acf1`` (null when the phase has fewer than `MIN_POINTS` used
+    points), ``acf1_basis`` ('values' or 'after season') and ``autocorrelated`` (acf1 ≥
+    `THRESHOLD`).
     """
     key = key or ["series"]
     schema = {**{k: pl.String for k in key}, **{k: v for k, v in _COLUMNS.items() if k != "series"}}
     if points.is_empty():
         return pl.DataFrame(schema=schema)
+    if observed is not None:
+        measured = observed.group_by(*key, "period").agg(pl.col("value").mean())
+        points = points.drop("value").join(measured, on=[*key, "period"], how="left")
     if isinstance(frequency, Mapping):
         grains = pl.DataFrame({key[0]: list(frequency), "_freq": [f or "month" for f in frequency.values()]})
         frame = points.join(grains, on=key[0], how="left").with_columns(pl.col("_freq").fill_null("month"))

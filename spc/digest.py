@@ -71,7 +71,9 @@ def dependence(con: duckdb.DuckDBPyConnection, points: pl.DataFrame | None = Non
     keyed = points.with_columns(series=pl.concat_str("indicator_id", "area_code", separator="|"))
     grains = frame(con, "SELECT id AS indicator_id, frequency FROM indicator")
     freq = keyed.select("series", "indicator_id").unique().join(grains, on="indicator_id", how="left")
-    fresh = lag1(keyed, dict(zip(freq["series"], freq["frequency"]))).with_columns(
+    observed = frame(con, "SELECT indicator_id || '|' || area_code AS series, period_start AS period, value "
+                          "FROM observation")
+    fresh = lag1(keyed, dict(zip(freq["series"], freq["frequency"])), observed=observed).with_columns(
         pl.col("series").str.split_exact("|", 1).struct.rename_fields(["indicator_id", "area_code"])
     ).unnest("series").select("indicator_id", "area_code", pl.col("autocorrelated").alias("_fresh"))
     return (stored.join(fresh, on=["indicator_id", "area_code"], how="full", coalesce=True)

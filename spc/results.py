@@ -141,7 +141,8 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
     analysis = analyse(data, specs)
     # whether each figure tends to be close to the one before: the limits are then too narrow,
     # and every reader says so (spc.autocorrelation)
-    acf = lag1(analysis.points, {name: spec.frequency for name, spec in specs.items()})
+    acf = lag1(analysis.points, {name: spec.frequency for name, spec in specs.items()},
+               observed=obs.select("series", "period", "value"))
     summary = (analysis.summary.join(keys.select("series", "data_loaded_at"), on="series", how="left")
                .join(acf, on="series", how="left")
                .with_columns(pl.col("autocorrelated").fill_null(False)))

@@ -262,3 +262,16 @@ def test_the_words_fit_the_chart():
     assert "limits" not in sentence("month", "run") and "runs above or below the average" in sentence("month", "run")
     assert sentence("quarter", "xmr_ar1") == ("Each quarter tends to be close to the quarter before; these limits "
                                               "allow for that quarter-to-quarter dependence.")
+
+
+def test_ewma_and_cusum_are_judged_on_the_measured_values():
+    """An EWMA or CUSUM chart's points hold its statistic, which has memory by design: the flag
+    looks at the measured values instead, so independent data are not called autocorrelated."""
+    rng = np.random.default_rng(21)
+    data = _frame(rng.standard_normal((1, 40)))
+    for chart in ("ewma", "cusum"):
+        pts = analyse(data, SeriesSpec(chart=chart)).points
+        assert lag1(pts, "month")["acf1"][0] > THRESHOLD  # the statistic itself
+        row = lag1(pts, "month", observed=data).row(0, named=True)
+        assert not row["autocorrelated"]
+        assert row["acf1"] == lag1(analyse(data, SeriesSpec()).points, "month")["acf1"][0]
