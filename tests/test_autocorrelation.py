@@ -275,3 +275,38 @@ def test_ewma_and_cusum_are_judged_on_the_measured_values():
         row = lag1(pts, "month", observed=data).row(0, named=True)
         assert not row["autocorrelated"]
         assert row["acf1"] == lag1(analyse(data, SeriesSpec()).points, "month")["acf1"][0]
+
+
+def test_analyst_page_offers_the_option_where_it_matters(monkeypatch, demo_db_copy):
+    """The Analyst page says a flagged series' limits are too narrow and offers the labelled
+    option; choosing it recomputes the series and the Indicator page then says its limits allow
+    for the dependence (an information note, not a warning)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from auth_support import add_account, start_signed_in
+    from test_app_indicator_narrative import query, run_app
+
+    row = query(demo_db_copy, "SELECT indicator_id, area_code FROM result_summary WHERE autocorrelated "
+                              "AND chart = 'xmr' AND area_code = 'staffordshire' ORDER BY acf1 DESC LIMIT 1"
+                ).row(0, named=True)
+    add_account(demo_db_copy, "test.analyst", "analyst", "analyst-pass-1")
+    at = start_signed_in(monkeypatch, demo_db_copy, "test.analyst", "analyst", sel_indicator=row["indicator_id"],
+                         sel_area=row["area_code"])
+    assert any(DEPENDENCE in c.value.replace("\\", "") for c in at.caption)
+    chart = at.selectbox(key="set_chart")
+    assert chart.value == "xmr"  # never the default
+    assert "XmR allowing for month-to-month dependence (AR(1) residuals) — analyst option" in " ".join(chart.options)
+    chart.set_value("xmr_ar1")
+    at.text_input(key="set_reason").input("Each month follows the last: allow for it")
+    [b for b in at.button if b.label == "Save settings and recompute"][0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    stored = query(demo_db_copy, "SELECT chart, autocorrelated FROM result_summary WHERE indicator_id = ? "
+                                 "AND area_code = ?", [row["indicator_id"], row["area_code"]]).row(0)
+    assert stored == ("xmr_ar1", True)
+    page = run_app(monkeypatch, demo_db_copy, "indicator", sel_indicator=row["indicator_id"],
+                   sel_area=row["area_code"])
+    assert sentence("month", "xmr_ar1") in [i.value.replace("\\", "") for i in page.info]
+    assert not any("tends to be close to the" in w.value for w in page.warning)
