@@ -19,8 +19,13 @@ This module knows nothing of Streamlit; `spc.ui.signin` is the app's side.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import getpass
+import hashlib
+import hmac
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -233,6 +238,37 @@ def new_session(method: str, name: str, *, password_set_at: dt.datetime | None =
     """
     return {"method": method, "name": name, "issued_at": time.time() if issued_at is None else issued_at,
             "password_set_at": password_set_at.isoformat() if password_set_at else None}
+
+
+def _sign(password_hash: str, payload: str) -> str:
+    # keyed by the account's own salted hash: a secret only the store holds, which changes with
+    # the password, so a new password also ends every browser's remembered sign-in
+    key = hashlib.sha256(b"spc local session\0" + password_hash.encode()).digest()
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def session_token(con: duckdb.DuckDBPyConnection, session: Mapping[str, Any]) -> str:
+    """The session as a signed token for the browser's cookie (it still holds no role)."""
+    account = _account(con, str(session["name"]))
+    if account is None:
+        raise Refused("no such account")
+    payload = base64.urlsafe_b64encode(json.dumps(dict(session), sort_keys=True).encode()).decode().rstrip("=")
+    return f"{payload}.{_sign(account['password_hash'], payload)}"
+
+
+def session_from_token(con: duckdb.DuckDBPyConnection, token: str) -> dict[str, Any]:
+    """The session a cookie's token carries; Refused unless this store signed it (then
+    `resolve_local` decides whether it is still good)."""
+    try:
+        payload, signature = token.split(".")
+        session = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        name = str(session["name"])
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Refused("the sign-in cookie is not one this app made; please sign in again") from None
+    account = _account(con, name) if NAME_PATTERN.match(name) else None
+    if account is None or not hmac.compare_digest(signature, _sign(account["password_hash"], payload)):
+        raise Refused("the sign-in cookie is not one this app made; please sign in again")
+    return session
 
 
 def resolve_local(con: duckdb.DuckDBPyConnection, session: Mapping[str, Any],

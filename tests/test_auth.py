@@ -185,3 +185,24 @@ def test_a_reason_is_required_and_a_long_one_refused_whole():
     with pytest.raises(SpcError, match="the limit is 10; nothing was saved"):
         audit.check_reason("x" * 11, limit=10)
     assert audit.check_reason("  fine  ") == "fine"
+
+
+def test_the_browser_token_is_signed_by_the_store_and_dies_with_the_password(con):
+    _add(con, "ann", "analyst")
+    with transaction(con):
+        _, session = auth.sign_in(con, "ann", "a-good-password")
+    token = auth.session_token(con, session)
+    assert auth.session_from_token(con, token) == session
+    assert "analyst" not in token   # no role in it
+    payload, signature = token.split(".")
+    import base64
+    import json
+    raised = dict(session, issued_at=session["issued_at"] + 10 ** 6)
+    forged = base64.urlsafe_b64encode(json.dumps(raised, sort_keys=True).encode()).decode().rstrip("=")
+    for bad in (f"{forged}.{signature}", f"{payload}.{'0' * 64}", "garbage", "", "a.b.c"):
+        with pytest.raises(Refused, match="not one this app made"):
+            auth.session_from_token(con, bad)
+    with transaction(con):
+        auth.set_password(con, auth.cli_identity(), "ann", "a-new-password")
+    with pytest.raises(Refused):
+        auth.session_from_token(con, token)

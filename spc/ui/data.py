@@ -27,7 +27,8 @@ import polars as pl
 import streamlit as st
 
 from spc import audit
-from spc.auth import Identity, authorize, has_accounts, refuse_slowly, resolve_local
+from spc.auth import (Identity, authorize, has_accounts, refuse_slowly, resolve_local, session_from_token,
+                      session_token)
 from spc.auth import sign_in as auth_sign_in
 from spc.config import db_path
 from spc.errors import SpcError
@@ -514,6 +515,18 @@ def identity_now(path: str | Path, session: dict[str, Any], hours: float) -> Ide
     """The identity a local session stands for now (spc.auth.resolve_local); Refused when ended."""
     with reading(path) as con:
         return resolve_local(con, session, hours)
+
+
+def session_cookie(path: str | Path, session: dict[str, Any]) -> str:
+    """The signed token a browser keeps for a local sign-in (spc.auth.session_token)."""
+    with reading(path) as con:
+        return session_token(con, session)
+
+
+def session_from_cookie(path: str | Path, token: str) -> dict[str, Any]:
+    """The local session a browser's token carries; Refused when the store did not sign it."""
+    with reading(path) as con:
+        return session_from_token(con, token)
 
 
 def local_accounts_exist(path: str | Path) -> bool:

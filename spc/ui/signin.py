@@ -3,8 +3,10 @@
 Two ways, both set up in `.streamlit/secrets.toml` (spc.auth describes them): OpenID Connect
 through Streamlit's `st.login` (its identity cookie is signed with `[auth] cookie_secret`, so
 a forged one is not accepted), and local accounts (`spc users add`), whose session lives in
-the server-side Streamlit session and holds no role. Each request works out the identity
-again: the role comes from the store or from the provider's claims, never from the session.
+the server-side Streamlit session, with a copy in a browser cookie signed with a key made from
+the account's password hash (spc.auth.session_token), so a reload or a link keeps the sign-in.
+Neither holds a role. Each request works out the identity again: the role comes from the store
+or from the provider's claims, never from the session or the cookie.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from spc.text import MAX_USER_NAME, literal
 from spc.ui import data
 
 SESSION_KEY = "spc_session"          # the local session (spc.auth.new_session)
+COOKIE = "spc_session"               # the browser's signed copy, so a reload or a link keeps the sign-in
+_COOKIE_WRITE = "spc_cookie_write"   # a token to store in the browser, or "" to clear it, on this run
+_COOKIE_IGNORED = "spc_cookie_ignored"  # this tab signed out (its request still carries the old cookie)
 _NOTICE_KEY = "spc_signin_notice"    # why someone was signed out, shown once
 _OIDC_SEEN = "spc_oidc_seen"         # the OpenID Connect sign-in already recorded
 
@@ -51,9 +56,16 @@ def local_enabled(path: str) -> bool:
     return _local_accounts(path, data.stamp(path))
 
 
+def _forget() -> None:
+    """Forget the local session here and in the browser's cookie."""
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state[_COOKIE_IGNORED] = True
+    st.session_state[_COOKIE_WRITE] = ""
+
+
 def _end(path: str, who: Identity, why: str, action: str) -> None:
     """Forget a session that is no longer good, tell the person why, and log it."""
-    st.session_state.pop(SESSION_KEY, None)
+    _forget()
     st.session_state[_NOTICE_KEY] = why
     data.record_event(path, who, "refused", detail={"action": action, "why": why})
 
@@ -90,7 +102,16 @@ def current(path: str) -> Identity:
         return who
     session = st.session_state.get(SESSION_KEY)
     if session is None:
-        return ANONYMOUS
+        token = None if st.session_state.get(_COOKIE_IGNORED) else st.context.cookies.get(COOKIE)
+        if not isinstance(token, str) or not token:   # (AppTest's stand-in client gives a mock)
+            return ANONYMOUS
+        try:   # a new tab, a reload or a link: the browser's signed cookie carries the sign-in
+            session = data.session_from_cookie(path, token)
+        except Refused as exc:
+            _end(path, Identity("unknown", "viewer", "local"), f"{str(exc)[0].upper()}{str(exc)[1:]}.",
+                 "use a sign-in cookie")
+            return ANONYMOUS
+        st.session_state[SESSION_KEY] = session
     named = str(session.get("name", "unknown"))[:MAX_USER_NAME] if isinstance(session, dict) else "unknown"
     if not isinstance(session, dict) or session.get("method") != "local":
         _end(path, Identity(named, "viewer", "local"), "That session is not one this app made; please sign in again.",
@@ -113,17 +134,34 @@ def _sign_in_local(path: str) -> None:
         st.session_state[_NOTICE_KEY] = "Wrong name or password."
         return
     st.session_state[SESSION_KEY] = result[1]
+    st.session_state[_COOKIE_IGNORED] = False
+    st.session_state[_COOKIE_WRITE] = data.session_cookie(path, result[1])
     st.session_state["signin_name"] = ""
 
 
 def _sign_out(path: str, who: Identity) -> None:
     data.record_event(path, who, "sign_out", subject=who.name)
-    st.session_state.pop(SESSION_KEY, None)
+    _forget()
+
+
+def _browser_cookie(hours: float) -> None:
+    """Store (or clear) the signed sign-in token in the browser: SameSite=Strict, Secure over HTTPS.
+
+    Streamlit cannot set a cookie from Python, so a line of script does it; the token is
+    base64url and hex only, so it cannot break out of the string.
+    """
+    token = st.session_state.pop(_COOKIE_WRITE, None)
+    if token is None:
+        return
+    age = int(hours * 3600) if token else 0
+    st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict'"
+            " + (location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
 
 
 def sidebar(path: str, who: Identity) -> None:
     """Who is signed in, with Sign out; or the ways to sign in (nothing when none is set up)."""
     cfg = settings()
+    _browser_cookie(cfg.session_hours)
     notice = st.session_state.pop(_NOTICE_KEY, None)
     if notice:
         st.warning(literal(notice))
