@@ -193,3 +193,34 @@ def test_pack_and_indicator_page_answer_did_it_work(monkeypatch, demo_db, tmp_pa
     text = page_text(at)
     assert "Did the intervention work?" in [s.value for s in at.subheader]
     assert e["verdict"] in text.replace("\\", "")
+
+
+@pytest.mark.skipif(not MOJ.exists(), reason="../shared/realdata not present")
+def test_real_moj_through_the_store_into_the_pack(tmp_path):
+    """The real MoJ file imported as published, an intervention annotated in April 2011: the
+    pack's England and Wales page judges it, and says each quarter tends to be close to the one
+    before (the real series' limits are too narrow for it)."""
+    import duckdb
+
+    from spc.brief import build_brief
+    from spc.cli import main
+
+    db = tmp_path / "moj.duckdb"
+    assert main(["db", "init", "--empty", "--db", str(db)]) == 0
+    assert main(["import", "reoffending", str(MOJ), "--db", str(db)]) == 0
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
+                    "VALUES ('proven_reoffending_rate', 'england-and-wales', DATE '2011-04-01', 'intervention', "
+                    "'Planted for the test', 'test', current_timestamp)")
+        assert con.execute("SELECT autocorrelated FROM result_summary").fetchone() == (True,)
+    finally:
+        con.close()
+    out = tmp_path / "pack.html"
+    build_brief(db, out, indicator_ids=["proven_reoffending_rate"], area="england-and-wales")
+    html = out.read_text(encoding="utf-8")
+    assert "Did the intervention work?" in html
+    assert "The intervention in the quarter starting April 2011: &quot;Planted for the test&quot;" in html \
+        or "The intervention in the quarter starting April 2011: \"Planted for the test\"" in html
+    assert "The 8 quarters from the quarter starting April 2011 averaged" in html
+    assert "Each quarter tends to be close to the quarter before, so these limits are too narrow" in html
