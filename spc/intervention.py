@@ -197,24 +197,22 @@ def evaluate(data: pl.DataFrame, date: object, frequency: str | None = "month", 
         # judged over its first year: a slope carried forward for years says more about the line
         # than about the intervention, and plans report the year after against the year before
         frame = frame.filter(pl.col("period") <= since["period"][upto - 1])
-    periods = frame["period"].to_list()
     y = frame["value"].cast(pl.Float64).to_numpy()
+    period, first = pl.col("period"), pl.col("period").first()
     step = {"month": 1, "quarter": 3, "year": 12}.get(freq)
-    if step is not None:
-        t = np.array([((p.year - periods[0].year) * 12 + p.month - periods[0].month) // step for p in periods],
-                     dtype=float)
-    else:  # weeks
-        t = np.array([(p - periods[0]).days // 7 for p in periods], dtype=float)
-    after = np.array([p >= when for p in periods], dtype=bool)
+    # the period index keeps a missing period's place; weeks count days
+    index = ((period.dt.year() - first.dt.year()) * 12 + period.dt.month() - first.dt.month()) // step \
+        if step is not None else (period - first).dt.total_days() // 7
+    t = frame.select(index.cast(pl.Float64)).to_series().to_numpy()
+    after = frame.select(period >= when).to_series().to_numpy()
     n_before, n_after = int((~after).sum()), int(after.sum())
     if n_before < MIN_BEFORE or n_after < MIN_AFTER:
         raise SpcError(f"intervention {when:%Y-%m-%d}: {n_before} points before it and {n_after} from it on; "
                        f"an evaluation needs at least {MIN_BEFORE} before and {MIN_AFTER} after")
     seasons = _SEASONS.get(freq)
     seasonal = seasons is not None and n_before >= SEASON_YEARS * seasons
-    season = None
-    if seasonal:
-        season = np.array([p.month if freq == "month" else (p.month - 1) // 3 for p in periods])
+    season = frame.select(period.dt.month() if freq == "month" else period.dt.quarter()).to_series().to_numpy() \
+        if seasonal else None
     X, c = design(t, after, season)
     n, k = X.shape
     lags = maxlags(n)
@@ -250,7 +248,7 @@ def evaluate(data: pl.DataFrame, date: object, frequency: str | None = "month", 
     predicted = actual - effect
     pct = 100 * effect / predicted if predicted else None
     beyond = p_boot < ALPHA
-    verdict = _verdict(when, freq, actual, predicted, effect, lower, upper, beyond, n_after, unit)
+    verdict = _verdict(when, freq, actual, predicted, effect, lower, upper, beyond, n_after, unit, seasonal)
     detail = (f"Segmented regression (level and slope change{', calendar ' + ('months' if freq == 'month' else 'quarters') if seasonal else ''}) "
               f"on {n_before} points before and {n_after} from {when:%b %Y}; average effect {effect:,.4g} "
               f"(HAC standard error {se:,.4g}, maxlags {lags}); bootstrap p = {p_boot:.3f} "
@@ -270,8 +268,9 @@ def _fmt(x: float, unit: str | None) -> str:
 
 
 def _verdict(when: dt.date, freq: str, actual: float, predicted: float, effect: float, lower: float,
-             upper: float, beyond: bool, n_after: int, unit: str | None) -> str:
-    """'The fall is beyond (within) what the trend and season before it predicted: ...'."""
+             upper: float, beyond: bool, n_after: int, unit: str | None, seasonal: bool) -> str:
+    """'The fall is beyond (within) what the trend and season before it predicted. ...' (the
+    trend alone when there were too few years before it to measure a season)."""
     from spc.narrative import period_text, plural
 
     def signed(x: float) -> str:
@@ -283,13 +282,14 @@ def _verdict(when: dt.date, freq: str, actual: float, predicted: float, effect: 
     # a relative change of a percentage would read as percentage points: said in points only
     pct = f" ({abs(effect) / abs(predicted):.0%} {'lower' if effect < 0 else 'higher'})" \
         if predicted and unit != "%" else ""
-    said = (f"{since[0].upper() + since[1:]} averaged {_fmt(actual, unit)}, against {_fmt(predicted, unit)} predicted by the "
-            f"trend and season before it{pct}")
-    band = f"allowing for chance, the difference a {freq} is between {signed(lower)} and {signed(upper)}"
+    model = "trend and season" if seasonal else "trend"
+    said = (f"{since[0].upper() + since[1:]} averaged {_fmt(actual, unit)}, against {_fmt(predicted, unit)} "
+            f"predicted by the {model} before it{pct}")
+    band = f"allowing for chance, the difference is between {signed(lower)} and {signed(upper)} a {freq}"
     if beyond:
-        return (f"The {move} is beyond what the trend and season before it predicted. {said}; {band}. "
+        return (f"The {move} is beyond what the {model} before it predicted. {said}; {band}. "
                 "Other changes at the same time could also explain it.")
-    return (f"The {move} is within what the trend and season before it predicted. {said}; {band}, "
+    return (f"The {move} is within what the {model} before it predicted. {said}; {band}, "
             "which includes no change, so it could be chance.")
 
 

@@ -224,3 +224,12 @@ def test_real_moj_through_the_store_into_the_pack(tmp_path):
         or "The intervention in the quarter starting April 2011: \"Planted for the test\"" in html
     assert "The 8 quarters from the quarter starting April 2011 averaged" in html
     assert "Each quarter tends to be close to the quarter before, so these limits are too narrow" in html
+
+
+def test_without_two_years_before_there_is_no_season_to_claim():
+    """With 18 months before the intervention no season is fitted, and the verdict says 'the
+    trend before it', not 'the trend and season'."""
+    periods = _months(30)
+    data = pl.DataFrame({"period": periods, "value": np.random.default_rng(6).standard_normal(30) + 100})
+    e = evaluate(data, periods[18], "month", unit="count")
+    assert not e.seasonal and "predicted by the trend before it" in e.verdict and "season" not in e.verdict
