@@ -51,8 +51,9 @@ def render(ov: Overview, path: str) -> None:
     st.write(f"{table.height:,} event{'' if table.height == 1 else 's'}")
     # st.dataframe shows every cell as plain text: what people typed is never interpreted
     st.dataframe(
-        table.select("happened_at", "actor", "method", "role", "what", "indicator_id", "area_code", "subject",
-                     "reason", "detail"),
+        # who, what and why first: the columns a reader needs without scrolling sideways
+        table.select("happened_at", "actor", "what", "reason", "indicator_id", "area_code", "subject", "method",
+                     "role", "detail"),
         hide_index=True, width="stretch",
         column_config={"happened_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
                        "actor": "Who", "method": "Signed in by", "role": "Role", "what": "What",
