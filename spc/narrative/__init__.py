@@ -266,6 +266,34 @@ def gap_sentence(gaps: list[dict], frequency: str | None) -> str:
     return f"{plural(total, word)} {verb} missing between the figures: {where}."
 
 
+#: Charts whose points are a statistic built from several periods, not each period's figure: the
+#: narrative describes the signal, never quotes the statistic as the latest value or its centre
+#: as an average, and suggests no recalculation from levels of the statistic.
+STATISTIC_CHARTS = {"ewma": "weighted average of recent figures", "cusum": "cumulative sum of deviations"}
+
+
+def _statistic_sentences(r: dict, w: _Window, label: str, freq: str) -> tuple[str, list[str]]:
+    """Headline and verdict for an EWMA or CUSUM chart: what the statistic says, in words."""
+    stat = STATISTIC_CHARTS[r["chart"]]
+    chart = r.get("chart_label") or r["chart"].upper()
+    headline = f"{label}: {chart} chart of the {_period_word(freq)}ly figures, to {period_text(r.get('latest_period'), freq)}."
+    variation = r.get("variation") or "common_cause"
+    if variation == "common_cause" and not w.episodes:
+        verdict = (f"No sustained shift: the {stat} has stayed within its limits, so the figures have not "
+                   "moved away from their usual level.")
+    elif variation == "common_cause":
+        verdict = (f"The {stat} is back within its limits now; earlier it went beyond them, a sign of a "
+                   "small sustained shift at the time (below).")
+    else:
+        high = (r.get("latest_value") or 0.0) > (r.get("centre") or 0.0)
+        side = "above its upper" if high else "below its lower"
+        meaning = {"special_cause_improvement": "a change for the better",
+                   "special_cause_concern": "a change for the worse"}.get(variation, "neither better nor worse for this indicator")
+        verdict = (f"Special cause variation, {meaning}: the {stat} is {side} limit, a sign that the figures "
+                   "have shifted and stayed shifted.")
+    return headline, [verdict, "Each point on this chart is a running statistic, not that period's figure."]
+
+
 def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[str, str, list[str]]:
     unit = r.get("unit") or ("%" if r.get("chart") in ("p", "pp") else "")
     freq = r.get("frequency") or "month"
@@ -305,7 +333,10 @@ def _sentences(r: dict, trend_row: dict | None, w: _Window, age: str) -> tuple[s
 
     sentences = [headline]
     variation = r.get("variation") or "common_cause"
-    if variation == "common_cause" and not eventful:
+    if r.get("chart") in STATISTIC_CHARTS:
+        headline, said = _statistic_sentences(r, w, label, freq)
+        sentences = [headline, *said]
+    elif variation == "common_cause" and not eventful:
         s = f"No change beyond normal variation {since}"
         if has_limits:
             s += f"; the process runs between {lo_s} and {hi_s}"
@@ -556,6 +587,8 @@ def describe(
     for r in rows.iter_rows(named=True):
         t = trend_rows.get(r.get("series")) if trend_rows else None
         w = windows.get(tuple(r[k] for k in key), _Window())
+        if r.get("chart") in STATISTIC_CHARTS:
+            w.suggestion = None  # levels of a running statistic are not levels of the figures
         dated = None
         if today is not None and r.get("latest_period") is not None:
             dated = data_age(r["latest_period"], r.get("frequency") or "month", today,
