@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from auth_support import (PASSWORDS, add_account, add_role_accounts, audit_rows, button, query, sign_in, start,
+from auth_support import (add_account, add_role_accounts, audit_rows, button, query, sign_in, start,
                           start_signed_in)
 from spc import auth
 from spc.auth import Refused
