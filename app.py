@@ -39,6 +39,9 @@ def main() -> None:
 
     params = st.query_params
     who = signin.current(path)
+    if signin.settings().require_sign_in and not who.can("viewer"):
+        signin.sign_in_page(path)
+        return
     offered = [p for p in PAGES if p not in PAGE_ROLES or who.can(PAGE_ROLES[p])]
     if st.session_state.get("page") not in (None, *offered):
         st.session_state["page"] = "summary"   # signed out, or the role changed

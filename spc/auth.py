@@ -12,7 +12,7 @@ People sign in one of two ways, both configured in `.streamlit/secrets.toml` (se
 * local accounts kept in the store (`app_user`), made with `spc users add NAME --role ROLE`.
   Passwords are hashed with argon2id (argon2-cffi), each with its own salt.
 
-Anyone who has not signed in is a viewer. Every write checks the role again at the point of
+Anyone who has not signed in may read, as a viewer (unless `[spc_auth] require_sign_in`). Every write checks the role again at the point of
 writing (`authorize`, inside the write's own transaction), so hiding a page is never the check.
 This module knows nothing of Streamlit; `spc.ui.signin` is the app's side.
 """
@@ -309,6 +309,7 @@ class AuthConfig:
     analysts: frozenset[str] = frozenset()
     viewers: frozenset[str] = frozenset()  # used only with allow_any_account = false
     allow_any_account: bool = True         # anyone the provider signs in is at least a viewer
+    require_sign_in: bool = False          # every page needs a signed-in viewer (else anyone may read)
     role_claim: str | None = None          # e.g. "roles" (Entra ID app roles) or "groups"
     claim_roles: Mapping[str, str] = field(default_factory=dict)  # claim value -> role
     session_hours: float = SESSION_HOURS
@@ -336,7 +337,8 @@ def auth_config(secrets: Mapping[str, Any]) -> AuthConfig:
     return AuthConfig(
         oidc=oidc, provider=provider, provider_label=str(mine.get("provider_label") or "single sign-on"),
         admins=emails("admins"), analysts=emails("analysts"), viewers=emails("viewers"),
-        allow_any_account=bool(mine.get("allow_any_account", True)), role_claim=mine.get("role_claim"),
+        allow_any_account=bool(mine.get("allow_any_account", True)),
+        require_sign_in=bool(mine.get("require_sign_in", False)), role_claim=mine.get("role_claim"),
         claim_roles=claim_roles, session_hours=float(mine.get("session_hours", SESSION_HOURS)))
 
 

@@ -416,3 +416,24 @@ def test_an_old_single_sign_on_session_is_refused_and_logged(monkeypatch, demo_d
     assert not _forms(at) & set(WRITE_FORMS)
     assert any("sign-in has ended" in w.value for w in at.sidebar.warning)
     assert audit_rows(demo_db_copy, "refused")["actor"].to_list() == ["ana@example.org"]
+
+
+def test_with_sign_in_required_nobody_reads_without_signing_in(monkeypatch, store):
+    from streamlit.testing.v1 import AppTest
+
+    from auth_support import APP
+    monkeypatch.setenv("SPC_DB", str(store))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["spc_auth"] = {"require_sign_in": True}
+    at.query_params["page"] = "indicator"
+    at.run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["Please sign in to see the indicators."]
+    assert not any('<table class="spc-summary"' in m.value for m in at.markdown) and not at.get("plotly_chart")
+    assert not at.sidebar.radio   # no pages offered
+    at.text_input(key="signin_name").input("viewer")
+    at.text_input(key="signin_password").input("viewer-pass-1")
+    button(at, "Sign in").click()
+    at.run()
+    assert at.title[0].value != "Indicator monitoring" and at.sidebar.radio
+    assert any("(viewer)" in m.value for m in at.sidebar.markdown)

@@ -190,3 +190,14 @@ def sidebar(path: str, who: Identity) -> None:
                           autocomplete="current-password")
             st.form_submit_button("Sign in", on_click=_sign_in_local, args=(path,))
 
+
+
+def sign_in_page(path: str) -> None:
+    """The whole page when `[spc_auth] require_sign_in` is on and nobody has signed in."""
+    st.title("Indicator monitoring")
+    if settings().oidc or local_enabled(path):
+        st.info("Please sign in to see the indicators.", icon="🔒")
+        sidebar(path, ANONYMOUS)
+    else:
+        st.error("Sign-in is required (`require_sign_in` in .streamlit/secrets.toml) but no way to sign in is "
+                 "set up: add an account with `spc users add NAME --role viewer`, or set up single sign-on.")
