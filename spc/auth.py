@@ -168,6 +168,18 @@ def set_password(con: duckdb.DuckDBPyConnection, who: Identity, name: str, passw
     audit.record(con, who, "user_passwd", subject=name)
 
 
+def change_own_password(con: duckdb.DuckDBPyConnection, who: Identity, current: str, new: str) -> None:
+    """A signed-in local account changes its own password, giving the current one first."""
+    account = _account(con, who.name) if who.method == "local" else None
+    if account is None:
+        raise Refused("only a local account can change its password here")
+    try:
+        _HASHER.verify(account["password_hash"], current or "")
+    except (VerificationError, InvalidHashError):
+        raise Refused("the current password is wrong; nothing was changed") from None
+    set_password(con, who, who.name, new)
+
+
 def set_role(con: duckdb.DuckDBPyConnection, who: Identity, name: str, role: str) -> None:
     """Change a local account's role (takes effect at the account's next request)."""
     authorize(con, who, "admin", action="change a role")

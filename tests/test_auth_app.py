@@ -437,3 +437,24 @@ def test_with_sign_in_required_nobody_reads_without_signing_in(monkeypatch, stor
     at.run()
     assert at.title[0].value != "Indicator monitoring" and at.sidebar.radio
     assert any("(viewer)" in m.value for m in at.sidebar.markdown)
+
+
+def test_a_local_account_changes_its_own_password_giving_the_current_one(monkeypatch, store):
+    at = start_signed_in(monkeypatch, store, "analyst")
+    for key, value in (("own_pw_now", "not-the-password"), ("own_pw_new", "brand-new-pw"),
+                       ("own_pw_again", "brand-new-pw")):
+        at.sidebar.text_input(key=key).input(value)
+    button(at.sidebar, "Change password").click()
+    at.run()
+    assert any("current password is wrong" in w.value for w in at.sidebar.warning)
+    assert audit_rows(store, "user_passwd").height == 0 and audit_rows(store, "refused").height == 1
+    for key, value in (("own_pw_now", "analyst-pass-1"), ("own_pw_new", "brand-new-pw"),
+                       ("own_pw_again", "brand-new-pw")):
+        at.sidebar.text_input(key=key).input(value)
+    button(at.sidebar, "Change password").click()
+    at.run()
+    assert any("Password changed" in w.value for w in at.sidebar.warning)
+    assert not any("Signed in as" in m.value for m in at.sidebar.markdown)   # sign in again
+    assert audit_rows(store, "user_passwd").select("actor", "subject").rows() == [("analyst", "analyst")]
+    sign_in(at, "analyst", "brand-new-pw")
+    assert any("Signed in as **analyst**" in m.value for m in at.sidebar.markdown)

@@ -144,6 +144,21 @@ def _sign_out(path: str, who: Identity) -> None:
     _forget()
 
 
+def _change_password(path: str, who: Identity) -> None:
+    """The form's submit: a new password ends this sign-in (and every other), so sign in again."""
+    now, new, again = (st.session_state.get(k, "") for k in ("own_pw_now", "own_pw_new", "own_pw_again"))
+    if new != again:
+        st.session_state[_NOTICE_KEY] = "The two new passwords differ; nothing was changed."
+        return
+    try:
+        data.accounts(path, auth.change_own_password, who, now, new)
+    except SpcError as exc:
+        st.session_state[_NOTICE_KEY] = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        return
+    _forget()
+    st.session_state[_NOTICE_KEY] = "Password changed: sign in with the new one."
+
+
 def _browser_cookie(hours: float) -> None:
     """Store (or clear) the signed sign-in token in the browser: SameSite=Strict, Secure over HTTPS.
 
@@ -174,6 +189,13 @@ def sidebar(path: str, who: Identity) -> None:
                 st.logout()
         else:
             st.button("Sign out", key="sign_out", on_click=_sign_out, args=(path, who))
+            with st.expander("Change your password"), st.form("own_password_form", clear_on_submit=True,
+                                                                border=False):
+                for key, label in (("own_pw_now", "Current password"), ("own_pw_new", "New password"),
+                                   ("own_pw_again", "New password again")):
+                    st.text_input(label, key=key, type="password", max_chars=auth.MAX_PASSWORD,
+                                  autocomplete="current-password" if key == "own_pw_now" else "new-password")
+                st.form_submit_button("Change password", on_click=_change_password, args=(path, who))
         return
     if st.session_state.get(_OIDC_SEEN) in ("ended", "refused") and st.user.get("is_logged_in"):
         if st.button("Sign out", key="sign_out"):
