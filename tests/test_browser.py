@@ -116,6 +116,8 @@ def test_indicator_page_from_a_summary_link_in_chromium(app_url, page):
     page.locator("table.spc-summary a", has_text="Anti-social behaviour incidents").first.click()
     page.get_by_role("heading", name="Anti-social behaviour incidents").wait_for(timeout=60_000)
     page.get_by_text("What the rules found").wait_for(timeout=60_000)
+    # the last element of the page: under load the status widget can be gone before it is drawn
+    page.get_by_text("Download this series (CSV)").wait_for(timeout=60_000)
     _settle(page)
     assert "indicator=asb_incidents" in page.url
     body = page.inner_text("body")
