@@ -206,3 +206,13 @@ def test_the_browser_token_is_signed_by_the_store_and_dies_with_the_password(con
         auth.set_password(con, auth.cli_identity(), "ann", "a-new-password")
     with pytest.raises(Refused):
         auth.session_from_token(con, token)
+
+
+def test_nothing_in_spc_updates_or_deletes_the_audit_trail():
+    """DuckDB has no triggers or grants to make a table append-only; the code is the guarantee."""
+    import re
+
+    offending = [str(p.relative_to(ROOT)) for p in (ROOT / "spc").rglob("*.py")
+                 if re.search(r"(?i)(UPDATE\s+audit_event|DELETE\s+FROM\s+audit_event|DROP\s+TABLE\s+audit_event"
+                              r"|TRUNCATE\s+audit_event)", p.read_text(encoding="utf-8"))]
+    assert offending == []
