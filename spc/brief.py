@@ -200,7 +200,7 @@ def _narrative(rows: pl.DataFrame, data: _Data, today: dt.date) -> pl.DataFrame:
     """`spc.narrative.describe` for every page: the latest point, every special-cause episode
     on the chart, a suggested recalculation where the limits average two levels, missing
     periods, how old the latest figure is on `today`, and the medium to long-term trend
-    (Theil-Sen / Mann-Kendall and HAC regression over the last 36 months, `spc.trend`): the
+    (Theil-Sen with Mann-Kendall allowing for autocorrelation, or a step, over the last 36 months, `spc.trend`): the
     plans judge performance on that trend rather than on short-term fluctuations."""
     from spc import narrative, trend
 
