@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.special import gammaln
 
 from spc.charts._common import PHASE, Scale, base_only, phase_mean, phase_sum
 
@@ -27,6 +26,8 @@ S_SCALE = Scale(low=0.0)
 
 
 def _c4(n: pl.Series) -> pl.Series:
+    from scipy.special import gammaln  # here, not at the top: only Xbar and S charts pay scipy
+
     x = n.cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
     big = x > 1  # NaN (null) compares False
     out = np.full(len(x), np.nan)

@@ -53,6 +53,7 @@ class Frequency(str, enum.Enum):
 class OutputFormat(str, enum.Enum):
     csv = "csv"
     json = "json"
+    parquet = "parquet"
 
 
 def read_input(path: Path) -> pl.DataFrame:
@@ -96,6 +97,34 @@ def to_json(result: Analysis) -> dict[str, Any]:
     return {"points": points, "series": series}
 
 
+def write_points(result: Analysis, fmt: OutputFormat, output: Path | None) -> None:
+    """Write the analysis as ``fmt`` to ``output`` (stdout when None).
+
+    CSV and Parquet are streamed by polars straight to the file or stdout, never built as
+    one string first (at 6 million points the string cost more than the analysis).
+    """
+    if output is None:
+        sys.stdout.flush()  # anything already written to the text stream goes first
+        sink = sys.stdout.buffer
+    else:
+        sink = output
+    try:
+        if fmt is OutputFormat.json:
+            text = json.dumps(to_json(result), indent=1) + "\n"
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                output.write_text(text)
+        elif fmt is OutputFormat.parquet:
+            result.points.write_parquet(sink)
+        else:
+            result.points.write_csv(sink)
+    except OSError as exc:
+        raise SpcError(f"{output}: cannot write ({exc.strerror})") from None
+    if output is None:
+        sys.stdout.flush()
+
+
 def run_chart(input: Path, spec: SeriesSpec, fmt: OutputFormat, output: Path | None) -> Analysis:
     """Read, analyse and write; returns the analysis (for callers and tests)."""
     frame = read_input(input)
@@ -103,17 +132,7 @@ def run_chart(input: Path, spec: SeriesSpec, fmt: OutputFormat, output: Path | N
         result = analyse(frame, spec)
     except SpcError as exc:
         raise SpcError(f"{input}: {exc}") from None
-    if fmt is OutputFormat.json:
-        text = json.dumps(to_json(result), indent=1) + "\n"
-    else:
-        text = result.points.write_csv()
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text)
-        except OSError as exc:
-            raise SpcError(f"{output}: cannot write ({exc.strerror})") from None
+    write_points(result, fmt, output)
     return result
 
 
@@ -162,7 +181,8 @@ def register(app: typer.Typer) -> None:
             help="centre and limits per calendar month (3 years of each month needed)")] = False,
         format: Annotated[OutputFormat, typer.Option("--format", help="output format")]
         = OutputFormat.csv,
-        output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+        output: Annotated[Path | None, typer.Option(
+            help="write here instead of stdout (parquet: the points frame)")] = None,
     ) -> None:
         """Control chart of every series in INPUT: points with limits, rules and icons."""
         spec = SeriesSpec(chart=chart.value, improvement=improvement.value, target=target,

@@ -14,6 +14,9 @@ limit stays conservative). Without gaps k = 1 and both are the published rules.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 import polars as pl
 
@@ -23,20 +26,47 @@ PHASE = "_g"  # integer id of (series, phase)
 SEGMENT = "_r"  # integer id of a run segment: (series, phase) cut at gaps in the periods
 
 
+#: phases with more adjacent pairs than this take qbinom from scipy: the exact integer sum
+#: below costs O(pairs²) bit operations, trivial up to here (a phase of 40 years of weeks)
+EXACT_PAIRS_MAX = 5_000
+
+
+@functools.lru_cache(maxsize=None)
+def _qbinom_05_half(pairs: int) -> int:
+    """qbinom(0.05, pairs, 0.5): the smallest k with P(X ≤ k) ≥ 0.05, X ~ Binomial(pairs, ½).
+
+    Exact in integers: P(X ≤ k) ≥ 1/20 ⇔ 20 · Σ_{i≤k} C(pairs, i) ≥ 2^pairs (no rounding at
+    the boundary, and no scipy import, which costs the command line about half a second).
+    """
+    total, term, target = 0, 1, 2 ** pairs
+    for k in range(pairs + 1):
+        total += term
+        if 20 * total >= target:
+            return k
+        term = term * (pairs - k) // (k + 1)  # C(pairs, k + 1), exact
+    return pairs
+
+
 def thresholds(n: np.ndarray, pairs: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(longest_run_max, crossings_min) for each count of useful points ``n`` (n >= 1) and
     of adjacent pairs that could cross, ``pairs`` (default n − 1: no gaps).
 
-    np.round rounds half to even, as R's round(); binom.ppf is R's qbinom.
+    np.round rounds half to even, as R's round(); crossings_min is R's qbinom(0.05, pairs,
+    0.5), computed exactly once per distinct ``pairs`` (scipy's binom.ppf beyond
+    ``EXACT_PAIRS_MAX``).
     """
-    from scipy.stats import binom  # imported here: scipy is slow to import for the CLI
-
     n = np.asarray(n, dtype=np.int64)
     pairs = n - 1 if pairs is None else np.asarray(pairs, dtype=np.int64)
     longest = np.round(np.log2(n)) + 3
-    crossings = binom.ppf(0.05, pairs, 0.5)
-    return longest.astype(np.int64), crossings.astype(np.int64)
+    distinct, inverse = np.unique(pairs, return_inverse=True)
+    small = distinct <= EXACT_PAIRS_MAX
+    table = np.zeros(len(distinct), dtype=np.int64)
+    table[small] = [_qbinom_05_half(int(p)) for p in distinct[small]]
+    if not small.all():
+        from scipy.stats import binom  # only for very long phases: scipy is slow to import
+        table[~small] = binom.ppf(0.05, distinct[~small], 0.5).astype(np.int64)
+    return longest.astype(np.int64), table[inverse.reshape(pairs.shape)]
 
 
 def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
