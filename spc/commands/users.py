@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spc import audit, auth
+from spc import audit
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, migrate, transaction
@@ -32,6 +32,8 @@ def _read_password(confirm: bool = True) -> str:
 
     Never a command-line argument, which anyone on the machine could read in `ps`.
     """
+    from spc import auth
+
     if not sys.stdin.isatty():
         line = sys.stdin.readline().rstrip("\r\n")
         return auth.check_password(line)
@@ -43,6 +45,8 @@ def _read_password(confirm: bool = True) -> str:
 
 def _write(db: Path | None, action, *args) -> None:
     """Run one account change as the store's administrator (the person at the command line)."""
+    from spc import auth
+
     con = connect(db_path(db))
     try:
         migrate(con)
@@ -59,6 +63,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a local account; the password is asked for (or read from stdin), and stored as an argon2id hash."""
+    from spc import auth
+
     name, role = auth.normalise_name(name), auth.check_role(role)
     _write(db, auth.add_user, name, role, _read_password())
     typer.echo(f"added {name} ({role})")
@@ -67,6 +73,8 @@ def add(
 @users_app.command("list")
 def list_(db: DbOption = None) -> None:
     """The local accounts, their roles and when each last signed in."""
+    from spc import auth
+
     con = connect(db_path(db), read_only=True)
     try:
         users = auth.list_users(con) if auth.has_accounts(con) else None
@@ -85,6 +93,8 @@ def list_(db: DbOption = None) -> None:
 @users_app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="Account name.")], db: DbOption = None) -> None:
     """Remove a local account (its open sessions end at their next request)."""
+    from spc import auth
+
     _write(db, auth.remove_user, name)
     typer.echo(f"removed {auth.normalise_name(name)}")
 
@@ -92,6 +102,8 @@ def remove(name: Annotated[str, typer.Argument(help="Account name.")], db: DbOpt
 @users_app.command("passwd")
 def passwd(name: Annotated[str, typer.Argument(help="Account name.")], db: DbOption = None) -> None:
     """Set a new password (asked for, or read from stdin); sessions signed in before it end."""
+    from spc import auth
+
     _write(db, auth.set_password, name, _read_password())
     typer.echo(f"password changed for {auth.normalise_name(name)}")
 
@@ -101,6 +113,8 @@ def role(name: Annotated[str, typer.Argument(help="Account name.")],
          new_role: Annotated[str, typer.Argument(metavar="ROLE", help="viewer, analyst or admin.")],
          db: DbOption = None) -> None:
     """Change an account's role."""
+    from spc import auth
+
     _write(db, auth.set_role, name, new_role)
     typer.echo(f"{auth.normalise_name(name)} is now {new_role}")
 
