@@ -1,5 +1,5 @@
-"""Serving the app with `streamlit run` and driving it in headless Chromium, for the sign-in tests
-(the same way tests/test_browser.py does)."""
+"""Serving the app with `streamlit run` and driving it in headless Chromium: the one set of
+helpers every browser test uses."""
 
 from __future__ import annotations
 

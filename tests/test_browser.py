@@ -4,86 +4,29 @@ looking right)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
+from browser_support import ARTIFACTS, browser_page, needs_chromium, serve, settle
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (make browser-deps)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by `streamlit run app.py` on the demo database, on a free local port."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = dict(os.environ, SPC_DB=str(demo_db))
-    streamlit = Path(sys.executable).parent / "streamlit"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()
+    with serve(demo_db, tmp_path_factory.mktemp("streamlit") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(app_url: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        # tall viewport: Streamlit scrolls inside its main block, so a full-page shot needs height
-        pg = browser.new_page(viewport={"width": 1440, "height": 2200})
+    # tall viewport: Streamlit scrolls inside its main block, so a full-page shot needs height
+    with browser_page(1440, 2200) as pg:
         yield pg
-        browser.close()
-
-
-def _settle(pg) -> None:
-    """Wait until the script has finished running (the 'Running...' / Stop widget is gone)."""
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    pg.wait_for_timeout(800)  # plotly draws after the script ends
 
 
 def test_summary_page_in_chromium(app_url, page):
@@ -91,7 +34,7 @@ def test_summary_page_in_chromium(app_url, page):
     page.goto(app_url + "/")
     page.get_by_role("heading", name="Indicator summary").wait_for(timeout=60_000)
     page.get_by_text("999 calls answered within 10 seconds").first.wait_for(timeout=30_000)
-    _settle(page)
+    settle(page)
     body = page.inner_text("body")
     for text in ("Illustrative demo data", "A more responsive service", "Anti-social behaviour incidents",
                  "Normal variation", "No target"):
@@ -112,13 +55,13 @@ def test_indicator_page_from_a_summary_link_in_chromium(app_url, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(app_url + "/")
     page.get_by_text("999 calls answered within 10 seconds").first.wait_for(timeout=60_000)
-    _settle(page)
+    settle(page)
     page.locator("table.spc-summary a", has_text="Anti-social behaviour incidents").first.click()
     page.get_by_role("heading", name="Anti-social behaviour incidents").wait_for(timeout=60_000)
     page.get_by_text("What the rules found").wait_for(timeout=60_000)
     # the last element of the page: under load the status widget can be gone before it is drawn
     page.get_by_text("Download this series (CSV)").wait_for(timeout=60_000)
-    _settle(page)
+    settle(page)
     assert "indicator=asb_incidents" in page.url
     body = page.inner_text("body")
     for text in ("What the rules found", "Trend and seasonality", "This year against last year",
@@ -137,7 +80,7 @@ def test_summary_reads_on_a_projector(app_url, page):
     try:
         page.goto(app_url + "/")
         page.locator("table.spc-summary").first.wait_for(timeout=60_000)  # the main table (outcomes have their own)
-        _settle(page)
+        settle(page)
         table = page.locator("table.spc-summary").first.bounding_box()
         assert table["x"] >= 0 and table["x"] + table["width"] <= 1280
         size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('table.spc-summary td')).fontSize)")

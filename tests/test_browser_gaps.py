@@ -9,23 +9,20 @@ say how many months are missing. The screenshot is tests/artifacts/asb_gap.png (
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, ROOT, _free_port, _settle
+from browser_support import ARTIFACTS, ROOT, browser_page, needs_chromium, serve, settle
 
 STREET = ROOT.parent / "shared" / "realdata" / "police_uk" / "staffordshire"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (make browser-deps)"),
+    needs_chromium,
     pytest.mark.skipif(not STREET.exists(), reason="no ../shared/realdata police.uk files"),
 ]
 
@@ -43,34 +40,9 @@ def asb_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def asb_url(asb_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by `streamlit run app.py` on that store (the pattern of test_browser.app_url)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    streamlit = Path(sys.executable).parent / "streamlit"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=dict(os.environ, SPC_DB=str(asb_db)), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()
+    """The app served by `streamlit run app.py` on that store."""
+    with serve(asb_db, tmp_path_factory.mktemp("streamlit") / "streamlit.log") as url:
+        yield url
 
 
 # every line trace of the first plotly chart on the page (the control chart), as the browser
@@ -87,21 +59,16 @@ def _day(x: str | None) -> dt.date | None:
 
 
 def test_real_asb_chart_breaks_at_the_58_month_gap_and_says_so(asb_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    with browser_page(1440, 1400) as page:
         page.goto(asb_url + "/?page=indicator&indicator=asb_incidents&area=staffordshire")
         page.get_by_role("heading", name="Anti-social behaviour incidents").wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-        _settle(page)
+        settle(page)
         traces = page.evaluate(LINE_TRACES)
         chart_text = page.locator(".js-plotly-plot").first.inner_text()
         page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "asb_gap.png"), full_page=True)
-        browser.close()
 
     last_before, first_after = dt.date(2019, 2, 1), dt.date(2024, 1, 1)
     drawn = 0

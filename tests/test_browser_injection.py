@@ -5,22 +5,17 @@ and no developer menu. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, ROOT, _free_port, _settle
+from browser_support import ARTIFACTS, needs_chromium, serve, settle
+from browser_support import browser_page as open_page
 from test_injection import AREA_NAME, AUTHOR, FORCE_NAME, IND_DESCRIPTION, IND_NAME, NOTE, build_injected_store
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (make browser-deps)"),
+    needs_chromium,
 ]
 
 #: Elements and attributes only the data could have made (Streamlit's own scripts are left alone).
@@ -38,46 +33,17 @@ MADE_FROM_DATA = """() => ({
 def injected_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run app.py` (the project's .streamlit/config.toml applies) on the markup store."""
     db = build_injected_store(tmp_path_factory.mktemp("injected_browser"))
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit_injected") / "streamlit.log"
-    env = dict(os.environ, SPC_DB=str(db))
-    streamlit = Path(sys.executable).parent / "streamlit"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(streamlit), "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()
+    with serve(db, tmp_path_factory.mktemp("streamlit_injected") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser_page(injected_app: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        pg = browser.new_page(viewport={"width": 1440, "height": 2200})
+    with open_page(1440, 2200) as pg:
         dialogs: list[str] = []
         pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         pg.dialogs = dialogs  # an alert() from the data would land here
         yield pg
-        browser.close()
 
 
 def visible_text(pg) -> str:
@@ -97,7 +63,7 @@ def test_summary_shows_markup_in_names_as_text(injected_app, browser_page):
     pg.goto(injected_app + "/?page=summary")
     pg.get_by_role("heading", name="Indicator summary").wait_for(timeout=60_000)
     pg.locator("table.spc-summary").first.wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     assert_nothing_made_from_data(pg)
     text = visible_text(pg)
     for expected in (IND_NAME, FORCE_NAME):
@@ -113,7 +79,7 @@ def test_indicator_page_shows_markup_in_names_notes_and_authors_as_text(injected
     pg.goto(injected_app + "/?page=indicator&indicator=asb_incidents&area=staffordshire")
     pg.get_by_text("What the rules found").wait_for(timeout=60_000)
     pg.get_by_text("Across the areas").wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     assert_nothing_made_from_data(pg)
     text = visible_text(pg)
     for expected in (IND_NAME, IND_DESCRIPTION, FORCE_NAME, NOTE, f"changed by {AUTHOR}"):
@@ -129,7 +95,7 @@ def test_viewer_sees_no_deploy_button_and_no_developer_menu(injected_app, browse
     pg = browser_page
     pg.goto(injected_app + "/?page=summary")
     pg.get_by_role("heading", name="Indicator summary").wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     assert pg.locator('[data-testid="stAppDeployButton"]').count() == 0
     assert pg.get_by_role("button", name="Deploy").count() == 0
     menu = pg.locator('[data-testid="stMainMenu"]')
@@ -147,6 +113,6 @@ def test_an_unknown_indicator_in_the_address_is_named_in_the_browser(injected_ap
     pg = browser_page
     pg.goto(injected_app + "/?page=indicator&indicator=no_such_thing")
     pg.get_by_text("No indicator 'no_such_thing'. Choose one of:").wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     assert "ASB <script>alert(1)</script>" in visible_text(pg)  # the list names the choices, as text
     assert_nothing_made_from_data(pg)

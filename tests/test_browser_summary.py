@@ -3,77 +3,32 @@ the first screen. Saves tests/artifacts/summary_1366x768.png (look at it)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from browser_support import ARTIFACTS, browser_page, needs_chromium, settle
+from browser_support import serve as _serve
 from summary_support import add_new_concern, build_planted_store
-from test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, ROOT, _free_port, _settle
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (make browser-deps)"),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 WIDTH, HEIGHT = 1366, 768
-
-
-@contextmanager
-def _serve(db: Path, log: Path) -> Iterator[str]:
-    """`streamlit run app.py` on `db`, on a free local port (as tests/test_browser.py)."""
-    port = _free_port()
-    env = dict(os.environ, SPC_DB=str(db))
-    streamlit = Path(sys.executable).parent / "streamlit"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 @pytest.fixture(scope="module")
 def laptop():
     """A Chromium page at 1366 × 768."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-        browser.close()
+    with browser_page(WIDTH, HEIGHT) as pg:
+        yield pg
 
 
 def _open_summary(page, url: str) -> None:
     page.goto(url + "/")
     page.get_by_role("heading", name="Indicator summary").wait_for(timeout=60_000)
     page.locator(".spc-attention").wait_for(timeout=60_000)
-    _settle(page)
+    settle(page)
 
 
 def _above_the_fold(page, locator) -> None:
@@ -122,7 +77,7 @@ def test_a_matrix_count_opens_those_indicators(demo_db, laptop, tmp_path):
         n = int(cell.inner_text())
         cell.click()
         laptop.get_by_text(f"Showing {n} indicators").wait_for(timeout=60_000)
-        _settle(laptop)
+        settle(laptop)
         assert "variation=special_cause_concern" in laptop.url
         assert laptop.locator("table.spc-summary tbody tr:not(.spc-priority)").count() == n
 
