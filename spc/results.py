@@ -5,18 +5,28 @@ Two steps, so a refresh can do the slow part without holding the write lock:
 the engine over every series in one pass; `write_results(con, results)` replaces those
 series' rows in `result_point`, `result_phase` and `result_summary` (inside the caller's
 transaction). `compute_results` does both, for `spc db init` and the app's analyst controls.
+
+Everything a page shows that depends only on the data is made here too, so a page view only
+reads and draws (issue 14): each series' narrative, long-term trend, seasonality, this year
+against last and intervention verdicts (`result_view`, as JSON), and the share of its latest
+points chance alone would flag (`result_summary.chance_rate`). Each series' results carry the
+version of the observations they were computed from (`data_version`, a digest of its periods
+and values); `stale_series` names the series whose observations have changed since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from spc.autocorrelation import lag1
+from spc.chance import latest_point_rate
 from spc.charts import SEASONAL_CHARTS
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
@@ -39,6 +49,7 @@ class Results:
     phases: pl.DataFrame
     summary: pl.DataFrame
     computed_at: dt.datetime
+    views: pl.DataFrame | None = None  # result_view rows; None: made by write_results
 
 
 def _series_key(frame: pl.DataFrame) -> pl.DataFrame:
@@ -49,6 +60,39 @@ def _split_key(frame: pl.DataFrame) -> pl.DataFrame:
     parts = pl.col("series").str.split_exact(SEPARATOR, 1)
     return frame.with_columns(indicator_id=parts.struct.field("field_0"),
                               area_code=parts.struct.field("field_1")).drop("series")
+
+
+def data_versions(obs: pl.DataFrame) -> pl.DataFrame:
+    """`series` -> `data_version`: a digest of each series' observations (period, value,
+    numerator, denominator), so stored results can be told from the data they came from."""
+    text = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in ("period", "value", "numerator",
+                                                                           "denominator")], separator=",")
+    return (obs.sort("series", "period").group_by("series", maintain_order=True)
+            .agg(data_version=text.str.join("|"))
+            .with_columns(pl.col("data_version").hash().cast(pl.String)))
+
+
+def stale_series(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Series (indicator_id, area_code) whose stored results were computed from other
+    observations than the store holds now (changed, added or removed), or have none stored."""
+    now_versions = _split_key(data_versions(_series_key(load_observations(con))))
+    stored = frame(con, "SELECT indicator_id, area_code, data_version AS stored FROM result_summary")
+    both = now_versions.join(stored, on=["indicator_id", "area_code"], how="full", coalesce=True)
+    return both.filter(pl.col("stored").is_null() | pl.col("data_version").is_null()
+                       | (pl.col("stored") != pl.col("data_version"))).select("indicator_id", "area_code").sort(
+        "indicator_id", "area_code")
+
+
+def _chance_rates(specs: dict[str, SeriesSpec], summary: pl.DataFrame) -> pl.DataFrame:
+    """`series` -> `chance_rate`: the share of in-control series of its length and rule options
+    whose latest point is special cause (spc.chance; simulated once per option set and length)."""
+    rates = []
+    for name, n in zip(summary["series"].to_list(), summary["n_points"].to_list()):
+        spec = specs[name]
+        rates.append(latest_point_rate(int(n or 2), run_chart=spec.chart == "run", rule_set=spec.rule_set,
+                                       shift=spec.shift, trend=spec.trend, two_sigma=spec.two_sigma,
+                                       screen_outliers=spec.screen_outliers).signal)
+    return pl.DataFrame({"series": summary["series"], "chance_rate": pl.Series(rates, dtype=pl.Float64)})
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -145,6 +189,8 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
                observed=obs.select("series", "period", "value"))
     summary = (analysis.summary.join(keys.select("series", "data_loaded_at"), on="series", how="left")
                .join(acf, on="series", how="left")
+               .join(data_versions(obs), on="series", how="left")
+               .join(_chance_rates(specs, analysis.summary), on="series", how="left")
                .with_columns(pl.col("autocorrelated").fill_null(False)))
     if notes:
         note_frame = pl.DataFrame({"series": list(notes), "_note": list(notes.values())})
@@ -152,8 +198,123 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
             warnings=pl.when(pl.col("_note").is_not_null())
             .then(pl.col("warnings").list.concat(pl.concat_list("_note"))).otherwise(pl.col("warnings"))
         ).drop("_note")
-    return Results(series=scope, points=_split_key(analysis.points),
-                   phases=_split_key(analysis.phases), summary=_split_key(summary), computed_at=computed_at)
+    results = Results(series=scope, points=_split_key(analysis.points),
+                      phases=_split_key(analysis.phases), summary=_split_key(summary), computed_at=computed_at)
+    # the slow part of the views (trend tests, comparisons) runs here, before any write lock
+    return Results(series=scope, points=results.points, phases=results.phases, summary=results.summary,
+                   computed_at=computed_at, views=build_views(con, results))
+
+
+# --------------------------------------------------------------------------------------------
+# stored views: what the pages show that depends only on the data
+# --------------------------------------------------------------------------------------------
+
+#: result_view's JSON columns
+VIEW_COLUMNS = ("narrative", "trend", "season", "year_on_year", "interventions")
+
+
+def _encode(value: Any) -> Any:
+    # dates survive the round trip through JSON (the pages format them)
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__} in a view")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if obj.keys() == {"$date"}:
+        return dt.date.fromisoformat(obj["$date"])
+    if obj.keys() == {"$datetime"}:
+        return dt.datetime.fromisoformat(obj["$datetime"])
+    return obj
+
+
+def to_json(value: Any) -> str:
+    """A view part as stored (dates kept as dates)."""
+    return json.dumps(value, default=_encode)
+
+
+def from_json(text: str | None) -> Any:
+    """A stored view part back as Python values (None when absent)."""
+    return json.loads(text, object_hook=_decode) if text else None
+
+
+def _series_data(points: pl.DataFrame) -> pl.DataFrame:
+    return _series_key(points).select("series", "period", "value", "numerator", "denominator")
+
+
+def _rows_by_series(call: Any, data: pl.DataFrame, names: list[str]) -> dict[str, dict[str, Any]]:
+    """One vectorised spc.trend call over every series, as a dict per series; a call that
+    fails says why for each series (the page shows 'not available (why)')."""
+    try:
+        return {r["series"]: r for r in call(data).iter_rows(named=True)}
+    except Exception as exc:  # noqa: BLE001 - a panel that cannot be computed says why; the rest is stored
+        return {n: {"error": str(exc)} for n in names}
+
+
+def year_on_year(data: pl.DataFrame, frequency: str) -> dict[str, Any]:
+    """The latest 12 months of one series against the 12 months before, with whether the
+    difference is beyond what chance gives (spc.compare); {'error': why} when it cannot be said."""
+    from spc import compare
+
+    data = data.filter(pl.col("value").is_not_null())
+    if data.is_empty():
+        return {"error": "no data"}
+    end: dt.date = data["period"].max()
+    step = {"month": 1, "quarter": 3, "year": 12}.get(frequency, 1)
+    # the window covers 12 months of periods ending with the latest one
+    start_month = end.year * 12 + end.month - 1 - (12 - step)
+    start = dt.date(start_month // 12, start_month % 12 + 1, 1)
+    try:
+        return compare.compare_periods(data, (start, end), frequency=frequency).row(0, named=True)
+    except Exception as exc:  # noqa: BLE001 - said on the page instead of the comparison
+        return {"error": str(exc)}
+
+
+def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFrame:
+    """The result_view rows of every series in `results` (reads the catalogue, areas and
+    annotations from `con`; writes nothing)."""
+    from spc import trend
+    from spc.intervention import evaluations
+    from spc.narrative import describe
+
+    schema = {"indicator_id": pl.String, "area_code": pl.String, "data_version": pl.String,
+              **{c: pl.String for c in VIEW_COLUMNS}}
+    if results.summary.is_empty():
+        return pl.DataFrame(schema=schema)
+    indicators = load_indicators(con)
+    areas = frame(con, "SELECT code AS area_code, name AS area_name FROM area")
+    ids = results.summary["indicator_id"].unique().to_list()
+    annotations = load_annotations(con, ids)
+    summary = results.summary.join(areas, on="area_code", how="left")
+    told = describe(summary.drop("status", strict=False), results.phases, indicators, points=results.points)
+    told_by = {(r["indicator_id"], r["area_code"]): r for r in told.iter_rows(named=True)}
+    data = _series_data(results.points)
+    names = _series_key(results.summary)["series"].to_list()
+    trends = _rows_by_series(lambda d: trend.long_term_trend(d, window=36), data, names)
+    seasons = _rows_by_series(trend.seasonality, data, names)
+    meta = {r["id"]: r for r in indicators.iter_rows(named=True)}
+    points_by = results.points.partition_by("indicator_id", "area_code", as_dict=True)
+    rows = []
+    for s in results.summary.iter_rows(named=True):
+        ind, area = s["indicator_id"], s["area_code"]
+        name = f"{ind}{SEPARATOR}{area}"
+        freq, unit = meta[ind]["frequency"], meta[ind]["unit"]
+        pts = points_by.get((ind, area), pl.DataFrame())
+        anns = annotations.filter((pl.col("indicator_id").is_null() | (pl.col("indicator_id") == ind))
+                                  & (pl.col("area_code").is_null() | (pl.col("area_code") == area)))
+        found = [{k: v for k, v in e.items() if k != "evaluation"} for e in evaluations(pts, anns, freq, unit)] \
+            if anns.filter(pl.col("kind") == "intervention").height else []
+        rows.append({
+            "indicator_id": ind, "area_code": area, "data_version": s.get("data_version"),
+            "narrative": to_json(told_by.get((ind, area), {})),
+            "trend": to_json(trends.get(name, {"error": "not enough data"})),
+            "season": to_json(seasons.get(name, {"error": "not enough data"})),
+            "year_on_year": to_json(year_on_year(_series_data(pts), freq) if pts.height else {"error": "no data"}),
+            "interventions": to_json(found),
+        })
+    return pl.DataFrame(rows, schema=schema)
 
 
 def _status(summary: pl.DataFrame, indicators: pl.DataFrame, points: pl.DataFrame | None = None) -> pl.Series:
@@ -170,9 +331,10 @@ def write_results(con: duckdb.DuckDBPyConnection, results: Results, refresh_run_
 
     Returns the number of series written.
     """
+    views = results.views if results.views is not None else build_views(con, results)
     con.register("_keys", results.series.to_arrow())
     try:
-        for table in ("result_point", "result_phase", "result_summary"):
+        for table in ("result_point", "result_phase", "result_summary", "result_view"):
             con.execute(f"DELETE FROM {table} t USING _keys k "  # table names are constants
                         "WHERE t.indicator_id = k.indicator_id AND t.area_code = k.area_code")
     finally:
@@ -186,7 +348,7 @@ def write_results(con: duckdb.DuckDBPyConnection, results: Results, refresh_run_
         refresh_run_id=pl.lit(refresh_run_id, pl.Int64),
     )
     for table, frame in (("result_point", results.points), ("result_phase", results.phases),
-                         ("result_summary", summary)):
+                         ("result_summary", summary), ("result_view", views)):
         columns = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
             [table]).fetchall()]

@@ -307,7 +307,29 @@ _V7 = [
     "ALTER TABLE result_summary ADD COLUMN chart_label VARCHAR",      # spc.engine.SeriesSpec.label
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# Version 8: what the pages show that depends only on the data, stored with the results so a
+# page view only reads and draws (issue 14; spc.results.build_views): each series' narrative,
+# trend, seasonality, this year against last and intervention verdicts (JSON), the observations'
+# version the results came from, and the chance rate of its latest point (spc.chance).
+_V8 = [
+    "ALTER TABLE result_summary ADD COLUMN data_version VARCHAR",    # spc.results.data_versions
+    "ALTER TABLE result_summary ADD COLUMN chance_rate DOUBLE",      # latest-point false-alarm share
+    """
+    CREATE TABLE result_view (
+        indicator_id    VARCHAR NOT NULL,
+        area_code       VARCHAR NOT NULL,
+        data_version    VARCHAR,                   -- the observations these were made from
+        narrative       VARCHAR,                   -- JSON: spc.narrative.describe's row (no data age)
+        trend           VARCHAR,                   -- JSON: spc.trend.long_term_trend's row, or {error}
+        season          VARCHAR,                   -- JSON: spc.trend.seasonality's row, or {error}
+        year_on_year    VARCHAR,                   -- JSON: spc.compare.compare_periods's row, or {error}
+        interventions   VARCHAR,                   -- JSON: spc.intervention.evaluations, a list
+        PRIMARY KEY (indicator_id, area_code)
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,29 +11,22 @@ from spc import plots
 from spc.text import html_text, literal
 from spc.ui import common, data
 from spc.ui.data import Overview, series_data, stamp
+from spc.ui.indicator import stored_view
 from spc.ui.summary import summary_rows, summary_table_html
 
 
 def narrative_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> list[str]:
     """The plain-English narrative of one series (spc.narrative.describe, as in the briefing
-    pack): the latest point, every special-cause episode on the chart, a suggested
-    recalculation, missing periods and how old the latest figure is. Falls back to the stored
-    status line when the narrative cannot be made."""
+    pack, stored with the results): the latest point, every special-cause episode on the chart,
+    a suggested recalculation, missing periods and how old the latest figure is. Falls back to
+    the stored status line when there is no narrative."""
     summ = ov.summary.filter((pl.col("indicator_id") == indicator_id) & (pl.col("area_code") == area))
     if summ.is_empty():
         return []
-    try:
-        from spc.narrative import describe
-
-        sd = series_data(path, stamp(path), indicator_id)
-        pts = sd.points.filter(pl.col("area_code") == area)
-        phases = sd.phases.filter(pl.col("area_code") == area)
-        text = describe(summ.drop("status"), phases, ov.indicators.filter(pl.col("id") == indicator_id),
-                        points=pts, today=dt.date.today())
-        sentences = [s for s in text["sentences"][0] if s] if text.height else []
-    except Exception:  # the narrative is a nicety here; the stored status still says the essential
-        sentences = []
-    return sentences or [summ["status"][0] or ""]
+    s = summ.row(0, named=True)
+    told = stored_view(path, stamp(path), indicator_id, area, s["latest_period"], s["frequency"], dt.date.today())
+    sentences = [x for x in told["narrative"].get("sentences") or [] if x]
+    return sentences or [s["status"] or ""]
 
 
 def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str) -> str:
@@ -95,8 +88,7 @@ def render(ov: Overview, path: str) -> None:
     st.markdown(summary_table_html(rows, links=False), unsafe_allow_html=True)
     st.markdown(common.SPECIAL_CAUSE_HELP)
     c1, c2 = st.columns(2)
-    c1.download_button("Download as HTML", briefing_html(ov, path, chosen, area, title),
-                       file_name=f"briefing_{area}_{dt.date.today()}.html", mime="text/html", key="brief_html")
+    _html_button(c1, ov, path, chosen, area, title)
     _pdf_button(c2, path, chosen, area)
     for r in rows.iter_rows(named=True):
         st.markdown("<div class='spc-page-break'></div>", unsafe_allow_html=True)
@@ -110,6 +102,18 @@ def render(ov: Overview, path: str) -> None:
         if listed:
             st.caption("  \n".join(literal(x) for x in listed))
         st.markdown("\n".join(f"- {literal(s)}" for s in narrative_sentences(ov, path, r["indicator_id"], area)))
+
+
+def _html_button(container, ov: Overview, path: str, ids: list[str], area: str, title: str) -> None:
+    """The HTML download, built only when asked for (it draws every chart again) and kept for
+    the same choice until the data changes."""
+    wanted = (tuple(ids), area, title, stamp(path))
+    if container.button("Make the HTML download", key="brief_html_make"):
+        st.session_state["brief_html_bytes"] = (wanted, briefing_html(ov, path, ids, area, title))
+    made = st.session_state.get("brief_html_bytes")
+    if made and made[0] == wanted:
+        container.download_button("Download as HTML", made[1], file_name=f"briefing_{area}_{dt.date.today()}.html",
+                                  mime="text/html", key="brief_html")
 
 
 def _pdf_button(container, path: str, ids: list[str], area: str) -> None:

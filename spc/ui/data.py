@@ -298,6 +298,32 @@ def series_data(path: str, key: tuple[int, int] | None, indicator_id: str) -> Se
     return SeriesData(points, phases, live, all_ann, obs, settings)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def series_views(path: str, key: tuple[int, int] | None, indicator_id: str) -> dict[str, dict[str, Any]]:
+    """The stored views of one indicator (spc.results.build_views), by area code: narrative,
+    trend, season, year_on_year, interventions and the data_version they were made from.
+    Empty for a store whose results predate them (the page then makes them itself)."""
+    from spc.results import VIEW_COLUMNS, Results, build_views, from_json
+
+    with reading(path) as con:
+        try:
+            rows = frame(con, "SELECT * FROM result_view WHERE indicator_id = ?", [indicator_id])
+        except duckdb.CatalogException:  # a store from before schema 8
+            rows = pl.DataFrame()
+        if rows.is_empty():
+            # results written before views were stored: made once here, cached by the file's version
+            summary = frame(con, "SELECT * FROM result_summary WHERE indicator_id = ?", [indicator_id])
+            rows = build_views(con, Results(
+                series=summary.select("indicator_id", "area_code"),
+                points=frame(con, "SELECT * FROM result_point WHERE indicator_id = ? ORDER BY area_code, period",
+                             [indicator_id]),
+                phases=frame(con, "SELECT * FROM result_phase WHERE indicator_id = ? ORDER BY area_code, phase",
+                             [indicator_id]),
+                summary=summary, computed_at=now()))
+    return {r["area_code"]: {"data_version": r["data_version"], **{c: from_json(r[c]) for c in VIEW_COLUMNS}}
+            for r in rows.iter_rows(named=True)}
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def data_status(path: str, key: tuple[int, int] | None) -> dict[str, pl.DataFrame]:
     """What is loaded (per indicator and per series, with every observed period), loads, refresh

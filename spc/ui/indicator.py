@@ -11,7 +11,8 @@ import streamlit as st
 from spc import autocorrelation, narrative, plots
 from spc.text import literal
 from spc.ui import common
-from spc.ui.data import Overview, series_data, stamp
+from spc.timeliness import data_age
+from spc.ui.data import Overview, series_data, series_views, stamp
 
 
 def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True,
@@ -65,72 +66,34 @@ def not_offered(what: str, wanted: str, known: pl.DataFrame, key: str, choices: 
         st.info(f"{literal(match['name'][0])} {literal(why)}. Choose one of: {listed}.", icon="ℹ️")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def series_narrative(path: str, key: Any, indicator_id: str, area_code: str, _summary: pl.DataFrame,
-                     _phases: pl.DataFrame, _indicator: pl.DataFrame, _points: pl.DataFrame,
-                     today: dt.date) -> dict[str, Any]:
-    """The narrative of one series (spc.narrative.describe, the generator the briefing pack and
-    the digest use), as one row: sentences, episodes, suggestion, gaps, age, late."""
-    text = narrative.describe(_summary.drop("status", strict=False), _phases, _indicator, points=_points,
-                              today=today)
-    return text.row(0, named=True) if text.height else {}
-
-
 def _series_frame(points: pl.DataFrame) -> pl.DataFrame:
     return points.select(pl.col("area_code").alias("series"), "period", "value", "numerator", "denominator")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def trend_panel(path: str, key: Any, indicator_id: str, area_code: str, _points: pl.DataFrame,
-                expected: bool = False) -> dict[str, Any]:
-    """Long-term trend and seasonality (spc.trend); with `expected`, also the expected range of
-    the latest point (a model fit that takes seconds, so only on request)."""
+def expected_panel(path: str, key: Any, indicator_id: str, area_code: str, _points: pl.DataFrame) -> dict[str, Any]:
+    """The expected range of the latest point given the trend and season (spc.trend): a model fit
+    that takes seconds, so made only on request, once per data version."""
     from spc import trend
 
-    data = _series_frame(_points)
-    out: dict[str, Any] = {"expected": {"error": "not requested"}}
-    calls = [("trend", lambda: trend.long_term_trend(data, window=36)), ("season", lambda: trend.seasonality(data))]
-    if expected:
-        calls.append(("expected", lambda: trend.expected_range(data)))
-    for name, call in calls:
-        try:
-            out[name] = call().row(0, named=True)
-        except Exception as exc:  # a panel that cannot be computed says why; the page still works
-            out[name] = {"error": str(exc)}
-    return out
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def year_on_year(path: str, key: Any, indicator_id: str, area_code: str, frequency: str,
-                 _points: pl.DataFrame) -> dict[str, Any]:
-    """The latest 12 months against the 12 months before, with whether the difference is
-    beyond what chance gives (spc.compare)."""
-    from spc import compare
-
-    data = _series_frame(_points).filter(pl.col("value").is_not_null())
-    if data.is_empty():
-        return {"error": "no data"}
-    end: dt.date = data["period"].max()
-    step = {"month": 1, "quarter": 3, "year": 12}.get(frequency, 1)
-    # the window covers 12 months of periods ending with the latest one
-    start_month = end.year * 12 + end.month - 1 - (12 - step)
-    start = dt.date(start_month // 12, start_month % 12 + 1, 1)
     try:
-        row = compare.compare_periods(data, (start, end), frequency=frequency).row(0, named=True)
-    except Exception as exc:
+        return trend.expected_range(_series_frame(_points)).row(0, named=True)
+    except Exception as exc:  # a panel that cannot be computed says why; the page still works
         return {"error": str(exc)}
-    return row
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def intervention_panel(path: str, key: Any, indicator_id: str, area_code: str, frequency: str, unit: str,
-                       _points: pl.DataFrame, _annotations: pl.DataFrame) -> list[dict[str, Any]]:
-    """Each annotated intervention evaluated (spc.intervention.evaluations, as the pack does):
-    segmented regression against the trend and season before it, and the same period the year before."""
-    from spc.intervention import evaluations
-
-    return [{k: v for k, v in e.items() if k != "evaluation"}
-            for e in evaluations(_points, _annotations, frequency, unit)]
+def stored_view(path: str, key: Any, indicator_id: str, area_code: str, latest_period: dt.date | None,
+                frequency: str, today: dt.date) -> dict[str, Any]:
+    """The stored view of one series (spc.ui.data.series_views), with the narrative's data age
+    made for `today` (the one part that changes with the date, not the data)."""
+    view = series_views(path, key, indicator_id).get(area_code) or {}
+    told = dict(view.get("narrative") or {})
+    if latest_period is not None:
+        age = data_age(latest_period, frequency or "month", today, indicator_id=indicator_id)
+        told["age"], told["late"] = age.text() or None, age.late
+        if told["age"]:  # as spc.narrative.describe(today=...) ends its sentences
+            told["sentences"] = [*(told.get("sentences") or []), told["age"][0].upper() + told["age"][1:] + "."]
+    return {**view, "narrative": told}
 
 
 def render(ov: Overview, path: str) -> None:
@@ -162,8 +125,8 @@ def render(ov: Overview, path: str) -> None:
     c3.markdown(plots.icon_with_label(plots.assurance_icon_svg(s["assurance"], 48),
                                       plots.assurance_label(s["assurance"])), unsafe_allow_html=True)
     phases = sd.phases.filter(pl.col("area_code") == area)
-    told = series_narrative(path, key, ind_id, area, summ, phases, ov.indicators.filter(pl.col("id") == ind_id),
-                            points, dt.date.today())
+    view = stored_view(path, key, ind_id, area, s["latest_period"], freq, dt.date.today())
+    told = view["narrative"]
     # narrative sentences name the indicator and area: data, so shown literally
     st.markdown(f"### {literal(told.get('status') or s.get('status') or '')}")
     if told.get("age"):
@@ -257,8 +220,9 @@ def render(ov: Overview, path: str) -> None:
         st.subheader("Trend and seasonality")
         want_expected = st.checkbox("Show the expected range (a few seconds)",
                                     key="opt_expected")
-        panel = trend_panel(path, key, ind_id, area, points, want_expected)
-        t, se, ex = panel["trend"], panel["season"], panel["expected"]
+        t = view.get("trend") or {"error": "not computed"}
+        se = view.get("season") or {"error": "not computed"}
+        ex = expected_panel(path, key, ind_id, area, points) if want_expected else {"error": "not requested"}
         if "error" in t:
             st.markdown(f"Long-term trend: not available ({t['error']}).")
         else:
@@ -295,7 +259,7 @@ def render(ov: Overview, path: str) -> None:
                         f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
                         f"the latest value is {inside} it.")
         st.subheader("This year against last year")
-        yoy = year_on_year(path, key, ind_id, area, freq, points)
+        yoy = view.get("year_on_year") or {"error": "not computed"}
         if "error" in yoy:
             st.markdown(f"Not available ({yoy['error']}).")
         else:
@@ -304,7 +268,7 @@ def render(ov: Overview, path: str) -> None:
                        f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
                        "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
 
-    interventions = intervention_panel(path, key, ind_id, area, freq, unit, points, anns)
+    interventions = view.get("interventions") or []
     if interventions:
         st.subheader("Did the intervention work?")
         for item in interventions:
