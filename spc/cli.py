@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from spc import __version__
 from spc.errors import SpcError
 
 app = typer.Typer(
@@ -21,6 +24,43 @@ app = typer.Typer(
 # Command modules, each with `register(app)`. Listed by name so a module still being built
 # (or missing an optional dependency) does not stop the rest of the CLI from working.
 COMMAND_MODULES = ("db", "chart", "analysis", "ingest", "refresh", "users")
+
+
+def _db_defaults(command: Any, db: str) -> dict[str, Any]:
+    """A click ``default_map`` giving ``--db`` the value ``db`` in every (sub)command that
+    takes it: the subcommand's own ``--db`` still wins, being on its command line.
+
+    ``command`` is typer's command or group (its own click, so groups are told by their
+    ``commands``, not by class)."""
+    subcommands = getattr(command, "commands", None)
+    if subcommands is not None:
+        return {name: _db_defaults(sub, db) for name, sub in subcommands.items()}
+    return {"db": db} if any(p.name == "db" for p in command.params) else {}
+
+
+def _show_version(value: bool) -> None:
+    """``--version``: print the version and stop before any command runs."""
+    if value:
+        typer.echo(f"spc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[Path | None, typer.Option(
+        "--db", help="Database file for every command (default: $SPC_DB, else "
+                     "indicators.duckdb); `spc COMMAND --db PATH` works too.",
+        show_default=False)] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Show the version and exit.")] = False,
+) -> None:
+    """Indicator monitoring with statistical process control."""
+    if db is not None:
+        # the default the subcommands read: `spc --db PATH COMMAND` = `spc COMMAND --db PATH`
+        ctx.default_map = _db_defaults(ctx.command, str(db))
+
 
 for _name in COMMAND_MODULES:
     try:
