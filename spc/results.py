@@ -96,7 +96,9 @@ def _chance_rates(specs: dict[str, SeriesSpec], summary: pl.DataFrame) -> pl.Dat
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(con, "SELECT * FROM series_setting")
+    """Analysts' settings; options a store made before their migration lacks read as unset."""
+    settings = frame(con, "SELECT * FROM series_setting")
+    return settings.with_columns(pl.lit(None).alias(c) for c in CHART_OPTIONS if c not in settings.columns)
 
 
 def _dates_by_series(annotations: pl.DataFrame, kind: str, keys: pl.DataFrame) -> dict[str, tuple[dt.date, ...]]:
