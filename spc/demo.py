@@ -97,6 +97,11 @@ def parse_month(text: str) -> dt.date:
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
+#: the end month of the committed demo data in data/demo/: `spc demo-data` with no options
+#: regenerates those files byte for byte, whatever today's date
+DEMO_END = dt.date(2026, 10, 1)
+
+
 def latest_full_month(today: dt.date | None = None) -> dt.date:
     """The first day of the last complete month before `today`."""
     today = today or dt.date.today()
@@ -360,11 +365,11 @@ def _frame(ind: Indicator, series: _Series) -> pl.DataFrame:
 def generate(catalogue: Catalogue, seed: int = 2024, end: dt.date | None = None) -> DemoData:
     """Illustrative observations and annotations for every indicator with an `[indicator.demo]` table.
 
-    Monthly (or quarterly, per the catalogue) from April 2018 to `end` (default: the latest
-    full month), force-wide and, for local indicators, for each partnership area. The same
+    Monthly (or quarterly, per the catalogue) from April 2018 to `end` (default: `DEMO_END`,
+    the committed data's last month), force-wide and, for local indicators, for each partnership area. The same
     catalogue, seed and end give identical frames. Indicators without a demo table are skipped.
     """
-    end = dt.date(end.year, end.month, 1) if end else latest_full_month()
+    end = dt.date(end.year, end.month, 1) if end else DEMO_END
     done: dict[str, _Series] = {}
     frames, notes = [], []
     for ind in catalogue.indicators:
