@@ -26,6 +26,7 @@ def read_input(path: Path) -> pl.DataFrame:
 
     Raises SpcError naming the file, row and column for anything a user can fix.
     """
+    from spc.engine_input import SINGLE_SERIES
     from spc.trend import as_series_frame
 
     if not path.exists():
@@ -49,6 +50,9 @@ def read_input(path: Path) -> pl.DataFrame:
                 row = bad.row(0, named=True)
                 raise SpcError(f"{path}: row {row['_row'] + 2}, column '{col}': expected a number, got {row[col]!r}")
             raw = raw.with_columns(as_text.cast(pl.Float64, strict=False).alias(col))
+    if "series" not in raw.columns:
+        # one series: named as `spc chart` names it, so every table's series column is filled
+        raw = raw.with_columns(series=pl.lit(SINGLE_SERIES))
     return as_series_frame(raw, source=str(path))
 
 
