@@ -67,7 +67,7 @@ PAGES = [
     ("Indicator: burglary", "page=indicator&indicator=crime_burglary", "Download this series (CSV)"),
     ("Compare areas", "page=compare", "Ranked table"),
     ("Data", "page=data", "Loads"),
-    ("Briefing", "page=briefing", "Download"),
+    ("Briefing", "page=briefing", "Make a PDF"),
 ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -96,6 +97,36 @@ def stored_view(path: str, key: Any, indicator_id: str, area_code: str, latest_p
     return {**view, "narrative": told}
 
 
+class Look(NamedTuple):
+    """What a chart of the Indicator page is drawn with, beside the data."""
+
+    unit: str
+    frequency: str
+    target: float | None
+    chart: str | None
+    chart_label: str | None
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: Look, two_sigma: bool = False,
+           show_target: bool = False) -> go.Figure:
+    """One chart of the Indicator page ('control', 'moving_range' or 'areas': the partnership
+    areas side by side), built once per data version and option: a view, a toggle back or
+    another visitor draws it again without building it (a figure is only read once built)."""
+    sd = series_data(path, key, indicator_id)
+    points = sd.points.filter(pl.col("area_code") == area)
+    if kind == "moving_range":
+        return plots.moving_range_chart(points, unit=look.unit, frequency=look.frequency)
+    if kind == "areas":
+        local = sd.points.filter(pl.col("area_type") == "community safety partnership area")
+        return plots.small_multiples(local, unit=look.unit, frequency=look.frequency)
+    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    return plots.control_chart(points, unit=look.unit, annotations=anns, two_sigma=two_sigma, target=look.target,
+                               show_target=show_target, frequency=look.frequency,
+                               limits_note=plots.limits_note(look.chart, look.frequency),
+                               statistic=plots.statistic_title(look.chart_label, look.unit))
+
+
 def render(ov: Overview, path: str) -> None:
     """The indicator page."""
     common.notices(ov)
@@ -157,14 +188,12 @@ def render(ov: Overview, path: str) -> None:
         show_target = o2.checkbox(f"Show target ({plots.format_value(s['target'], unit)})", key="opt_target",
                                   help=f"Source: {literal(meta.get('target_source') or 'catalogue')}. A reference, not the judgement.")
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
-    fig = plots.control_chart(points, unit=unit, annotations=anns, two_sigma=two_sigma,
-                              target=s["target"], show_target=show_target, frequency=freq,
-                              limits_note=plots.limits_note(s.get("chart"), freq),
-                              statistic=plots.statistic_title(s.get("chart_label"), unit))
-    st.plotly_chart(fig, width="stretch", key="control_chart")
+    look = Look(unit, freq, s["target"], s.get("chart"), s.get("chart_label"))
+    st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target), width="stretch",
+                    key="control_chart")
     if s["chart"] == "xmr":
         # the moving range chart under every XmR chart, as Making Data Count shows it
-        st.plotly_chart(plots.moving_range_chart(points, unit=unit, frequency=freq), width="stretch",
+        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look), width="stretch",
                         key="moving_range_chart")
     if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
         st.info(plots.statistic_note(s["chart"]))
@@ -286,8 +315,7 @@ def render(ov: Overview, path: str) -> None:
     local = all_points.filter(pl.col("area_type") == "community safety partnership area")
     if local["area_code"].n_unique() > 1:
         st.subheader("Across the areas")
-        st.plotly_chart(plots.small_multiples(local, unit=unit, frequency=freq), width="stretch",
-                        key="small_multiples")
+        st.plotly_chart(figure(path, key, ind_id, area, "areas", look), width="stretch", key="small_multiples")
 
     st.subheader("Data")
     table = points.select(

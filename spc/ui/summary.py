@@ -23,7 +23,7 @@ from spc.narrative import rule_words
 from spc.text import literal
 from spc.timeliness import GRAIN_MONTHS, data_age
 from spc.ui import common
-from spc.ui.data import Overview
+from spc.ui.data import Overview, overview, stamp
 from spc.ui.indicator import not_offered
 
 #: Area type of national figures (England and Wales): context for the force, never its own.
@@ -369,6 +369,23 @@ def summary_view(ov: Overview, area: str, priorities: list[str] | None = None, *
                        series=series, national=national)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def summary_parts(path: str, key: tuple[int, int] | None, area: str, priorities: tuple[str, ...] | None,
+                  attention_first: bool, variation: str | None, direction: str | None, assurance: str | None,
+                  on: dt.date) -> tuple[SummaryView, dict[str, str]]:
+    """The Summary's view and its tables as HTML ('main', 'outcomes', and one per national
+    area), made once per data version, choice and day: the tables' sparklines take a while to
+    draw, and a view (or another visitor) only reads them."""
+    view = summary_view(overview(path, key), area, list(priorities) if priorities else None,
+                        attention_first=attention_first, variation=variation, direction=direction,
+                        assurance=assurance, on=on)
+    tables = {"main": summary_table_html(view.main, grouped=not attention_first),
+              "outcomes": summary_table_html(view.outcomes, grouped=False),
+              **{name: summary_table_html(context, grouped=False, sparklines=False)
+                 for name, context in view.national.items()}}
+    return view, tables
+
+
 def headline(view: SummaryView, area_name: str) -> str:
     """'**64 indicators** for Staffordshire: 4 concerns, ...' (markdown)."""
     rows = view.rows
@@ -427,8 +444,8 @@ def render(ov: Overview, path: str) -> None:
         area = st.selectbox("Area", codes, format_func=names.get, key="summary_area")
     sort = st.session_state.get("summary_sort", "Plan order")
     chosen = st.session_state.get("summary_priorities") or None
-    view = summary_view(ov, area, chosen, attention_first=sort == "Needs attention first",
-                        variation=variation, direction=direction, assurance=assurance)
+    view, tables = summary_parts(path, stamp(path), area, tuple(chosen) if chosen else None,
+                                 sort == "Needs attention first", variation, direction, assurance, today())
     with top_right:
         st.markdown(headline(view, names.get(area, area)))
 
@@ -464,19 +481,19 @@ def render(ov: Overview, path: str) -> None:
                    "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
         grouped = sort != "Needs attention first"
         if view.main.height:
-            st.markdown(summary_table_html(view.main, grouped=grouped), unsafe_allow_html=True)
+            st.markdown(tables["main"], unsafe_allow_html=True)
         if view.outcomes.height:
             changed = view.outcomes.filter(pl.col("variation") != "common_cause").height
             with st.expander(f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, "
                              f"{changed} beyond normal variation", expanded=False):
                 st.caption("How many crimes had each outcome recorded in the month (police.uk outcomes data, "
                            "force-wide). A rise or fall is neither better nor worse in itself.")
-                st.markdown(summary_table_html(view.outcomes, grouped=False), unsafe_allow_html=True)
+                st.markdown(tables["outcomes"], unsafe_allow_html=True)
     for name, context in view.national.items():
         st.markdown(f"#### {literal(name)} (national context)")
         st.caption(f"National figures for {literal(name)}, shown beside the force's own for context. "
                    "They are not the force's figures and are not counted above.")
-        st.markdown(summary_table_html(context, grouped=False, sparklines=False), unsafe_allow_html=True)
+        st.markdown(tables[name], unsafe_allow_html=True)
     no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
     if no_results.height:
         st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
