@@ -2,15 +2,22 @@
 
 Prints points per second for ``spc.engine.analyse`` next to a floor measured in the
 same run: a bare polars pass over the same frame computing the mean and the moving
-range per series. Usage: ``python benchmarks/engine.py [S ...]`` (default 1000 10000 100000).
+range per series. Then the whole process: ``spc chart`` run as a new Python process on the
+same frame written to Parquet, with CSV and with Parquet output, against the same floor and
+against NHSRplotthedots' ``ptd_spc()`` at 9,000 points/s (measured in issue 14; R is not
+run here). Usage: ``python benchmarks/engine.py [S ...]`` (default 1000 10000 100000);
+``--no-process`` skips the whole-process runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -21,6 +28,8 @@ import spc.engine as engine  # noqa: E402
 from spc.engine import SeriesSpec, analyse  # noqa: E402
 
 POINTS = 60
+#: NHSRplotthedots ptd_spc() on the 100,000 x 60 frame, points/s (issue 14, measured in R)
+NHSR_POINTS_PER_S = 9_000
 
 
 def make_frame(n_series: int, seed: int = 1) -> pl.DataFrame:
@@ -52,16 +61,33 @@ def timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def main(sizes: list[int]) -> None:
+def process(frame: pl.DataFrame, fmt: str) -> float:
+    """Seconds for ``spc chart`` as a whole new process on ``frame`` (Parquet in, ``fmt`` out),
+    with the spec the API run uses; the output is checked to hold every point."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "in.parquet", Path(tmp) / f"out.{fmt}"
+        frame.write_parquet(src)
+        cmd = [sys.executable, "-m", "spc.cli", "chart", str(src), "--improvement", "increase",
+               "--target", "100", "--format", fmt, "--output", str(out)]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=os.path.join(os.path.dirname(__file__), ".."))
+        seconds = time.perf_counter() - start
+        rows = (pl.scan_csv(out) if fmt == "csv" else pl.scan_parquet(out)).select(pl.len())
+        assert rows.collect().item() == frame.height, "spc chart lost points"
+    return seconds
+
+
+def main(sizes: list[int], whole_process: bool = True) -> None:
     spec = SeriesSpec(chart="xmr", improvement="increase", target=100.0)
     print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}, cpus {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'series':>8} {'points':>10} {'engine s':>9} {'floor s':>8} "
           f"{'engine pts/s':>13} {'floor pts/s':>12} {'ratio':>6}")
-    analyse(make_frame(10), spec)  # warm up: lazy imports (scipy) and polars' first calls
+    analyse(make_frame(10), spec)  # warm up: polars' first calls
+    floors: dict[int, float] = {}
     for n in sizes:
         frame = make_frame(n)
-        t_floor = min(timed(floor, frame) for _ in range(3))
+        t_floor = floors[n] = min(timed(floor, frame) for _ in range(3))
         engine._TIMINGS = {}
         t_engine = timed(analyse, frame, spec)
         stages = ", ".join(f"{k} {v:.2f}" for k, v in engine._TIMINGS.items())
@@ -69,7 +95,21 @@ def main(sizes: list[int]) -> None:
         pts = frame.height
         print(f"{n:>8} {pts:>10} {t_engine:>9.2f} {t_floor:>8.3f} {pts / t_engine:>13,.0f} "
               f"{pts / t_floor:>12,.0f} {t_engine / t_floor:>6.1f}   ({stages})", flush=True)
+    if not whole_process:
+        return
+    print(f"\nwhole process: spc chart INPUT.parquet --output OUT (new Python process), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'series':>8} {'points':>10} {'output':>7} {'seconds':>8} {'pts/s':>10} "
+          f"{'x floor':>8} {'x NHSRplotthedots':>18}")
+    for n in sizes:
+        frame = make_frame(n)
+        for fmt in ("csv", "parquet"):
+            t = process(frame, fmt)
+            pts = frame.height
+            print(f"{n:>8} {pts:>10} {fmt:>7} {t:>8.2f} {pts / t:>10,.0f} "
+                  f"{t / floors[n]:>8.1f} {pts / t / NHSR_POINTS_PER_S:>18.1f}", flush=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000])
+    args = [a for a in sys.argv[1:] if a != "--no-process"]
+    main([int(a) for a in args] or [1_000, 10_000, 100_000], "--no-process" not in sys.argv)

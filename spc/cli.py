@@ -1,5 +1,9 @@
 """The `spc` command. Each command group lives in `spc/commands/`; this module wires them up
-turns user mistakes into one line and a non-zero exit."""
+and turns user mistakes into one line and a non-zero exit.
+
+A run imports only the module of the command it runs (`spc chart` never loads DuckDB, the
+importers or the account code); `spc --help`, or a name that is no command, loads them all.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,13 @@ import typer
 from spc import __version__
 from spc.errors import SpcError
 
-app = typer.Typer(
-    name="spc",
-    help="Indicator monitoring with statistical process control.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 # Command modules, each with `register(app)`. Listed by name so a module still being built
 # (or missing an optional dependency) does not stop the rest of the CLI from working.
 COMMAND_MODULES = ("db", "chart", "analysis", "ingest", "refresh", "users")
+#: the module registering each top-level command (tests/test_cli_startup.py checks it is whole)
+COMMANDS = {"db": "db", "demo-data": "db", "export": "db", "chart": "chart",
+            "trend": "analysis", "compare": "analysis", "import": "ingest",
+            "refresh": "refresh", "brief": "refresh", "users": "users", "audit": "users"}
 
 
 def _db_defaults(command: Any, db: str) -> dict[str, Any]:
@@ -45,7 +45,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[Path | None, typer.Option(
@@ -62,14 +61,39 @@ def root(
         ctx.default_map = _db_defaults(ctx.command, str(db))
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"spc.commands.{_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"spc.commands.{_name}":
-            raise
-        continue
-    _module.register(app)
+def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    """The `spc` app with the root options and the commands of ``modules``."""
+    app = typer.Typer(name="spc", help="Indicator monitoring with statistical process control.",
+                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.callback()(root)  # with a callback typer keeps a group even with one command
+    for name in modules:
+        try:
+            module = importlib.import_module(f"spc.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"spc.commands.{name}":
+                raise
+            continue
+        module.register(app)
+    return app
+
+
+def _modules_for(argv: list[str]) -> tuple[str, ...]:
+    """The command modules a run with ``argv`` needs: its command's, or all of them (help, or
+    a name that is no command, so the parser can list the commands)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--db":
+            next(args, None)  # the option's value, not a command
+        elif not arg.startswith("-"):
+            return (COMMANDS[arg],) if arg in COMMANDS else COMMAND_MODULES
+    return COMMAND_MODULES
+
+
+def __getattr__(name: str) -> Any:
+    """``spc.cli.app``: the whole app, every command registered (for tests and embedding)."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     User mistakes (`SpcError`) become one line on stderr, never a traceback.
     """
     try:
-        result = app(args=argv, standalone_mode=False)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        result = build_app(_modules_for(argv))(args=argv, standalone_mode=False)
     except SpcError as exc:
         print(f"spc: error: {exc}", file=sys.stderr)
         return exc.exit_code

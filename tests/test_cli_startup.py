@@ -23,13 +23,15 @@ try:
 except SystemExit as exc:
     code = exc.code
 sys.stderr.write(json.dumps({"code": code, "heavy": sorted(
-    {m.split(".")[0] for m in sys.modules} & set(%r))}) + "\\n")
-""" % (HEAVY,)
+    {m.split(".")[0] for m in sys.modules} & set(WATCH))}) + "\\n")
+"""
 
 
-def _imports(*args: str, cwd: Path) -> tuple[int, list[str]]:
-    """Run ``spc ARGS`` in a new process: its exit code and the heavy modules it imported."""
-    done = subprocess.run([sys.executable, "-c", _WRAPPER, *args], capture_output=True,
+def _imports(*args: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
+    """Run ``spc ARGS`` in a new process: its exit code and which packages of ``watch`` it
+    imported."""
+    wrapper = f"WATCH = {watch!r}\n" + _WRAPPER
+    done = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True,
                           text=True, cwd=cwd, timeout=120)
     report = json.loads(done.stderr.strip().splitlines()[-1])
     return report["code"] or 0, report["heavy"]
@@ -41,6 +43,15 @@ def small_csv(tmp_path: Path) -> Path:
     rows = [f"2024-{m:02d}-01,{v}" for m, v in zip(range(1, 13), (5, 7, 6, 8, 5, 9, 7, 6, 8, 7, 6, 5))]
     path.write_text("period,value\n" + "\n".join(rows) + "\n")
     return path
+
+
+def test_every_command_is_mapped_to_its_module() -> None:
+    from spc.cli import COMMANDS, build_app
+    from typer.main import get_command
+
+    assert set(get_command(build_app()).commands) == set(COMMANDS)
+    for name, module in COMMANDS.items():
+        assert name in get_command(build_app((module,))).commands
 
 
 def test_help_imports_no_heavy_library(tmp_path: Path) -> None:
@@ -57,3 +68,7 @@ def test_chart_on_a_small_file_imports_no_heavy_library(small_csv: Path, tmp_pat
                            cwd=tmp_path)
     assert code == 0 and out.stat().st_size > 0
     assert heavy == []
+    # nor the store: a chart of a file needs no database
+    code, modules = _imports("chart", str(small_csv), "--output", str(out), cwd=tmp_path,
+                             watch=("duckdb",))
+    assert modules == []
