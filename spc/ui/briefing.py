@@ -11,7 +11,7 @@ from spc import plots
 from spc.text import html_text, literal
 from spc.ui import common, data
 from spc.ui.data import Overview, series_data, stamp
-from spc.ui.indicator import stored_view
+from spc.ui.indicator import Look, figure, stored_view
 from spc.ui.summary import summary_rows, summary_table_html
 
 
@@ -94,9 +94,9 @@ def render(ov: Overview, path: str) -> None:
         st.markdown("<div class='spc-page-break'></div>", unsafe_allow_html=True)
         st.subheader(literal(r["name"]))
         sd = series_data(path, stamp(path), r["indicator_id"])
-        pts = sd.points.filter(pl.col("area_code") == area)
         anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
-        st.plotly_chart(plots.control_chart(pts, unit=r["unit"], annotations=anns, height=420),
+        look = Look(r["unit"], r["frequency"], r["target"], r["chart"], r.get("chart_label"))
+        st.plotly_chart(figure(path, stamp(path), r["indicator_id"], area, "brief", look),
                         width="stretch", key=f"brief_chart_{r['indicator_id']}")
         listed = plots.annotation_list(anns, r["frequency"])
         if listed:

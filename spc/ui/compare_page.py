@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -31,6 +33,31 @@ def area_window(points: pl.DataFrame, end: dt.date, months: int) -> pl.DataFrame
             .agg(periods=pl.len(), numerator=pl.col("numerator").sum(), denominator=pl.col("denominator").sum(),
                  total=pl.col("value").sum(), mean=pl.col("value").mean(),
                  has_den=pl.col("denominator").is_not_null().all()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def funnel_view(path: str, key: Any, indicator_id: str, end: dt.date, months: int, kind: str, per: float, axis: str,
+                title: str, _funnel_input: pl.DataFrame) -> tuple[go.Figure, list[str], pl.DataFrame] | str:
+    """The funnel plot, its notes and each area's band, made once per data version, indicator
+    and window (the figure is only read once built); or why it cannot be drawn."""
+    from spc import compare
+
+    try:
+        f = (compare.funnel_change(_funnel_input, unit="area_name") if kind == "change"
+             else compare.funnel(_funnel_input, unit="area_name", kind=kind, per=per))
+    except Exception as exc:  # noqa: BLE001 - e.g. too few usable areas: the page says why
+        return str(exc)
+    fig = compare.funnel_figure(f, title=title, value_label=axis, percent=False)
+    fig.update_layout(height=560, font={"size": 16})
+    # name the areas on the plot (a projector audience cannot hover)
+    # area names are data: plotly would render HTML in them
+    fig.for_each_trace(lambda t: t.update(text=[literal(x) for x in t.text]), selector={"name": "units"})
+    fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
+                      name="areas", marker={"size": 12}, textfont={"size": 13}, cliponaxis=False)
+    fig.update_xaxes(title=("incidents in both windows (this year and a year earlier)" if kind == "change"
+                            else "denominator (size)"))
+    bands = f.units.select(pl.col("unit").alias("area_name"), pl.col("value").alias("funnel_value"), "band")
+    return fig, list(f.notes), bands
 
 
 def render(ov: Overview, path: str) -> None:
@@ -83,29 +110,16 @@ def render(ov: Overview, path: str) -> None:
     title = f"{literal(meta['name'])}, {months} month{'s' if months > 1 else ''} to {plots.format_period(end, meta['frequency'])}"
     bands = None
     if funnel_input.height >= 3:
-        from spc import compare
-
-        try:
-            f = (compare.funnel_change(funnel_input, unit="area_name") if kind == "change"
-                 else compare.funnel(funnel_input, unit="area_name", kind=kind, per=per))
-        except Exception as exc:  # e.g. too few usable areas; say why instead of failing
-            st.warning(f"The funnel plot could not be drawn: {literal(exc)}")
+        made = funnel_view(path, stamp(path), ind_id, end, months, kind, per, axis, title, funnel_input)
+        if isinstance(made, str):  # e.g. too few usable areas; say why instead of failing
+            st.warning(f"The funnel plot could not be drawn: {literal(made)}")
         else:
-            fig = compare.funnel_figure(f, title=title, value_label=axis, percent=False)
-            fig.update_layout(height=560, font={"size": 16})
-            # name the areas on the plot (a projector audience cannot hover)
-            # area names are data: plotly would render HTML in them
-            fig.for_each_trace(lambda t: t.update(text=[literal(x) for x in t.text]), selector={"name": "units"})
-            fig.update_traces(selector={"name": "units"}, mode="markers+text", textposition="top center",
-                              name="areas", marker={"size": 12}, textfont={"size": 13}, cliponaxis=False)
-            fig.update_xaxes(title=("incidents in both windows (this year and a year earlier)" if kind == "change"
-                                    else "denominator (size)"))
+            fig, notes, bands = made
             st.plotly_chart(fig, width="stretch", key="funnel")
             st.caption(explain)
-            for note in f.notes:
+            for note in notes:
                 # small counts: chance dominates, said where it cannot be missed
                 (st.info if "chance dominates" in note else st.caption)(literal(note))
-            bands = f.units.select(pl.col("unit").alias("area_name"), pl.col("value").alias("funnel_value"), "band")
     else:
         st.info("Fewer than three areas have data for this window, so there is no funnel plot.")
     ranked = win.join(latest, on="area_code", how="left")

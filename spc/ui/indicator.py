@@ -111,7 +111,7 @@ class Look(NamedTuple):
 def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: Look, two_sigma: bool = False,
            show_target: bool = False) -> go.Figure:
     """One chart of the Indicator page ('control', 'moving_range' or 'areas': the partnership
-    areas side by side), built once per data version and option: a view, a toggle back or
+    areas side by side; 'brief': Briefing mode's), built once per data version and option: a view, a toggle back or
     another visitor draws it again without building it (a figure is only read once built)."""
     sd = series_data(path, key, indicator_id)
     points = sd.points.filter(pl.col("area_code") == area)
@@ -121,6 +121,8 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
         local = sd.points.filter(pl.col("area_type") == "community safety partnership area")
         return plots.small_multiples(local, unit=look.unit, frequency=look.frequency)
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    if kind == "brief":  # Briefing mode's chart: smaller, nothing to toggle
+        return plots.control_chart(points, unit=look.unit, annotations=anns, height=420)
     return plots.control_chart(points, unit=look.unit, annotations=anns, two_sigma=two_sigma, target=look.target,
                                show_target=show_target, frequency=look.frequency,
                                limits_note=plots.limits_note(look.chart, look.frequency),
