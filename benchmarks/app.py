@@ -46,9 +46,11 @@ fig.update_layout(height=520)
 st.plotly_chart(fig, width="stretch")
 '''
 
-#: Done: the script has finished, `text` is on screen and every plotly chart has drawn.
+#: Done: the script has finished, `text` is on screen (and the Summary's table, which the
+#: browser draws after the script ends) and every plotly chart has drawn.
 DONE_JS = """
 (text) => {
+  if (location.search.includes('page=summary') && !document.querySelector('table.spc-summary')) return false;
   const app = document.querySelector('.stApp');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;

@@ -116,6 +116,10 @@ def test_summary_area_filter_shows_only_that_areas_indicators(monkeypatch, demo_
 
 def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo_db):
     at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    # the areas side by side are drawn on request (issue 14: below the fold, the largest chart)
+    assert [c.key for c in at.get("plotly_chart")] == ["control_chart", "moving_range_chart"]
+    at.toggle(key="opt_areas").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Anti-social behaviour incidents"
     headers = [h.value for h in at.subheader]
     for heading in ("What the rules found", "Trend and seasonality", "This year against last year",

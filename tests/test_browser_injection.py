@@ -80,6 +80,9 @@ def test_indicator_page_shows_markup_in_names_notes_and_authors_as_text(injected
     pg.get_by_text("What the rules found").wait_for(timeout=60_000)
     pg.get_by_text("Across the areas").wait_for(timeout=60_000)
     settle(pg)
+    pg.get_by_text("partnership areas side by side").click()  # drawn on request (issue 14)
+    pg.locator('[data-testid="stPlotlyChart"]').nth(2).locator(".main-svg").first.wait_for(timeout=60_000)
+    settle(pg)
     assert_nothing_made_from_data(pg)
     text = visible_text(pg)
     for expected in (IND_NAME, IND_DESCRIPTION, FORCE_NAME, NOTE, f"changed by {AUTHOR}"):

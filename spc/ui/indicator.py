@@ -317,7 +317,9 @@ def render(ov: Overview, path: str) -> None:
     local = all_points.filter(pl.col("area_type") == "community safety partnership area")
     if local["area_code"].n_unique() > 1:
         st.subheader("Across the areas")
-        st.plotly_chart(figure(path, key, ind_id, area, "areas", look), width="stretch", key="small_multiples")
+        # below the fold and the page's largest chart: drawn when asked for, not on every view
+        if st.toggle(f"Show the {local['area_code'].n_unique()} partnership areas side by side", key="opt_areas"):
+            st.plotly_chart(figure(path, key, ind_id, area, "areas", look), width="stretch", key="small_multiples")
 
     st.subheader("Data")
     table = points.select(
