@@ -255,23 +255,30 @@ def _rows_by_series(call: Any, data: pl.DataFrame, names: list[str]) -> dict[str
         return {n: {"error": str(exc)} for n in names}
 
 
-def year_on_year(data: pl.DataFrame, frequency: str) -> dict[str, Any]:
-    """The latest 12 months of one series against the 12 months before, with whether the
-    difference is beyond what chance gives (spc.compare); {'error': why} when it cannot be said."""
+def year_on_year(points: pl.DataFrame, frequency: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per series (`indicator|area`), its latest 12 months against the 12 months before, with
+    whether the difference is beyond what chance gives (spc.compare); {'error': why} when it
+    cannot be said. `frequency` maps indicator ids to their frequency. One comparison call per
+    indicator and latest period (the series of an indicator share their kind and, mostly, their
+    window), not one per series."""
     from spc import compare
 
-    data = data.filter(pl.col("value").is_not_null())
-    if data.is_empty():
-        return {"error": "no data"}
-    end: dt.date = data["period"].max()
-    step = {"month": 1, "quarter": 3, "year": 12}.get(frequency, 1)
-    # the window covers 12 months of periods ending with the latest one
-    start_month = end.year * 12 + end.month - 1 - (12 - step)
-    start = dt.date(start_month // 12, start_month % 12 + 1, 1)
-    try:
-        return compare.compare_periods(data, (start, end), frequency=frequency).row(0, named=True)
-    except Exception as exc:  # noqa: BLE001 - said on the page instead of the comparison
-        return {"error": str(exc)}
+    data = _series_key(points).filter(pl.col("value").is_not_null()).select(
+        "series", "indicator_id", "period", "value", "numerator", "denominator").with_columns(
+        _end=pl.col("period").max().over("series"))
+    out: dict[str, dict[str, Any]] = {}
+    for (ind, end), part in data.partition_by("indicator_id", "_end", as_dict=True).items():
+        freq = frequency.get(ind, "month")
+        step = {"month": 1, "quarter": 3, "year": 12}.get(freq, 1)
+        # the window covers 12 months of periods ending with the latest one
+        start_month = end.year * 12 + end.month - 1 - (12 - step)
+        start = dt.date(start_month // 12, start_month % 12 + 1, 1)
+        try:
+            found = compare.compare_periods(part.drop("indicator_id", "_end"), (start, end), frequency=freq)
+            out.update({r["series"]: r for r in found.iter_rows(named=True)})
+        except Exception as exc:  # noqa: BLE001 - said on the page instead of the comparison
+            out.update({name: {"error": str(exc)} for name in part["series"].unique().to_list()})
+    return out
 
 
 def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFrame:
@@ -297,6 +304,7 @@ def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFram
     trends = _rows_by_series(lambda d: trend.long_term_trend(d, window=36), data, names)
     seasons = _rows_by_series(trend.seasonality, data, names)
     meta = {r["id"]: r for r in indicators.iter_rows(named=True)}
+    yoy = year_on_year(results.points, {i: m["frequency"] for i, m in meta.items()})
     points_by = results.points.partition_by("indicator_id", "area_code", as_dict=True)
     rows = []
     for s in results.summary.iter_rows(named=True):
@@ -313,7 +321,7 @@ def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFram
             "narrative": to_json(told_by.get((ind, area), {})),
             "trend": to_json(trends.get(name, {"error": "not enough data"})),
             "season": to_json(seasons.get(name, {"error": "not enough data"})),
-            "year_on_year": to_json(year_on_year(_series_data(pts), freq) if pts.height else {"error": "no data"}),
+            "year_on_year": to_json(yoy.get(name, {"error": "no data"})),
             "interventions": to_json(found),
         })
     return pl.DataFrame(rows, schema=schema)
