@@ -121,28 +121,39 @@ def chance_figure(series: pl.DataFrame) -> ChanceFigure:
     """Signals and their chance expectation across `series`.
 
     `series` has one row per series shown: `variation`, `improvement`, `chart`, `n_points`
-    and the `OPTION_COLUMNS` (nulls take the engine defaults). Series are grouped by option set;
-    each group uses one simulation at its median length.
+    and the `OPTION_COLUMNS` (nulls take the engine defaults), and optionally `chance_rate`
+    (stored with the results, spc.results). Series are grouped by option set; each group takes
+    the rate of its series at the median length (the lower middle one, lengths clipped to the
+    2 to 60 points simulated): the stored rate when there is one, so a page simulates nothing,
+    else one simulation at that length (cached).
     """
     if series.is_empty():
         return ChanceFigure(0, 0, 0, 0.0, 0.0, ())
+    if "chance_rate" not in series.columns:
+        series = series.with_columns(chance_rate=pl.lit(None, pl.Float64))
     frame = series.with_columns(
         [pl.col(c).fill_null(pl.lit(v)) if c in series.columns else pl.lit(v).alias(c)
          for c, v in DEFAULT_OPTIONS.items()]
     ).with_columns(run_chart=pl.col("chart") == "run",
-                   directional=pl.col("improvement").is_in(["increase", "decrease"]))
+                   directional=pl.col("improvement").is_in(["increase", "decrease"]),
+                   n_clipped=pl.col("n_points").fill_null(2).clip(2, MAX_POINTS))
+    middle = (pl.len() - 1) // 2
     groups = frame.group_by("run_chart", *OPTION_COLUMNS).agg(
-        n=pl.len(), n_directional=pl.col("directional").sum(), typical=pl.col("n_points").median()
+        n=pl.len(), n_directional=pl.col("directional").sum(),
+        rate=pl.col("chance_rate").sort_by("n_clipped").gather(middle).first(),
+        typical=pl.col("n_clipped").sort().gather(middle).first(),
     ).sort("n", descending=True)
     expected = expected_concerns = 0.0
     words: list[str] = []
     for g in groups.iter_rows(named=True):
-        rate = latest_point_rate(int(round(g["typical"] or 2)), run_chart=bool(g["run_chart"]),
-                                 rule_set=g["rule_set"], shift=int(g["shift"]), trend=int(g["trend"]),
-                                 two_sigma=g["two_sigma"], screen_outliers=bool(g["screen_outliers"]))
-        expected += g["n"] * rate.signal
+        rate = g["rate"]
+        if rate is None:  # no stored rate (a frame from elsewhere, or results stored before them)
+            rate = latest_point_rate(int(g["typical"]), run_chart=bool(g["run_chart"]),
+                                     rule_set=g["rule_set"], shift=int(g["shift"]), trend=int(g["trend"]),
+                                     two_sigma=g["two_sigma"], screen_outliers=bool(g["screen_outliers"])).signal
+        expected += g["n"] * rate
         # a concern is a signal in the worse direction; high and low are equally likely by chance
-        expected_concerns += g["n_directional"] * (rate.signal / 2)
+        expected_concerns += g["n_directional"] * (rate / 2)
         text = options_words(g["rule_set"], g["shift"], g["trend"], g["two_sigma"], g["screen_outliers"])
         if text not in words:
             words.append(text)

@@ -18,7 +18,7 @@ import polars as pl
 import streamlit as st
 
 from spc import plots
-from spc.chance import DEFAULT_OPTIONS, OPTION_COLUMNS, ChanceFigure, about, options_words
+from spc.chance import ChanceFigure, about, chance_figure
 from spc.narrative import rule_words
 from spc.text import literal
 from spc.timeliness import GRAIN_MONTHS, data_age
@@ -505,7 +505,7 @@ def render(ov: Overview, path: str) -> None:
         st.markdown(common.SPECIAL_CAUSE_HELP)
         st.markdown(common.ASSURANCE_HELP)
         st.markdown(CHANCE_HELP)
-    chance_slot.markdown(f'<div class="spc-chance">{chance_html(stored_chance(view.series))}</div>',
+    chance_slot.markdown(f'<div class="spc-chance">{chance_html(chance_figure(view.series))}</div>',
                          unsafe_allow_html=True)
 
 
@@ -516,48 +516,6 @@ CHANCE_HELP = (
     "near the 'expected by chance' figure is a reason to look at each one, not evidence that "
     "performance as a whole has changed."
 )
-
-
-def stored_chance(series: pl.DataFrame) -> ChanceFigure:
-    """Signals and their chance expectation across `series`, as spc.chance.chance_figure works
-    it out (series grouped by rule options, each group at its median length), but from the rates
-    stored with the results (`chance_rate`, spc.results), so the page simulates nothing.
-
-    The group's rate is that of its series at the median length (the nearest one present)."""
-    if series.is_empty():
-        return ChanceFigure(0, 0, 0, 0.0, 0.0, ())
-    frame = series.with_columns(
-        [pl.col(c).fill_null(pl.lit(v)) if c in series.columns else pl.lit(v).alias(c)
-         for c, v in DEFAULT_OPTIONS.items()]
-    ).with_columns(run_chart=pl.col("chart") == "run",
-                   directional=pl.col("improvement").is_in(["increase", "decrease"]),
-                   n_clipped=pl.col("n_points").clip(2, 60))
-    groups = frame.group_by("run_chart", *OPTION_COLUMNS).agg(
-        n=pl.len(), n_directional=pl.col("directional").sum(),
-        rate=pl.col("chance_rate").sort_by("n_clipped").gather((pl.len() - 1) // 2).first(),
-        typical=pl.col("n_clipped").sort().gather((pl.len() - 1) // 2).first(),
-    ).sort("n", descending=True)
-    expected = expected_concerns = 0.0
-    words: list[str] = []
-    for g in groups.iter_rows(named=True):
-        if g["rate"] is None:  # results stored before the rates were: simulated once, then cached
-            from spc.chance import latest_point_rate
-
-            g["rate"] = latest_point_rate(int(g["typical"] or 2), run_chart=bool(g["run_chart"]),
-                                          rule_set=g["rule_set"], shift=int(g["shift"]), trend=int(g["trend"]),
-                                          two_sigma=g["two_sigma"], screen_outliers=bool(g["screen_outliers"])).signal
-        expected += g["n"] * g["rate"]
-        # a concern is a signal in the worse direction; high and low are equally likely by chance
-        expected_concerns += g["n_directional"] * (g["rate"] / 2)
-        text = options_words(g["rule_set"], g["shift"], g["trend"], g["two_sigma"], g["screen_outliers"])
-        if text not in words:
-            words.append(text)
-    variation = frame["variation"]
-    return ChanceFigure(
-        n_series=frame.height,
-        signals=int((variation.is_not_null() & (variation != "common_cause")).sum()),
-        concerns=int((variation == "special_cause_concern").sum()),
-        expected_signals=expected, expected_concerns=expected_concerns, rule_options=tuple(words))
 
 
 def chance_html(c: ChanceFigure) -> str:
