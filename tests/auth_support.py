@@ -42,10 +42,11 @@ def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
         con.close()
 
 
-def start(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", **state: object) -> AppTest:
-    """The app on `db`, run once on `page` with this session state."""
+def start(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", *, timeout: float = 90,
+          **state: object) -> AppTest:
+    """The app on `db`, run once on `page` with this session state (every AppTest file uses it)."""
     monkeypatch.setenv("SPC_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state["page"] = page
     for key, value in state.items():
         at.session_state[key] = value

@@ -11,32 +11,13 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from auth_support import add_account, start_signed_in
+from auth_support import add_account, query, start_signed_in
+from auth_support import start as run_app
 from spc import plots
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 READ_PAGES = ["summary", "indicator", "compare", "data", "briefing"]
 PAGES = READ_PAGES + ["analyst"]
-
-
-def run_app(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", **state: object) -> AppTest:
-    """Run the app once on `db` with the given page and session state."""
-    monkeypatch.setenv("SPC_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state["page"] = page
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.sql(sql, params=params).pl()
-    finally:
-        con.close()
 
 
 def all_markdown(at: AppTest) -> str:

@@ -6,34 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
-import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from auth_support import add_account, start_signed_in
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def run_app(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, **state: object) -> AppTest:
-    monkeypatch.setenv("SPC_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state["page"] = page
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.sql(sql, params=params).pl()
-    finally:
-        con.close()
-
+from auth_support import add_account, query, start_signed_in
+from auth_support import start as run_app
 
 def page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning] \

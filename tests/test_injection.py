@@ -23,6 +23,8 @@ import pytest
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from auth_support import start
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 INJECTION = "<script>alert(1)</script> **Bob** [x](javascript:alert(1)) $x^2$ <img src=x onerror=alert(1)>"
@@ -140,14 +142,7 @@ def assert_nothing_made_from_the_data(markup: str) -> None:
 
 
 def _run(monkeypatch, db: Path, page: str, **state) -> AppTest:
-    monkeypatch.setenv("SPC_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["page"] = page
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return start(monkeypatch, db, page, timeout=120, **state)
 
 
 def _markdown_bodies(at: AppTest) -> list[str]:
