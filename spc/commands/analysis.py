@@ -222,8 +222,12 @@ def compare_command(
     ] = None,
     previous: Annotated[str | None, typer.Option(help="Previous window (default: the current one a year earlier).")] = None,
     kind: Annotated[str, typer.Option(help="auto, count, proportion, rate or mean.")] = "auto",
-    funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot: compare the series (areas) for one --period; with --kind count and no denominator, each series' count against a year earlier.")] = False,
+    funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot of areas for one --period: with --indicator, counts per 1,000 residents (or the stored numerator over denominator); with an INPUT file, its series' numerator over denominator.")] = False,
+    change: Annotated[bool, typer.Option("--change", help="Funnel mode: each area's count against its own count a year earlier (change, not level; needs no population).")] = False,
     period: Annotated[str | None, typer.Option(help="Funnel mode: the period (YYYY-MM or a range START:END summed).")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Funnel mode with --indicator: district (the local areas of a force) or force (the forces of a store of many). Default: district in a store of one force, force in a store of many.", show_default=False)] = None,
+    force: Annotated[str | None, typer.Option("--force", help="Funnel mode with --indicator: whose local areas (or, with --group msg, whose most similar group).", show_default=False)] = None,
+    group: Annotated[str | None, typer.Option("--group", help="Funnel mode with --indicator: msg, a force and its most similar group of forces (with --force in a store of many forces).", show_default=False)] = None,
     overdispersion: Annotated[str, typer.Option(help="Funnel mode: auto, additive, multiplicative or none.")] = "auto",
     figure: Annotated[Path | None, typer.Option(help="Funnel mode: also write the plot (.html, or .png/.svg/.pdf).")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level for two-period comparisons.")] = 0.05,
@@ -231,25 +235,36 @@ def compare_command(
     output: OutputOpt = None,
 ) -> None:
     """Honest comparisons: two periods of every series with an interval and a verdict
-    ('not beyond normal variation' or beyond it), or with --funnel a Spiegelhalter funnel plot of
-    the series (areas, forces) for one period with 95% and 99.8% limits."""
+    ('not beyond normal variation' or beyond it), or with --funnel a Spiegelhalter funnel plot
+    of areas for one period with 95% and 99.8% limits: with --indicator, each area's count per
+    1,000 residents (the local areas of a force, the forces, or a force's most similar group),
+    or with --change each area's count against its own a year earlier."""
     from spc import compare as cp
 
     _check_format(fmt)
     if not 0 < alpha < 1:
         raise SpcError(f"--alpha {alpha}: expected a number between 0 and 1")
-    data = load_data(input, db, indicator, area)
+    chose_areas = [name for name, v in (("--level", level), ("--force", force), ("--group", group)) if v is not None]
+    if not funnel and (change or chose_areas):
+        raise SpcError(f"{(['--change'] if change else chose_areas)[0]} is a funnel option: add --funnel and --period")
     if funnel:
         if period is None:
             raise SpcError("--funnel needs --period (the month, or START:END to sum over)")
         start, end = parse_window(period)
+        if input is None and indicator:
+            store_funnel(db, indicator, area, start, end, level=level, force=force, group=group, change=change,
+                         kind=kind, overdispersion=overdispersion, figure=figure, fmt=fmt, output=output)
+            return
+        if chose_areas:
+            raise SpcError(f"{chose_areas[0]} chooses areas of the database: use it with --indicator, not an INPUT file")
+        data = load_data(input, db, indicator, area)
         rows = data.filter(pl.col("period").is_between(start, end))
         if rows.height == 0:
             raise SpcError(f"{input or 'database'}: no rows with a period from {start} to {end}")
         if data["denominator"].is_null().all():
-            if kind != "count":
+            if kind != "count" and not change:
                 raise SpcError(f"{input or 'database'}: a funnel plot needs numerator and denominator columns "
-                               "(or --kind count, to compare each series' count with a year earlier)")
+                               "(or --change, to compare each series' count with a year earlier)")
             # counts: each series against itself a year earlier (conditional binomial funnel)
             from spc.compare.periods import _shift_year
 
@@ -264,24 +279,14 @@ def compare_command(
             fkind = "rate" if kind == "rate" or (units["numerator"] > units["denominator"]).any() else "proportion"
             f = cp.funnel(units, unit="series", kind=fkind, overdispersion=overdispersion)
         if figure is not None:
-            fig = cp.funnel_figure(f, title=f"{input.stem if input else ', '.join(indicator or [])}: {start} to {end}")
-            try:
-                if figure.suffix.lower() == ".html":
-                    fig.write_html(figure)
-                else:
-                    fig.write_image(figure)
-            except (OSError, ValueError) as exc:
-                raise SpcError(f"{figure}: cannot write the figure ({str(exc).splitlines()[0]})") from None
+            _write_figure(cp.funnel_figure(f, title=f"{input.stem if input else ', '.join(indicator or [])}: {start} to {end}"),
+                          figure)
         if fmt == "csv":
             _emit(f.units.write_csv(), output)
             return
-        doc = {
-            "target": f.target, "kind": f.kind, "phi": f.phi, "tau2": f.tau2,
-            "overdispersed": f.overdispersed, "adjustment": f.adjustment, "notes": f.notes, "scale": f.scale,
-            "units": _jsonable(f.units), "limits": _jsonable(f.limits),
-        }
-        _emit(json.dumps(doc, indent=2) + "\n", output)
+        _emit(json.dumps(_funnel_doc(f, _jsonable(f.units)), indent=2) + "\n", output)
         return
+    data = load_data(input, db, indicator, area)
     if current is None:
         latest = data["period"].max()
         current = f"{latest:%Y-%m}"
@@ -296,6 +301,71 @@ def compare_command(
         _emit(result.write_csv(), output)
     else:
         _emit(json.dumps({"comparisons": _jsonable(result)}, indent=2) + "\n", output)
+
+
+def _funnel_doc(f, units: list[dict]) -> dict:
+    return {
+        "target": f.target, "kind": f.kind, "phi": f.phi, "tau2": f.tau2,
+        "overdispersed": f.overdispersed, "adjustment": f.adjustment, "notes": f.notes, "scale": f.scale,
+        "units": units, "limits": _jsonable(f.limits),
+    }
+
+
+def _write_figure(fig, figure: Path) -> None:
+    try:
+        if figure.suffix.lower() == ".html":
+            fig.write_html(figure)
+        else:
+            fig.write_image(figure)
+    except (OSError, ValueError) as exc:
+        raise SpcError(f"{figure}: cannot write the figure ({str(exc).splitlines()[0]})") from None
+
+
+def _window_text(start: dt.date, end: dt.date) -> str:
+    first, last = f"{start:%b %Y}", f"{end:%b %Y}"
+    return first if first == last else f"{first} to {last}"
+
+
+def store_funnel(db: Path | None, indicators: list[str], areas: list[str] | None, start: dt.date, end: dt.date, *,
+                 level: str | None, force: str | None, group: str | None, change: bool, kind: str,
+                 overdispersion: str, figure: Path | None, fmt: str, output: Path | None) -> None:
+    """`spc compare --indicator ID --funnel`: a funnel of the store's areas (spc.compare.areas)."""
+    from spc import compare as cp
+    from spc.compare.areas import read_store
+
+    if len(indicators) != 1:
+        raise SpcError("--funnel compares the areas for one indicator: give --indicator once")
+    if areas:
+        raise SpcError("--area does not apply to --funnel: the areas are chosen with --level, --force or --group")
+    ind = indicators[0]
+    store = read_store(db, ind, with_peers=group is not None)
+    units = cp.choose_units(store.areas, store.area_forces, level=level, force=force, group=group, peers=store.peers)
+    obs = store.observations
+    has_den = obs.height > 0 and obs["denominator"].is_not_null().all()
+    if change:
+        made = cp.change_funnel(obs, units, start, end, overdispersion=overdispersion)
+        value_label, size_label = "ratio to a year earlier", "incidents in both windows (this year and a year earlier)"
+    elif has_den:
+        rows = obs.filter(pl.col("period").is_between(start, end))
+        fkind = ("rate" if kind == "rate" or (rows["numerator"] > rows["denominator"]).any() else "proportion")
+        made = cp.ratio_funnel(obs, units, start, end, kind=fkind, overdispersion=overdispersion)
+        value_label, size_label = "", "denominator"
+    else:
+        made = cp.rate_funnel(obs, store.populations, units, start, end, overdispersion=overdispersion)
+        value_label, size_label = "per 1,000 residents", "resident population"
+    for note in made.notes:
+        typer.echo(f"note: {note}", err=True)
+    if figure is not None:
+        title = f"{store.indicator_name}: {units.description}, {_window_text(start, end)}"
+        _write_figure(cp.funnel_figure(made.funnel, title=title, value_label=value_label, size_label=size_label,
+                                       percent=None if has_den and not change else False), figure)
+    if fmt == "csv":
+        _emit(made.table.write_csv(), output)
+        return
+    doc = {"indicator": ind, "view": made.view, "areas": units.description, "level": units.level,
+           "force": units.force, "start": start.isoformat(), "end": end.isoformat(),
+           **_funnel_doc(made.funnel, _jsonable(made.table)), "notes": made.notes}
+    _emit(json.dumps(doc, indent=2) + "\n", output)
 
 
 def register(app: typer.Typer) -> None:

@@ -284,12 +284,14 @@ BAND_MARKERS = {
 }
 
 
-def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent: bool | None = None):
+def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent: bool | None = None,
+                  size_label: str = ""):
     """A plotly figure of a Funnel: units as points, target line, 95% and 99.8% limits.
 
     `percent` (default: True for proportions) shows proportions as percentages; a ratio funnel
     (`funnel_change`) is shown as ratios. Beyond the 95% limit a unit is drawn as a warning (a
-    hollow dark marker); only beyond 99.8% in the concern colour.
+    hollow dark marker); only beyond 99.8% in the concern colour. `size_label` names the
+    horizontal axis (e.g. "resident population"; default "denominator").
     """
     import plotly.graph_objects as go
 
@@ -334,14 +336,15 @@ def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent:
             text=u["unit"].to_list(),
             # the tooltip says what the band means, not its code
             customdata=[BAND_WORDS.get(b, b) for b in bands],
-            hovertemplate="%{text}<br>%{y:.2f}<br>denominator %{x:,}<br>%{customdata}<extra></extra>",
+            hovertemplate="%{text}<br>%{y:.2f}<br>" + (size_label or "denominator") + " %{x:,.0f}<br>%{customdata}"
+            "<extra></extra>",
             name="units",
         )
     )
     sub = f"adjusted for overdispersion ({f.adjustment})" if f.adjustment != "none" else "no overdispersion adjustment"
     fig.update_layout(
         title=(title + "<br><sup>" + sub + "</sup>") if title else sub,
-        xaxis_title="events in both windows" if f.scale == "ratio" else "denominator",
+        xaxis_title=size_label or ("events in both windows" if f.scale == "ratio" else "denominator"),
         yaxis_title=value_label or ("%" if pct else ("ratio to a year earlier" if f.scale == "ratio" else "value")),
         template="plotly_white",
     )
