@@ -10,7 +10,7 @@ import streamlit as st
 
 from spc.ui import (accounts_page, analyst, audit_page, briefing, common, compare_page, data_page, indicator, signin,
                     summary)
-from spc.ui.data import database_path, database_problem, overview, stamp
+from spc.ui.data import Forces, database_path, database_problem, overview, stamp, store_forces
 
 PAGES = {
     "summary": ("Summary", summary.render),
@@ -45,6 +45,8 @@ def main() -> None:
     offered = [p for p in PAGES if p not in PAGE_ROLES or who.can(PAGE_ROLES[p])]
     if st.session_state.get("page") not in (None, *offered):
         st.session_state["page"] = "summary"   # signed out, or the role changed
+    forces = store_forces(path, key)
+    wrong_force = _first_force(forces, params) if "page" not in st.session_state else None
     if "page" not in st.session_state:
         wanted = params.get("page", "summary")
         st.session_state["page"] = wanted if wanted in offered else "summary"
@@ -59,10 +61,49 @@ def main() -> None:
     with st.sidebar:
         st.markdown("### Indicator monitoring")
         page = st.radio("Page", offered, format_func=lambda p: PAGES[p][0], key="page")
+        force = _choose_force(forces)
         signin.sidebar(path, who)
         st.caption(f"Database: `{path}`")
     params["page"] = page
-    PAGES[page][1](overview(path, key), path)
+    if wrong_force is not None:
+        indicator.not_offered("force", wrong_force, forces.forces, "code", list(forces.names.values()),
+                              "is not in this store")
+    PAGES[page][1](overview(path, key, force), path)
+
+
+def _first_force(forces: Forces, params) -> str | None:
+    """On a session's first run, the force the address names (?force=), else the force of the
+    area it names; returns the address's force when the store has no such force."""
+    if not forces.many:
+        return None
+    wanted = params.get("force")
+    if wanted in forces.codes:
+        st.session_state["force"] = wanted
+        return None
+    implied = forces.force_of(params.get("area") or "")
+    if implied is not None:
+        st.session_state["force"] = implied
+    return wanted
+
+
+def _forget_areas() -> None:
+    """A new force: the areas chosen on each page were the old force's."""
+    for name in ("sel_area", "summary_area", "brief_area", "brief_ids"):
+        st.session_state.pop(name, None)
+    st.query_params.pop("area", None)
+
+
+def _choose_force(forces: Forces) -> str | None:
+    """The force shown, when the store holds more than one (kept in the address as ?force=)."""
+    if not forces.many:
+        return forces.default()
+    if st.session_state.get("force") not in forces.codes:
+        st.session_state["force"] = forces.default()
+    names = forces.names
+    force = st.selectbox("Force", forces.codes, format_func=lambda c: names.get(c, c), key="force",
+                         on_change=_forget_areas, help=f"This store holds {len(names)} forces.")
+    st.query_params["force"] = force
+    return force
 
 
 main()

@@ -80,7 +80,51 @@ class _Data:
     context_area: str | None = None  # national figures shown beside a force's own, never as its own
 
 
-def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area: str | None) -> _Data:
+def _force_of(mem, areas: pl.DataFrame, area: str) -> str | None:
+    """The force an area belongs to (store table area_force, schema 9; in an older store, the
+    one force); None for a national area."""
+    forces = areas.filter(pl.col("type") == "force")["code"].to_list()
+    if area in forces:
+        return area
+    if areas.filter(pl.col("code") == area)["type"].to_list() == ["national"]:
+        return None
+    has = mem.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'area_force'").fetchall()[0][0]
+    if has:
+        found = mem.execute("SELECT force_code FROM area_force WHERE area_code = ?", [area]).fetchall()
+        if found:
+            return found[0][0]
+    return forces[0] if len(forces) == 1 else None
+
+
+def choose_area(mem, areas: pl.DataFrame, area: str | None, force: str | None, db: Path | str) -> str:
+    """The area of the pack: `area`, else the force-wide area of `force`, else the store's one
+    force. A store of many forces needs --force (or --area); an unknown force or area, or an area
+    of another force, names the choices."""
+    forces = areas.filter(pl.col("type") == "force").sort("code")
+    choices = ", ".join(forces["code"].to_list())
+    if force is not None and force not in forces["code"].to_list():
+        raise SpcError(f"--force {force!r}: this store has no such force; choose one of: {choices or 'none'}",
+                       exit_code=2)
+    if area is None:
+        if force is not None:
+            return force
+        if forces.is_empty():
+            raise SpcError(f"{db}: no force-wide area; run `spc db init`")
+        if forces.height > 1:
+            raise SpcError(f"this store holds {forces.height} forces: choose one with --force "
+                           f"(one of: {choices})", exit_code=2)
+        return forces["code"][0]
+    if areas.filter(pl.col("code") == area).is_empty():
+        known = [c for c in areas["code"].to_list() if force is None or _force_of(mem, areas, c) in (force, None)]
+        raise SpcError(f"--area {area!r}: no such area; known: {', '.join(sorted(known))}", exit_code=2)
+    owner = _force_of(mem, areas, area)
+    if force is not None and owner not in (force, None):
+        raise SpcError(f"--area {area!r} is an area of {owner}, not of --force {force}", exit_code=2)
+    return area
+
+
+def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area: str | None,
+            force: str | None = None) -> _Data:
     """Read the store (one short read-only copy) and compute every chosen series up to `period`."""
     from spc.refresh import snapshot
     from spc.results import compute
@@ -89,14 +133,8 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
     try:
         indicators = load_indicators(mem)
         areas = frame(mem, "SELECT code, name, type FROM area")
-        if area is None:
-            force = areas.filter(pl.col("type") == "force")
-            if force.is_empty():
-                raise SpcError(f"{db}: no force-wide area; run `spc db init`")
-            area = force["code"][0]
+        area = choose_area(mem, areas, area, force, db)
         chosen = areas.filter(pl.col("code") == area)
-        if chosen.is_empty():
-            raise SpcError(f"--area {area!r}: no such area; known: {', '.join(sorted(areas['code']))}", exit_code=2)
         known = set(indicators["id"])
         for ind in indicator_ids or []:
             if ind not in known:
@@ -384,12 +422,13 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
 
 def build_brief(db: str | Path, out: str | Path, *, period: str | None = None,
                 indicator_ids: list[str] | None = None, area: str | None = None,
-                title: str | None = None) -> BriefResult:
-    """Write the briefing pack to `out` (.html, or .pdf printed from the same HTML)."""
+                title: str | None = None, force: str | None = None) -> BriefResult:
+    """Write the briefing pack to `out` (.html, or .pdf printed from the same HTML): for `area`,
+    else the force-wide area of `force` (needed when the store holds many forces)."""
     db, out = Path(db), Path(out)
     if not db.exists():
         raise SpcError(f"{db}: no such database; build it with `spc db init --db {db}`")
-    data = _gather(db, period, indicator_ids, area)
+    data = _gather(db, period, indicator_ids, area, force)
     document, order = render_html(data, title=title)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".html", ".htm"):

@@ -65,6 +65,9 @@ def brief(
     indicators: Annotated[list[str] | None, typer.Option(
         "--indicators", help="Indicator ids, repeatable or comma-separated (default: all with results).")] = None,
     area: Annotated[str | None, typer.Option("--area", help="Area code (default: the force-wide area).")] = None,
+    force: Annotated[str | None, typer.Option(
+        "--force", help="The force, in a store of many (police.uk name, e.g. west-midlands); "
+                        "a store of one force needs none.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="briefing.pdf or briefing.html.")] = Path("briefing.pdf"),
     db: DbOption = None,
     title: Annotated[str | None, typer.Option("--title", help="Title on the cover.")] = None,
@@ -75,7 +78,8 @@ def brief(
     if out.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise SpcError(f"--out {out}: expected a .pdf or .html file name", exit_code=2)
     ids = [i.strip() for value in (indicators or []) for i in value.split(",") if i.strip()] or None
-    written = build_brief(db_path(db), out, period=period, indicator_ids=ids, area=area, title=title)
+    written = build_brief(db_path(db), out, period=period, indicator_ids=ids, area=area, title=title,
+                          force=force)
     typer.echo(f"wrote {written.path} ({written.pages} indicator pages)")
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +168,94 @@ def _changes(con: duckdb.DuckDBPyConnection, run_id: int, digest_json: str | Non
         WHERE status = 'new' AND first_seen_run = ?""", [run_id])
 
 
+# --------------------------------------------------------------------------------------------
+# the forces of the store: a store may hold one force or many (issue 11)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forces:
+    """The forces a store holds and which force each area belongs to."""
+
+    forces: pl.DataFrame      # code, name: every force-wide area, by name
+    area_force: pl.DataFrame  # area_code, force_code: a force is its own; national areas have no row
+    areas: pl.DataFrame       # every area of the store (code, name, type, ...), as load_areas orders them
+
+    @property
+    def codes(self) -> list[str]:
+        return self.forces["code"].to_list()
+
+    @property
+    def names(self) -> dict[str, str]:
+        return dict(zip(self.forces["code"].to_list(), self.forces["name"].to_list()))
+
+    @property
+    def many(self) -> bool:
+        """True when the store holds more than one force (the app then asks which)."""
+        return self.forces.height > 1
+
+    def default(self) -> str | None:
+        """The force shown when none is chosen: the first by name."""
+        return self.forces["code"][0] if self.forces.height else None
+
+    def force_of(self, area_code: str) -> str | None:
+        """The force an area belongs to (None for a national area or an unknown code)."""
+        found = self.area_force.filter(pl.col("area_code") == area_code)["force_code"]
+        return found[0] if found.len() else None
+
+    def scope(self, force: str | None) -> list[str] | None:
+        """The area codes a page shows for `force`: the force, its local areas and the national
+        context areas. None (every area) when the store holds one force or none."""
+        if not self.many or force is None:
+            return None
+        mine = set(self.area_force.filter(pl.col("force_code") == force)["area_code"].to_list()) | {force}
+        national = set(self.areas.filter(pl.col("type") == "national")["code"].to_list())
+        return [c for c in self.areas["code"].to_list() if c in mine or c in national]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchall()[0][0])
+
+
+def read_forces(con: duckdb.DuckDBPyConnection) -> Forces:
+    """The store's forces and each area's force (spc.store area_force, schema 9). A store from
+    before schema 9 holds one force: every area but the national ones is that force's."""
+    areas = load_areas(con)
+    forces = areas.filter(pl.col("type") == "force").select("code", "name").sort("name", "code")
+    schema = {"area_code": pl.String, "force_code": pl.String}
+    rows = (frame(con, "SELECT area_code, force_code FROM area_force") if _has_table(con, "area_force")
+            else pl.DataFrame(schema=schema))
+    own = forces.select(area_code="code", force_code="code")
+    if forces.height == 1:  # every local area is the one force's, whether or not a row says so
+        own = areas.filter(pl.col("type") != "national").select(
+            area_code="code", force_code=pl.lit(forces["code"][0], pl.String))
+    known = pl.concat([rows.select(list(schema)).cast(schema), own.cast(schema)]).unique("area_code", keep="first")
+    return Forces(forces=forces, area_force=known, areas=areas)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def store_forces(path: str, key: tuple[int, int] | None) -> Forces:
+    """The forces of the store at `path` (cached per version of the file)."""
+    with reading(path) as con:
+        return read_forces(con)
+
+
+def _in_scope(column: str, codes: list[str] | None) -> tuple[str, list[Any]]:
+    """An SQL condition keeping the rows of these area codes (TRUE for every area)."""
+    if codes is None:
+        return "TRUE", []
+    return f"list_contains(?::VARCHAR[], {column})", [codes]
+
+
 @dataclass(frozen=True)
 class Overview:
-    """What the summary, briefing and most pages need, read in one connection."""
+    """What the summary, briefing and most pages need, read in one connection: for one force
+    of the store (its areas and the national context areas), or the whole store when it
+    holds one force."""
 
     indicators: pl.DataFrame      # the catalogue
-    areas: pl.DataFrame           # force first
+    areas: pl.DataFrame           # force first (the chosen force's areas and national context only)
     summary: pl.DataFrame         # result_summary joined with indicator and area names
     spark: pl.DataFrame           # the last 24 points of every series (with the rule that fired)
     changes: pl.DataFrame         # signals new, ended or withdrawn in the latest refresh
@@ -182,22 +264,46 @@ class Overview:
     last_refresh: dict[str, Any] | None
     compared: bool                # there was a successful run before the latest one
     options: pl.DataFrame         # each series' rule options (spc.chance.OPTION_COLUMNS)
+    force: str | None = None      # the force shown (None: the store has no force-wide area)
+    forces: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"code": pl.String, "name": pl.String}))
+    store_areas: pl.DataFrame = field(default_factory=pl.DataFrame)  # every area of the store
+
+    @property
+    def many_forces(self) -> bool:
+        """True when the store holds more than one force."""
+        return self.forces.height > 1
+
+    @property
+    def force_name(self) -> str | None:
+        names = dict(zip(self.forces["code"].to_list(), self.forces["name"].to_list()))
+        return names.get(self.force or "", self.force)
+
+    @property
+    def force_param(self) -> str | None:
+        """The force to keep in addresses (links): only when the store holds more than one."""
+        return self.force if self.many_forces else None
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def overview(path: str, key: tuple[int, int] | None) -> Overview:
-    """Everything for the summary page, read in one short connection."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def overview(path: str, key: tuple[int, int] | None, force: str | None = None) -> Overview:
+    """Everything for the summary page, read in one short connection: for `force` (default:
+    the first force by name) when the store holds many, else for the whole store."""
     with reading(path) as con:
         indicators = load_indicators(con)
-        areas = load_areas(con)
+        known = read_forces(con)
+        if force not in known.codes:
+            force = known.default()
+        codes = known.scope(force)
+        where, params = _in_scope("area_code", codes)
+        areas = known.areas if codes is None else known.areas.filter(pl.col("code").is_in(codes))
         # latest_rule, run_start, run_points: the rule at the latest point and how long the
         # latest point's kind (concern, improvement, ...) has held, so the summary can say
         # "since May 2026" without reading every point
-        summary = frame(con, """
+        summary = frame(con, f"""
             WITH last AS (
                 SELECT indicator_id, area_code, arg_max(point_type, period) AS latest_type,
                        arg_max(rule, period) AS latest_rule
-                FROM result_point GROUP BY ALL),
+                FROM result_point WHERE {where} GROUP BY ALL),
             brk AS (
                 SELECT p.indicator_id, p.area_code, max(p.period) AS before_run
                 FROM result_point p JOIN last l USING (indicator_id, area_code)
@@ -216,31 +322,36 @@ def overview(path: str, key: tuple[int, int] | None) -> Overview:
             JOIN indicator i ON i.id = r.indicator_id
             JOIN area a ON a.code = r.area_code
             LEFT JOIN runs u ON u.indicator_id = r.indicator_id AND u.area_code = r.area_code
-            ORDER BY i.sort_order, i.id, CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name""")
-        spark = frame(con, """
+            WHERE {where.replace("area_code", "r.area_code")}
+            ORDER BY i.sort_order, i.id, CASE a.type WHEN 'force' THEN 0 ELSE 1 END, a.name""", params * 2)
+        spark = frame(con, f"""
             SELECT indicator_id, area_code, period, value, point_type, rule FROM (
                 SELECT *, row_number() OVER (PARTITION BY indicator_id, area_code ORDER BY period DESC) AS k
-                FROM result_point) WHERE k <= 24 ORDER BY indicator_id, area_code, period""")
+                FROM result_point WHERE {where}) WHERE k <= 24 ORDER BY indicator_id, area_code, period""", params)
         runs = frame(con, "SELECT * FROM refresh_run ORDER BY id DESC LIMIT 1")
         done = frame(con, "SELECT id, digest_json FROM refresh_run WHERE status = 'success' "
                            "ORDER BY id DESC LIMIT 2")
         # what changed: the latest successful run compared with the one before it; the very
         # first run (db init) has nothing before it, so nothing is marked as changed
         changes = _changes(con, done["id"][0], done["digest_json"][0]) if done.height == 2 else _NO_CHANGES
+        if codes is not None:
+            changes = changes.filter(pl.col("area_code").is_in(codes))
         settings = frame(con, "SELECT * FROM series_setting")
-        fresh = con.execute("""
+        fresh = con.execute(f"""
             SELECT max(o.loaded) AS newest_data, min(r.computed_at) AS oldest_result,
                    max(r.computed_at) AS newest_result,
                    count(*) FILTER (WHERE r.indicator_id IS NULL OR r.data_loaded_at IS NULL
                                     OR r.data_loaded_at < o.loaded) AS stale_series,
                    count(*) AS series
-            FROM (SELECT indicator_id, area_code, max(loaded_at) AS loaded FROM observation GROUP BY ALL) o
-            LEFT JOIN result_summary r USING (indicator_id, area_code)""").fetchone()
+            FROM (SELECT indicator_id, area_code, max(loaded_at) AS loaded FROM observation
+                  WHERE {where} GROUP BY ALL) o
+            LEFT JOIN result_summary r USING (indicator_id, area_code)""", params).fetchone()
         demo = bool(con.execute("SELECT count(*) FROM load_batch WHERE source = 'demo'").fetchone()[0])
     options = _rule_options(summary, indicators, settings)
     freshness = dict(zip(("newest_data", "oldest_result", "newest_result", "stale_series", "series"), fresh))
     last = runs.row(0, named=True) if runs.height else None
-    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2, options)
+    return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2, options,
+                    force=force, forces=known.forces, store_areas=known.areas)
 
 
 def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame) -> pl.DataFrame:

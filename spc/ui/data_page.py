@@ -19,8 +19,22 @@ from spc.ui.summary import today
 def _area_kinds(areas: pl.DataFrame) -> str:
     """'1 force, 9 community safety partnership areas, 1 national'."""
     counts = areas.group_by("type", maintain_order=True).len()
-    return ", ".join(f"{n} {kind}" + ("s" if n != 1 and kind.endswith("area") else "")
+    return ", ".join(f"{n} {kind}" + ("s" if n != 1 and kind != "national" else "")
                      for kind, n in counts.iter_rows())
+
+
+def store_description(areas: pl.DataFrame) -> str:
+    """A store of many forces in a few words: '44 forces, 331 local areas, 1 national' (local
+    areas: partnership areas and districts, with the kinds in brackets when there are both)."""
+    forces = areas.filter(pl.col("type") == "force").height
+    national = areas.filter(pl.col("type") == "national").height
+    local = areas.filter(~pl.col("type").is_in(["force", "national"]))
+    parts = [f"{forces} force{'s' if forces != 1 else ''}",
+             f"{local.height} local area{'s' if local.height != 1 else ''}"
+             + (f" ({_area_kinds(local)})" if local["type"].n_unique() > 1 else "")]
+    if national:
+        parts.append(f"{national} national")
+    return ", ".join(parts)
 
 
 def late_or_missing(series: pl.DataFrame, periods: pl.DataFrame, on: dt.date) -> pl.DataFrame:
@@ -57,10 +71,22 @@ def render(ov: Overview, path: str) -> None:
     status = data_status(path, stamp(path))
     cov = status["coverage"]
     fresh = ov.freshness
-    st.markdown(
-        f"**{cov.height} indicators**, **{ov.areas.height} areas** ({_area_kinds(ov.areas)}), "
-        f"**{int(cov['observations'].sum()):,} observations**. Newest data loaded "
-        f"{common.fmt_time(fresh.get('newest_data'))}; results computed {common.fmt_time(fresh.get('newest_result'))}.")
+    if ov.many_forces:
+        st.markdown(
+            f"**{cov.height} indicators**, **{ov.store_areas.height} areas** ({store_description(ov.store_areas)}), "
+            f"**{int(cov['observations'].sum()):,} observations**. Newest data loaded "
+            f"{common.fmt_time(fresh.get('newest_data'))}; results computed "
+            f"{common.fmt_time(fresh.get('newest_result'))}.")
+        local = ov.areas.filter(~pl.col("type").is_in(["force", "national"])).height
+        st.markdown(f"Late or missing data below is for **{literal(ov.force_name or '')}**: the force, its "
+                    f"{local} local area{'s' if local != 1 else ''} and the national figures "
+                    "(choose the force in the sidebar).")
+    else:
+        st.markdown(
+            f"**{cov.height} indicators**, **{ov.areas.height} areas** ({_area_kinds(ov.areas)}), "
+            f"**{int(cov['observations'].sum()):,} observations**. Newest data loaded "
+            f"{common.fmt_time(fresh.get('newest_data'))}; results computed "
+            f"{common.fmt_time(fresh.get('newest_result'))}.")
 
     st.subheader("Last refresh")
     runs = status["runs"]
@@ -92,7 +118,12 @@ def render(ov: Overview, path: str) -> None:
         "last_loaded": "Last loaded"}), hide_index=True, width="stretch")
 
     st.subheader("Late or missing data")
-    problems = late_or_missing(status["series"], status["periods"], today())
+    series, periods = status["series"], status["periods"]
+    if ov.many_forces:  # the chosen force's series and the national ones, not every force's
+        shown = ov.areas["code"].to_list()
+        series = series.filter(pl.col("area_code").is_in(shown))
+        periods = periods.filter(pl.col("area_code").is_in(shown))
+    problems = late_or_missing(series, periods, today())
     if problems.is_empty():
         st.success("Every series is as recent as its frequency allows, with no missing periods.")
     else:

@@ -115,14 +115,17 @@ def summary_rows(ov: Overview, area_code: str, priorities: list[str] | None = No
     return rows.sort(keys)
 
 
-def _link(indicator_id: str, area_code: str, text: str) -> str:
-    query = urlencode({"page": "indicator", "indicator": indicator_id, "area": area_code})
+def _link(indicator_id: str, area_code: str, text: str, force: str | None = None) -> str:
+    """A link to the Indicator page of one series (with the force, in a store of many)."""
+    query = urlencode({"page": "indicator", "indicator": indicator_id, "area": area_code,
+                       **({"force": force} if force else {})})
     return f'<a href="?{query}" target="_self">{literal(text)}</a>'
 
 
-def summary_link(area_code: str, **filters: str) -> str:
-    """The address of the Summary for an area, filtered to one cell of the matrix."""
-    return "?" + urlencode({"page": "summary", "area": area_code, **filters})
+def summary_link(area_code: str, force: str | None = None, **filters: str) -> str:
+    """The address of the Summary for an area, filtered to one cell of the matrix (with the
+    force, in a store of many)."""
+    return "?" + urlencode({"page": "summary", "area": area_code, **({"force": force} if force else {}), **filters})
 
 
 def _when(r: dict) -> str:
@@ -166,7 +169,7 @@ def attention_items(rows: pl.DataFrame) -> pl.DataFrame:
     return chosen.sort("attention", pl.col("is_new").not_(), "p_order", "sort_order")
 
 
-def attention_html(items: pl.DataFrame) -> str:
+def attention_html(items: pl.DataFrame, force: str | None = None) -> str:
     """The named list: each indicator a link to its page, with one line of why."""
     out = ['<div class="spc-attention"><div class="spc-h">Needs attention</div>']
     if items.is_empty():
@@ -180,7 +183,7 @@ def attention_html(items: pl.DataFrame) -> str:
                 (' <span class="spc-late">late</span>' if r["late"] else "") + \
                 (f' <span style="{_CARE_STYLE}">read with care</span>'
                  if r.get("autocorrelated") and r.get("chart") != "xmr_ar1" else "")
-            out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"])} '
+            out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"], force)} '
                        f'<span class="spc-kind">{literal(_kind(r))}</span>{badges}'
                        f'<span class="spc-why">{literal(why_line(r))}</span></li>')
         out.append("</ul>")
@@ -191,11 +194,11 @@ def attention_html(items: pl.DataFrame) -> str:
     return "".join(out)
 
 
-def late_html(late: pl.DataFrame) -> str:
+def late_html(late: pl.DataFrame, force: str | None = None) -> str:
     """The late indicators, named, each with how old its latest figure is."""
     if late.is_empty():
         return '<p class="spc-small">No late data: every latest figure is as recent as expected.</p>'
-    items = "".join(f'<li>{_link(r["indicator_id"], r["area_code"], r["name"])}: '
+    items = "".join(f'<li>{_link(r["indicator_id"], r["area_code"], r["name"], force)}: '
                     f'{literal(r["age_text"])}</li>' for r in late.head(MAX_NAMED).iter_rows(named=True))
     more = f"<li>and {late.height - MAX_NAMED} more, marked Late in the table</li>" if late.height > MAX_NAMED else ""
     return (f'<div class="spc-late-list"><span class="spc-late">{late.height} late</span> '
@@ -220,7 +223,7 @@ def _row_icon(variation: str, direction: str | None) -> str:
     return plots.variation_icon_svg(variation, improvement, 20)
 
 
-def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
+def matrix_html(rows: pl.DataFrame, area_code: str, force: str | None = None) -> str:
     """The Making Data Count summary matrix: variation icons down, assurance icons across; each
     count links to the Summary filtered to those indicators. Rows with no indicator are left out
     (normal variation always shows)."""
@@ -239,13 +242,13 @@ def matrix_html(rows: pl.DataFrame, area_code: str) -> str:
                                                     if direction and not variation.startswith("special_cause_neutral") else "")
         filt = {"variation": variation, **({"direction": direction} if direction else {})}
         tds = "".join(
-            f'<td><a href="{literal(summary_link(area_code, **filt, assurance=a))}" target="_self" '
+            f'<td><a href="{literal(summary_link(area_code, force, **filt, assurance=a))}" target="_self" '
             f'title="{n} indicator{"s" if n != 1 else ""}: {literal(label)}, '
             f'{literal(plots.assurance_label(None if a == "none" else a).lower())}">{n}</a></td>'
             if n else '<td class="spc-zero">·</td>' for a, n in zip(MATRIX_COLUMNS, cells))
         total = sum(cells)
         out.append(f'<tr><th scope="row">{_row_icon(variation, direction)}<span>{literal(label)}</span></th>'
-                   f'{tds}<td class="spc-total"><a href="{literal(summary_link(area_code, **filt))}" '
+                   f'{tds}<td class="spc-total"><a href="{literal(summary_link(area_code, force, **filt))}" '
                    f'target="_self">{total}</a></td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
@@ -283,7 +286,7 @@ def dependence_marker(r: dict) -> str:
 
 
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
-                       grouped: bool = True) -> str:
+                       grouped: bool = True, force: str | None = None) -> str:
     """The summary as one HTML table (icons are inline SVG with words).
 
     `grouped`: a heading row per plan priority (plan order); otherwise the priority is shown
@@ -299,7 +302,7 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
         if grouped and r["priority"] != current:
             current = r["priority"]
             out.append(f'<tr class="spc-priority"><td colspan="{len(head)}">{literal(current)}</td></tr>')
-        name = _link(r["indicator_id"], r["area_code"], r["name"]) if links else literal(r["name"])
+        name = _link(r["indicator_id"], r["area_code"], r["name"], force) if links else literal(r["name"])
         marker = ""
         if r.get("change") == "new":
             what = plots.VARIATION_LABELS.get(r.get("change_type") or "", "signal").lower()
@@ -372,22 +375,24 @@ def summary_view(ov: Overview, area: str, priorities: list[str] | None = None, *
 @st.cache_data(show_spinner=False, max_entries=64)
 def summary_parts(path: str, key: tuple[int, int] | None, area: str, priorities: tuple[str, ...] | None,
                   attention_first: bool, variation: str | None, direction: str | None, assurance: str | None,
-                  on: dt.date) -> tuple[SummaryView, dict[str, str]]:
+                  on: dt.date, force: str | None = None) -> tuple[SummaryView, dict[str, str]]:
     """The Summary's view and its tables as HTML ('main', 'outcomes', and one per national
-    area), made once per data version, choice and day: the tables' sparklines take a while to
+    area), made once per data version, force, choice and day: the tables' sparklines take a while to
     draw, and a view (or another visitor) only reads them."""
-    view = summary_view(overview(path, key), area, list(priorities) if priorities else None,
+    ov = overview(path, key, force)
+    view = summary_view(ov, area, list(priorities) if priorities else None,
                         attention_first=attention_first, variation=variation, direction=direction,
                         assurance=assurance, on=on)
-    tables = {"main": summary_table_html(view.main, grouped=not attention_first),
-              "outcomes": summary_table_html(view.outcomes, grouped=False),
-              **{name: summary_table_html(context, grouped=False, sparklines=False)
+    link = ov.force_param
+    tables = {"main": summary_table_html(view.main, grouped=not attention_first, force=link),
+              "outcomes": summary_table_html(view.outcomes, grouped=False, force=link),
+              **{name: summary_table_html(context, grouped=False, sparklines=False, force=link)
                  for name, context in view.national.items()}}
     return view, tables
 
 
 def headline(view: SummaryView, area_name: str) -> str:
-    """'**64 indicators** for Staffordshire: 4 concerns, ...' (markdown)."""
+    """'**64 indicators** for City of London Police: 4 of concern, ...' (markdown)."""
     rows = view.rows
     counts = rows["variation"].value_counts()
     n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
@@ -445,18 +450,19 @@ def render(ov: Overview, path: str) -> None:
     sort = st.session_state.get("summary_sort", "Plan order")
     chosen = st.session_state.get("summary_priorities") or None
     view, tables = summary_parts(path, stamp(path), area, tuple(chosen) if chosen else None,
-                                 sort == "Needs attention first", variation, direction, assurance, today())
+                                 sort == "Needs attention first", variation, direction, assurance, today(),
+                                 ov.force)
     with top_right:
         st.markdown(headline(view, names.get(area, area)))
 
     left, right = st.columns([11, 9], gap="medium")
     with left:
-        st.markdown(attention_html(view.attention), unsafe_allow_html=True)
+        st.markdown(attention_html(view.attention, ov.force_param), unsafe_allow_html=True)
         # filled in last, from the chance rates stored with the results
         chance_slot = st.empty()
     with right:
-        st.markdown(matrix_html(view.rows, area), unsafe_allow_html=True)
-        st.markdown(late_html(view.late), unsafe_allow_html=True)
+        st.markdown(matrix_html(view.rows, area, ov.force_param), unsafe_allow_html=True)
+        st.markdown(late_html(view.late, ov.force_param), unsafe_allow_html=True)
 
     _refresh_line(ov, area, names)
     c2, c3 = st.columns([3, 2])
@@ -533,10 +539,12 @@ def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
     new = ov.changes.filter(pl.col("change") == "new") if ov.changes.height else ov.changes
     n_new, n_here = new.height, (new.filter(pl.col("area_code") == area).height if new.height else 0)
     when = common.fmt_time(last.get("finished_at") or last.get("started_at")) if last else None
+    # in a store of many forces, the counts are the chosen force's (its areas and national context)
+    where = f"the areas of {literal(ov.force_name or '')}" if ov.many_forces else "all areas"
     if last and ov.compared:
         st.markdown(
             f"Last refresh **{when}** ({last.get('trigger')}, {last.get('status')}). Since the refresh before it: "
-            f"**{n_new}** new signal{'s' if n_new != 1 else ''} beyond normal variation across all areas, "
+            f"**{n_new}** new signal{'s' if n_new != 1 else ''} beyond normal variation across {where}, "
             f"**{n_here}** for {literal(names.get(area, area))}, marked **NEW** below.")
     elif last:
         st.markdown(f"Results computed **{when}** ({last.get('trigger')}). This is the first run, so there is "
