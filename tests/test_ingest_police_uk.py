@@ -282,9 +282,9 @@ def test_real_outcomes_and_street_samples_load_for_their_force(tmp_path: Path, f
 def test_unknown_crime_type_and_wrong_month_are_rejected_by_line(tmp_path: Path) -> None:
     header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
               "Last outcome category,Context\n")
-    rows = [",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Burglary,,",
-            ",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Violent crime,,",
-            ",2024-02,Staffordshire Police,Staffordshire Police,,,On or near X,E01,Tamworth 001A,Drugs,,",
+    rows = [",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01029846,Tamworth 001A,Burglary,,",
+            ",2024-01,Staffordshire Police,Staffordshire Police,,,On or near X,E01029846,Tamworth 001A,Violent crime,,",
+            ",2024-02,Staffordshire Police,Staffordshire Police,,,On or near X,E01029846,Tamworth 001A,Drugs,,",
             ",2024-01,Staffordshire Police,Staffordshire Police,,,No Location,,,Drugs,,"]
     path = tmp_path / "2024-01" / "2024-01-staffordshire-street.csv"
     path.parent.mkdir()

@@ -25,9 +25,13 @@ _PARAGRAPHS = [
     "codes, duplicate keys, period grain) and every problem is kept in the rejected_row table with its file, line, "
     "column, value and reason. A file with any problem loads nothing unless --load-good-rows is given. The whole "
     "import is one transaction: if it is interrupted, the store is as it was. Exit code 1 when anything was rejected.",
-    "police-uk: monthly counts of ASB and each crime type, force-wide and per community safety partnership area "
-    "(from the LSOA name); No Location rows and rows outside the force's areas count force-wide only and are "
-    "reported. Outcomes files give force-wide outcome counts.",
+    "police-uk: monthly counts of ASB and each crime type, force-wide and per local area (community safety "
+    "partnership area, district) of the force; PATH may be one force's files, a month folder, the police.uk archive "
+    "layout (YYYY-MM/ folders holding every force's YYYY-MM-<force>-street.csv and -outcomes.csv) or the archive "
+    "zip. The force comes from the file name, the district from the row's LSOA code; No Location rows and rows "
+    "outside the force's areas count force-wide only and are reported. Files of forces the store does not hold "
+    "are skipped and listed (a file named on its own is refused): make a store for them with "
+    "`spc db init --force NAME` or `--force all`. Outcomes files give force-wide outcome counts.",
     "calls-999: headers match ignoring case, spaces and punctuation; accepted: " + "; ".join(
         f"{names[0]} (or {', '.join(names[1:])})" for names in CALLS_COLUMNS.values()) + ".",
     "reoffending: geography comes from the file. MoJ's long file has no area column: it is the England and Wales "
@@ -70,6 +74,8 @@ def _print_report(console: Console, report: ImportReport, show_rejections: int) 
                                      for a in ("rows_read", "loaded", "unchanged", "revised", "rows_rejected")],
                       *[f"{sum(f.extra.get(k, 0) for f in report.files):,}" for k in extra_keys], style="bold")
     console.print(table)
+    for note in report.skipped:
+        console.print(f"[yellow]{note}[/yellow]", highlight=False)
     many = len(report.files) > 5
     for f in report.files:
         for note in f.notes if not many or f.rows_rejected else []:

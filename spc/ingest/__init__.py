@@ -66,6 +66,7 @@ class ImportReport:
 
     source: str
     files: list[FileResult]
+    skipped: list[str] = field(default_factory=list)   # notes on files found but not imported
 
     @property
     def rows_rejected(self) -> int:
@@ -143,6 +144,12 @@ def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str
 def find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path],
                **options: object) -> tuple[Context, list[SourceFile]]:
     """The importer's context and the files `paths` name (checked before anything is written)."""
+    ctx, files, _ = _find_files(con, source, paths, **options)
+    return ctx, files
+
+
+def _find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path],
+                **options: object) -> tuple[Context, list[SourceFile], list[str]]:
     if source not in SOURCES:
         raise SpcError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     ctx = Context.from_store(con, **options)
@@ -154,7 +161,10 @@ def find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
     if not files:
         raise SpcError(f"{', '.join(map(str, paths))}: no files to import (looked for "
                        f"{' or '.join(module.patterns(ctx))}, also gzipped or in zip archives)")
-    return ctx, files
+    skipped: list[str] = []
+    if hasattr(module, "select_files"):   # e.g. police.uk: other forces' files in an archive
+        files, skipped = module.select_files(files, ctx)
+    return ctx, files, skipped
 
 
 def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path], *,
@@ -169,7 +179,7 @@ def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
     `own_transaction=False` runs inside the caller's transaction instead (e.g. a refresh that
     imports and recomputes results as one unit); the caller must have begun it.
     """
-    ctx, files = find_files(con, source, paths, **options)
+    ctx, files, skipped = _find_files(con, source, paths, **options)
     if on_start is not None:
         on_start(len(files))
     module = SOURCES[source]
@@ -183,7 +193,7 @@ def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
             results.append(result)
             if on_file is not None:
                 on_file(index, len(files), result)
-    return ImportReport(source=source, files=results)
+    return ImportReport(source=source, files=results, skipped=skipped)
 
 
 __all__ = ["SOURCES", "FileResult", "ImportReport", "find_files", "run_import"]

@@ -16,7 +16,9 @@ lower-casing and turning every run of other characters into `_` (so "Calls answe
 are the same). When no header fits a required field, the error names the field and every
 accepted header. With a force column, rows of other forces are skipped and counted in the
 summary; a force name matches when it reduces to the store's force code ("Staffordshire
-Police" -> staffordshire). Months may be written YYYY-MM, YYYY-MM-01, or as a month name and
+Police" -> staffordshire, "Devon & Cornwall Police" -> devon-and-cornwall). In a store of many
+forces a file with a force column is stored row by row under each row's force (`--area FORCE`
+keeps one force's rows); a file without one needs `--area`. Months may be written YYYY-MM, YYYY-MM-01, or as a month name and
 year ("Jan 2024", "January 2024", "Jan-24").
 """
 
@@ -61,8 +63,9 @@ def patterns(ctx: Context) -> tuple[str, ...]:
 def force_slug(name: pl.Expr) -> pl.Expr:
     """A force's name reduced to a catalogue-style code: "Staffordshire Police" -> "staffordshire"."""
     words = r"\b(police|constabulary|service|force|the)\b"
-    return (name.str.to_lowercase().str.replace_all(words, " ").str.replace_all(r"[^a-z0-9]+", "-")
-            .str.strip_chars("-"))
+    slug = (name.str.to_lowercase().str.replace_all("&", " and ").str.replace_all(words, " ")
+            .str.replace_all(r"[^a-z0-9]+", "-").str.strip_chars("-"))
+    return slug.replace("british-transport", "btp")
 
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
@@ -70,8 +73,13 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     frame, notes, problems = read_table(file, ctx.encoding)
     cols = find_columns(frame.columns, COLUMNS, REQUIRED)
     rows_read = frame.height
+    by_force = "force" in cols and len(ctx.forces) > 1 and (ctx.area is None or ctx.area in ctx.forces)
     if "force" in cols:
-        mine = frame.filter(force_slug(pl.col(cols["force"])) == ctx.force)
+        # one force: its rows (under it, or --area); many: each row under its own force (--area naming
+        # a force keeps that force's rows)
+        wanted = [ctx.area] if by_force and ctx.area else list(ctx.forces) if by_force else [ctx.force]
+        frame = frame.with_columns(force_slug(pl.col(cols["force"])).alias("_force"))
+        mine = frame.filter(pl.col("_force").is_in(wanted))
         if mine.height < frame.height:
             notes.append(f"{frame.height - mine.height} rows of other forces skipped")
         frame = mine
@@ -84,11 +92,11 @@ def parse(file: SourceFile, ctx: Context) -> Parsed:
     parsed, over = sum_not_above(parsed, file.name, parts, "calls", cols["calls"],
                                  "calls answered ({}) exceed calls received ({})")
     good = parsed.filter(~pl.col("_bad"))
-    area = ctx.area or ctx.force
+    area = pl.col("_force") if by_force else pl.lit(ctx.area or ctx.force)
 
     def obs(indicator: str, value: str | None, num: str | None = None, den: str | None = None) -> pl.DataFrame:
         return good.select(
-            pl.lit(indicator).alias("indicator_id"), pl.lit(area).alias("area_code"),
+            pl.lit(indicator).alias("indicator_id"), area.alias("area_code"),
             pl.col("month").alias("period_start"), pl.lit("month").alias("period_grain"),
             (pl.col(value) if value else pl.lit(None, pl.Float64)).cast(pl.Float64).alias("value"),
             (pl.col(num) if num else pl.lit(None, pl.Float64)).cast(pl.Float64).alias("numerator"),

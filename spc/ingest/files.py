@@ -56,12 +56,19 @@ class SourceFile:
     name: str
     opener: Callable[[], bytes] = field(repr=False)
     _data: bytes | None = field(default=None, repr=False)
+    explicit: bool = False            # named on the command line (not found in a folder or archive)
 
     @property
     def basename(self) -> str:
         """The file's own name without folders, archive or `.gz`."""
         base = self.name.replace("!", "/").rsplit("/", 1)[-1]
         return base[:-3] if base.lower().endswith(".gz") else base
+
+    @property
+    def folder(self) -> str | None:
+        """The name of the folder holding the file (in a zip archive: the member's folder), if any."""
+        parts = self.name.replace("!", "/").rsplit("/", 2)
+        return parts[-2] if len(parts) == 3 and parts[-2] else None
 
     def read(self) -> bytes:
         """The file's bytes, gunzipped when gzipped (read once, then kept)."""
@@ -128,7 +135,7 @@ def discover(paths: Iterable[str | Path], patterns: tuple[str, ...]) -> list[Sou
         elif path.suffix.lower() == ".zip":
             found += _zip_members(path, patterns)
         else:
-            found.append(SourceFile(str(path), path.read_bytes))
+            found.append(SourceFile(str(path), path.read_bytes, explicit=True))
     return found
 
 

@@ -18,7 +18,9 @@ STREET_HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Loc
 
 def street_rows(n: int = 12, location: str = "On or near High Street") -> list[str]:
     """Synthetic police.uk street rows for 2024-01 (ASB rows have no ID and no outcome)."""
-    areas = ["Tamworth 001A", "Stafford 010B", "Stoke-on-Trent 022C", "Lichfield 004D"]
+    # real LSOA codes and names (public identifiers), so the rows' districts are found by code
+    areas = [("E01029846", "Tamworth 001A"), ("E01029691", "Stafford 010B"), ("E01014300", "Stoke-on-Trent 022C"),
+             ("E01029480", "Lichfield 001A")]
     kinds = ["Anti-social behaviour", "Burglary", "Shoplifting", "Vehicle crime"]
     rows = []
     for i in range(n):
@@ -26,7 +28,7 @@ def street_rows(n: int = 12, location: str = "On or near High Street") -> list[s
         crime_id = "" if kind == "Anti-social behaviour" else f"{i:064x}"
         outcome = "" if kind == "Anti-social behaviour" else "Under investigation"
         rows.append(f"{crime_id},2024-01,Staffordshire Police,Staffordshire Police,-1.9{i:02d},52.6{i:02d},"
-                    f"{location},E0100{i:04d},{areas[i % 4]},{kind},{outcome},")
+                    f"{location},{areas[i % 4][0]},{areas[i % 4][1]},{kind},{outcome},")
     return rows
 
 
