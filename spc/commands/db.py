@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from spc import geography
 from spc.config import DATA_DIR, db_path
 from spc.errors import SpcError
-from spc.store import connect, migrate, schema_version, transaction
-from spc.store.catalogue import CATALOGUE_PATH, load_catalogue, read_catalogue
+from spc.store import areas, connect, migrate, schema_version, transaction
+from spc.store.catalogue import CATALOGUE_PATH, Catalogue, load_catalogue, read_catalogue
 from spc.store.geography import relocate_national
 from spc.store.observations import now
 from spc.store.queries import frame, load_observations
@@ -29,43 +31,151 @@ DbOption = Annotated[
 db_app = typer.Typer(help="Create and inspect the indicator store.", no_args_is_help=True)
 
 
+ForceOption = Annotated[
+    str | None,
+    typer.Option("--force", help="Build the store for this police force (as police.uk writes it, e.g. "
+                 "city-of-london), several separated by commas, or all; no demo data. Without it: the "
+                 "Staffordshire demo, or the forces of a store made with --force.", show_default=False),
+]
+
+#: What `db init --force` says about the demo data it does not load.
+NO_DEMO = ("no demo data: the demo is Staffordshire's; import police.uk files with "
+           "`spc import police-uk FOLDER`")
+
+
 @db_app.command("init")
 def init(
     db: DbOption = None,
+    force: ForceOption = None,
     empty: Annotated[bool, typer.Option("--empty", help="Catalogue only, no observations.")] = False,
     catalogue: Annotated[Path, typer.Option(help="Indicator catalogue (TOML).")] = CATALOGUE_PATH,
     demo_dir: Annotated[Path, typer.Option(help="Folder of demo data to load.")] = DATA_DIR / "demo",
 ) -> None:
-    """Create or update the store: schema, catalogue, demo data, then the results.
+    """Create or update the store: schema, catalogue, areas and populations, demo data, then the results.
 
     Safe to re-run on an existing store: the schema is migrated forward, the catalogue
     upserted, national figures an older importer stored under a local area moved to the
     national area (`spc.store.geography`), unchanged demo rows skipped, and analysts'
-    annotations kept.
+    annotations kept. With --force the areas are those forces' (spc.geography) and no demo
+    data is loaded; a store made that way keeps its forces when db init is run again.
     """
     from spc.demo import load_demo
 
     path = db_path(db)
     cat = read_catalogue(catalogue)
+    forces = None if force is None else geography.resolve_forces(force)   # before the store is touched
     con = connect(path, create=True)
     try:
         version = migrate(con)
         # One transaction: a failure anywhere leaves the store as it was.
         with transaction(con):
-            load_catalogue(con, cat)
+            if forces is None and areas.built_for(con) is not None:
+                forces = areas.store_forces(con)   # a store made with --force keeps its forces
+            setup = _set_up_areas(con, cat, catalogue, forces)
             moved = relocate_national(con)   # national figures an older importer stored under the force
-            loaded = None if empty else load_demo(con, demo_dir)
+            loaded = None if empty or forces is not None else load_demo(con, demo_dir)
             computed = record_results(con, trigger="db init")
     finally:
         con.close()
-    typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {len(cat.areas)} areas")
+    typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {setup.areas} areas")
+    if forces is not None:
+        typer.echo(f"forces: {', '.join(forces)}" + (f" (added {', '.join(setup.added)})" if setup.added else "")
+                   + (f" (removed {', '.join(setup.removed)})" if setup.removed else ""))
+    typer.echo(setup.populations)
     if moved.batches:
         typer.echo(f"national figures: {moved.observations} observations of {moved.batches} load(s) moved to the "
                    f"national area ({moved.series} series moved whole, {moved.restored} local figures current again)")
     if loaded is not None:
         typer.echo(f"demo data: {loaded.loaded} new, {loaded.revised} revised, {loaded.unchanged} unchanged rows "
                    "(illustrative figures, not published data)")
+    elif forces is not None:
+        typer.echo(NO_DEMO)
     typer.echo(f"results: {computed} series computed")
+
+
+@dataclass(frozen=True)
+class AreaSetup:
+    """What `_set_up_areas` did: areas in the store, forces added and removed, a line on populations."""
+
+    areas: int
+    added: list[str]
+    removed: list[str]
+    populations: str
+
+
+def _set_up_areas(con: duckdb.DuckDBPyConnection, cat: Catalogue, catalogue_path: Path,
+                  forces: list[str] | None) -> AreaSetup:
+    """Load the catalogue and the store's areas with their forces, districts and populations
+    (inside the caller's transaction). `forces` None: the demo's store, its areas the catalogue's;
+    else the lookup's areas of those forces and the catalogue's national area, and areas of forces
+    no longer wanted are removed, unless they hold observations, revisions or annotations."""
+    before = areas.store_forces(con)
+    if forces is None:
+        wanted = cat.areas
+        links = _demo_links(cat, catalogue_path)
+    else:
+        wanted = geography.local_areas(forces) + ([cat.national] if cat.national else [])
+        links = areas.force_links(forces)
+    codes = {a.code for a in wanted}
+    # the demo's store only gains areas, as before; a store for forces loses those of forces dropped
+    dropped = [] if forces is None else [
+        r[0] for r in con.execute("SELECT code FROM area ORDER BY code").fetchall() if r[0] not in codes]
+    if dropped:
+        _refuse_dropping_data(con, dropped, forces)
+    load_catalogue(con, cat, areas=wanted)
+    for code in dropped:
+        for table in ("result_point", "result_phase", "result_summary", "result_view", "signal", "series_setting"):
+            con.execute(f"DELETE FROM {table} WHERE area_code = ?", [code])   # table names are constants
+        con.execute("DELETE FROM area WHERE code = ?", [code])
+    if forces is not None:
+        areas.set_built_for(con, forces)
+    if links is None:
+        for table in ("area_force", "area_district", "area_population"):   # table names are constants
+            con.execute(f"DELETE FROM {table}")
+        note = (f"populations: none (no reference geography at {geography.geography_dir()}; "
+                "areas have no districts or populations)")
+    else:
+        pops = geography.district_populations()
+        n = areas.fill_geography(con, links, pops, geography.POPULATION_SOURCE)
+        years = sorted(set(pops["year"]))
+        span = f"mid-{years[0]} to mid-{years[-1]}" if years else "no years"
+        note = f"populations: {n} area-years (ONS mid-year estimates, {span})"
+    after = areas.store_forces(con)
+    return AreaSetup(areas=len(wanted), added=[f for f in after if f not in before and before],
+                     removed=[f for f in before if f not in after], populations=note)
+
+
+def _demo_links(cat: Catalogue, catalogue_path: Path) -> pl.DataFrame | None:
+    """The demo areas' forces and districts from the lookup, or None when the lookup is not there
+    (then the demo store has no districts or populations, as before schema 9)."""
+    if not (geography.geography_dir() / geography.DISTRICTS_FILE).exists():
+        return None
+    return areas.demo_links(cat.areas, catalogue_path)
+
+
+def _refuse_dropping_data(con: duckdb.DuckDBPyConnection, dropped: list[str], forces: list[str] | None) -> None:
+    """An SpcError when an area that would go holds observations, revisions or annotations."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _dropped AS SELECT unnest(?::VARCHAR[]) AS code", [dropped])
+    held = con.execute("""
+        SELECT d.code, coalesce(any_value(f.force_code), d.code) AS force,
+               (SELECT count(*) FROM observation o WHERE o.area_code = d.code)
+             + (SELECT count(*) FROM observation_revision r WHERE r.area_code = d.code) AS observations,
+               (SELECT count(*) FROM annotation a WHERE a.area_code = d.code) AS annotations
+        FROM _dropped d LEFT JOIN area_force f ON f.area_code = d.code
+        GROUP BY d.code ORDER BY d.code
+    """).fetchall()
+    con.execute("DROP TABLE _dropped")
+    held = [row for row in held if row[2] or row[3]]
+    if not held:
+        return
+    owners = sorted({row[1] for row in held})
+    detail = ", ".join(f"{code} ({n} observations, {a} annotations)" for code, _, n, a in held[:10])
+    more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+    keep = ",".join(sorted(set(forces or []) | set(owners))) if forces else None
+    hint = (f"keep them with --force {keep}, or make a new store with --db FILE" if keep else
+            "make a new store with --db FILE")
+    raise SpcError(f"the store holds data for {', '.join(owners)} in areas this set-up would remove: "
+                   f"{detail}{more}; nothing was changed: {hint}")
 
 
 def record_results(con: duckdb.DuckDBPyConnection, *, trigger: str) -> int:

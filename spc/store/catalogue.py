@@ -74,8 +74,17 @@ class Catalogue:
 
     @property
     def force(self) -> Area:
-        """The force-wide area (exactly one is declared)."""
-        return next(a for a in self.areas if a.type == "force")
+        """The catalogue's force: the demo's (Staffordshire). A store may hold many forces (its
+        force areas, spc.store.areas.store_forces); this is only the one the catalogue declares."""
+        found = self.forces
+        if len(found) != 1:
+            raise SpcError(f"the catalogue declares {len(found)} force areas; the demo needs exactly one")
+        return found[0]
+
+    @property
+    def forces(self) -> list[Area]:
+        """The force areas the catalogue declares (at most one: the demo's)."""
+        return [a for a in self.areas if a.type == "force"]
 
     @property
     def national(self) -> Area | None:
@@ -150,8 +159,11 @@ def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
     for i, entry in enumerate(raw.get("area", []), start=1):
         _check_entry(path, "area", i, entry, ("code", "name", "type"), _AREA_FIELDS, {"type": AREA_TYPES})
         areas.append(Area(**{k: (str(v) if k.startswith("valid") else v) for k, v in entry.items()}))
-    if sum(a.type == "force" for a in areas) != 1:
-        raise SpcError(f"{path}: exactly one [[area]] must have type = \"force\"")
+    # The catalogue declares the demo's force (Staffordshire); a store made with
+    # `spc db init --force` takes its forces from the reference geography instead (spc.geography).
+    if sum(a.type == "force" for a in areas) > 1:
+        raise SpcError(f"{path}: at most one [[area]] may have type = \"force\" (the demo's force; a store for "
+                       "other or several forces is made with `spc db init --force NAME|a,b|all`)")
     if sum(a.type == "national" for a in areas) > 1:
         raise SpcError(f"{path}: at most one [[area]] may have type = \"national\"")
 
@@ -180,8 +192,10 @@ def read_catalogue(path: str | Path = CATALOGUE_PATH) -> Catalogue:
     return Catalogue(indicators=indicators, areas=areas)
 
 
-def load_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
-    """Insert or update every indicator and area (run inside the caller's transaction).
+def load_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, areas: list[Area] | None = None) -> None:
+    """Insert or update every indicator and area (run inside the caller's transaction). `areas`,
+    when given, replaces the catalogue's own (a store made with `spc db init --force` has the
+    lookup's areas of its forces and the catalogue's national area).
 
     Entries are upserted, not replaced, so observations that refer to them stay valid.
     """
@@ -200,7 +214,7 @@ def load_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None
              ind.frequency, ind.priority, ind.source, ind.owner, ind.target, ind.target_source,
              ind.local, ind.sort_order],
         )
-    for area in catalogue.areas:
+    for area in catalogue.areas if areas is None else areas:
         con.execute(
             """INSERT INTO area (code, name, type, ons_code, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (code) DO UPDATE SET name = excluded.name, type = excluded.type,

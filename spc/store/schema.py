@@ -329,7 +329,46 @@ _V8 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+# Version 9: geography from the reference lookup (issue 11; spc.geography, read through
+# spc.store.areas): the force each area belongs to, the ONS local authority districts each area
+# covers, and each area's mid-year population summed over its districts. Separate tables, not
+# columns of `area`, because DuckDB cannot alter a table another table's foreign key refers to
+# (see version 3); and none refers to `area` by a foreign key, so `area` can be rebuilt again.
+# `store_setting` holds what the store was built for: name 'forces' = the --force list when it
+# was made with `spc db init --force` (no row: the Staffordshire demo's store). `db init` fills
+# all of them, so existing stores get their rows at their next `spc db init`.
+_V9 = [
+    """
+    CREATE TABLE area_force (      -- a force: itself; a local area: its force; the national area: no row
+        area_code       VARCHAR PRIMARY KEY,
+        force_code      VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE area_district (   -- the ONS districts (LAD codes) an area covers; national: none
+        area_code       VARCHAR NOT NULL,
+        lad_code        VARCHAR NOT NULL,
+        PRIMARY KEY (area_code, lad_code)
+    )
+    """,
+    """
+    CREATE TABLE area_population ( -- mid-year residents, summed over the area's districts
+        area_code       VARCHAR NOT NULL,
+        year            INTEGER NOT NULL,
+        population      BIGINT NOT NULL,
+        source          VARCHAR NOT NULL,          -- 'ONS mid-year population estimates, mid-2022'
+        PRIMARY KEY (area_code, year)
+    )
+    """,
+    """
+    CREATE TABLE store_setting (
+        name            VARCHAR PRIMARY KEY,
+        value           VARCHAR NOT NULL
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
