@@ -1,6 +1,7 @@
-"""The Compare areas page on the demo database: counts are compared with a year earlier by the
-conditional binomial funnel, colours follow the funnel, and a one-month window of small counts
-says that chance dominates."""
+"""The Compare areas page on the demo database: counts are compared per 1,000 residents (the
+main view, with the nine areas and their populations), or with a year earlier by the
+conditional binomial funnel as its own view; colours follow the funnel, plain English only,
+and a one-month window of small counts says that chance dominates."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ import json
 
 from test_app import run_app
 
+AREAS = {"Cannock Chase", "East Staffordshire", "Lichfield", "Newcastle-under-Lyme", "South Staffordshire",
+         "Stafford", "Staffordshire Moorlands", "Tamworth", "Stoke-on-Trent"}
+
 
 def _funnel(at) -> dict:
     return json.loads(next(c.proto.spec for c in at.get("plotly_chart")))
 
 
-def test_counts_funnel_is_year_on_year_and_marks_bands_by_level(monkeypatch, demo_db) -> None:
-    at = run_app(monkeypatch, demo_db, "compare", sel_indicator="asb_incidents", compare_window=12)
-    fig = _funnel(at)
-    assert fig["layout"]["xaxis"]["title"]["text"].startswith("incidents in both windows")
-    areas = next(t for t in fig["data"] if t.get("name") == "areas")
+def _said(at) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info])
+
+
+def _bands_follow_levels(areas: dict) -> None:
     # beyond 95% a hollow warning marker; filled concern colour only beyond 99.8%
     for symbol, colour, band in zip(areas["marker"]["symbol"], areas["marker"]["color"], areas["customdata"]):
         if "99.8%" in band:
@@ -26,6 +30,31 @@ def test_counts_funnel_is_year_on_year_and_marks_bands_by_level(monkeypatch, dem
             assert symbol == "circle-open" and colour != "#FAB428"
         else:
             assert colour != "#FAB428"
+
+
+def test_counts_are_compared_per_1000_residents_by_default(monkeypatch, demo_db) -> None:
+    at = run_app(monkeypatch, demo_db, "compare", sel_indicator="asb_incidents", compare_window=12)
+    fig = _funnel(at)
+    assert fig["layout"]["xaxis"]["title"]["text"] == "resident population"
+    assert fig["layout"]["yaxis"]["title"]["text"] == "per 1,000 residents"
+    areas = next(t for t in fig["data"] if t.get("name") == "areas")
+    assert set(areas["text"]) == AREAS
+    assert min(areas["x"]) > 50_000 and max(areas["x"]) > 200_000  # Stoke-on-Trent's ~260,000 residents
+    _bands_follow_levels(areas)
+    table = at.dataframe[0].value
+    assert {"Residents", "Per 1,000 residents", "Count"} <= set(table.columns) and len(table) == 9
+    said = _said(at)
+    assert "for every 1,000 people living there" in said
+    for jargon in ("UCL", "LCL", "p-value", "p =", "p <"):
+        assert jargon not in said
+
+
+def test_year_on_year_is_its_own_view(monkeypatch, demo_db) -> None:
+    at = run_app(monkeypatch, demo_db, "compare", sel_indicator="asb_incidents", compare_window=12,
+                 compare_view="change")
+    fig = _funnel(at)
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("incidents in both windows")
+    _bands_follow_levels(next(t for t in fig["data"] if t.get("name") == "areas"))
     table = at.dataframe[0].value
     assert "Ratio" in table.columns and "A year earlier" in table.columns
 
