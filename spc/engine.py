@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -31,7 +31,7 @@ from spc.dates import as_date
 from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
 from spc.rules import RULE_SETS, classify, point_type, rule_labels
-from spc.rules.anhoj import runs_analysis
+from spc.rules.anhoj import phase_runs
 from spc.timeliness import GRAIN_MONTHS
 
 IMPROVEMENTS = ("increase", "decrease", "neutral")
@@ -153,14 +153,47 @@ class SeriesSpec:
                 for name in ("shift", "trend") if not 6 <= getattr(self, name) <= 8]
 
 
-@dataclass(frozen=True)
 class Analysis:
-    """Result of :func:`analyse`: ``points``, ``phases`` and ``summary`` frames."""
+    """Result of :func:`analyse`: ``points``, ``phases`` and ``summary`` frames.
 
-    points: pl.DataFrame
-    phases: pl.DataFrame
-    summary: pl.DataFrame
-    specs: Mapping[str, SeriesSpec] | SeriesSpec = field(repr=False, default_factory=SeriesSpec)
+    ``phases`` and ``summary`` are computed on first use when :func:`analyse` made the
+    analysis (about a third of its time at 100,000 series): a caller that only writes the
+    points, as ``spc chart`` does for CSV and Parquet, does not pay for them. They are the same
+    frames either way. Built directly, all three are given.
+    """
+
+    __slots__ = ("points", "_phases", "_summary", "specs", "_later")
+
+    def __init__(self, points: pl.DataFrame, phases: pl.DataFrame | None = None,
+                 summary: pl.DataFrame | None = None,
+                 specs: Mapping[str, SeriesSpec] | SeriesSpec | None = None, *,
+                 later: Callable[[], tuple[pl.DataFrame, pl.DataFrame]] | None = None) -> None:
+        if later is None and (phases is None or summary is None):
+            raise TypeError("Analysis needs points, phases and summary")
+        self.points = points
+        self._phases, self._summary, self._later = phases, summary, later
+        self.specs = SeriesSpec() if specs is None else specs
+
+    def _complete(self) -> None:
+        if self._later is not None:
+            self._phases, self._summary = self._later()
+            self._later = None  # and with it the engine's working frame
+
+    @property
+    def phases(self) -> pl.DataFrame:
+        if self._phases is None:
+            self._complete()
+        return self._phases
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        if self._summary is None:
+            self._complete()
+        return self._summary
+
+    def __repr__(self) -> str:
+        return (f"Analysis(points={self.points!r}, phases={self.phases!r}, "
+                f"summary={self.summary!r})")
 
 
 # ---------------------------------------------------------------- specs as frames
@@ -432,29 +465,70 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     points = points.with_columns(rule_labels(points["_rule_code"]))
     _lap("rules", t0)
 
-    # EWMA and CUSUM statistics carry memory: a runs analysis of them means nothing
-    runs = runs_analysis(points.filter(~pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))))
-    # phases are contiguous rows: read their first and last rows instead of grouping
-    first, last = _edges(points, "_g")
-    counts = points.lazy().group_by("_g", maintain_order=True).agg(
-        n_points=pl.len().cast(pl.Int64), n_used=(~pl.col("excluded")).sum().cast(pl.Int64))
-    phases = (pl.concat([
-        first.select("_g", "series", "phase", pl.col("period").alias("start"), "trial_limits"),
-        last.select(pl.col("period").alias("end"), "centre", "lower", "upper"),
-        counts.collect().drop("_g")], how="horizontal")
-        .join(runs, on="_g", how="left", maintain_order="left")
-        .with_columns(pl.col("longest_run", "crossings").fill_null(0),
-                      pl.col("runs_signal").fill_null(False))
-        .select("_g", "series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
-                "upper", "trial_limits", "runs_signal", "longest_run", "longest_run_max",
-                "crossings", "crossings_min")
-        )
+    # what the phases and summary frames need, kept for when they are asked for
+    work = points.select(_WORK_COLUMNS)
 
-    _lap("phases", t0)
-    summary = _summary(points, phases, specs)
-    _lap("summary", t0)
-    return Analysis(points=points.select(POINT_COLUMNS), phases=phases.drop("_g"), summary=summary,
-                    specs=specs)
+    def later() -> tuple[pl.DataFrame, pl.DataFrame]:
+        t1 = [time.perf_counter()]
+        phases = _phases(work)
+        _lap("phases", t1)
+        summary = _summary(work, phases, specs)
+        _lap("summary", t1)
+        return phases.drop("_g"), summary
+
+    return Analysis(points=points.select(POINT_COLUMNS), specs=specs, later=later)
+
+
+#: the columns of the engine's working frame that the phases and summary frames read
+_WORK_COLUMNS = ["_g", "_s", "_r", "series", "period", "value", "phase", "excluded", "chart",
+                 "improvement", "target", "centre", "lower", "upper", "trial_limits",
+                 "point_type", "n_missing", "seasonal_limits", "frequency", "shift", "trend",
+                 "break_at_gaps", "_dir", "_improve", "_rule_code", "outside_limits",
+                 "gap_before"]
+
+
+def _starts(ids: np.ndarray) -> np.ndarray:
+    """First row of each run of equal ``ids`` (contiguous groups)."""
+    return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, np.int64)
+
+
+def _phases(points: pl.DataFrame) -> pl.DataFrame:
+    """One row per phase: its first and last rows' figures, counts and the Anhøj runs analysis.
+
+    Phases are contiguous rows, so each figure is read at the phase's first or last row (a
+    gather of the few columns needed, not a filter of the whole frame) or summed over its
+    stretch of rows with ``reduceat``.
+    """
+    starts = _starts(points["_g"].to_numpy())
+    ends = np.r_[starts[1:], points.height] - 1
+    # EWMA and CUSUM statistics carry memory: a runs analysis of them means nothing
+    sequential = pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
+    skip = (points.select(sequential).to_series().to_numpy()
+            if points.select(sequential.any()).item() else None)
+    _, runs = phase_runs(points, skip)
+    used = (~points["excluded"]).cast(pl.Int64).to_numpy()
+    n_used = np.add.reduceat(used, starts) if len(starts) else np.zeros(0, np.int64)
+    has = runs["n_useful"] > 0
+    first = points.select("_g", "series", "phase", pl.col("period").alias("start"),
+                          "trial_limits")[starts]
+    last = points.select(pl.col("period").alias("end"), "centre", "lower", "upper")[ends]
+    counts = pl.DataFrame({
+        "n_points": np.diff(np.r_[starts, points.height]).astype(np.int64),
+        "n_used": n_used.astype(np.int64), "_has": has,
+        **{k: runs[k] for k in ("longest_run", "longest_run_max", "crossings", "crossings_min")}},
+        schema={"n_points": pl.Int64, "n_used": pl.Int64, "_has": pl.Boolean,
+                "longest_run": pl.Int64, "longest_run_max": pl.Int64, "crossings": pl.Int64,
+                "crossings_min": pl.Int64})
+    has_runs = pl.col("_has")
+    signal = ((pl.col("longest_run") > pl.col("longest_run_max"))
+              | (pl.col("crossings") < pl.col("crossings_min")))
+    return pl.concat([first, last, counts], how="horizontal").with_columns(
+        runs_signal=has_runs & signal,
+        longest_run_max=pl.when(has_runs).then(pl.col("longest_run_max")),
+        crossings_min=pl.when(has_runs).then(pl.col("crossings_min")),
+    ).select("_g", "series", "phase", "start", "end", "n_points", "n_used", "centre", "lower",
+             "upper", "trial_limits", "runs_signal", "longest_run", "longest_run_max",
+             "crossings", "crossings_min")
 
 
 def _edges(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -20,7 +20,6 @@ import math
 import numpy as np
 import polars as pl
 
-from spc.rules._runs import prev, run_length
 
 PHASE = "_g"  # integer id of (series, phase)
 SEGMENT = "_r"  # integer id of a run segment: (series, phase) cut at gaps in the periods
@@ -73,29 +72,57 @@ def runs_analysis(points: pl.DataFrame) -> pl.DataFrame:
     """One row per phase id ``_g`` that has useful points, with runs_signal, longest_run,
     longest_run_max, crossings, crossings_min and n_useful; ``points`` needs _g, _r (run
     segment), excluded, value and centre, sorted by series and period."""
-    side = (pl.col("value") - pl.col("centre")).sign()
-    useful = (points.lazy().filter(~pl.col("excluded") & (side != 0))
-              .select(PHASE, SEGMENT, side.alias("_side")))
-    # rows of a segment stay adjacent after the filter: runs are stretches of equal side;
-    # a segment's first run starts there without crossing anything
-    s, r = pl.col("_side"), pl.col(SEGMENT)
-    first_in_segment = (r != r.shift(1)).fill_null(True)
-    per_phase = (useful.with_columns(_len=run_length(s), _start=(s != prev(s)).fill_null(True),
-                                     _seg_start=first_in_segment)
-                 .group_by(PHASE).agg(
-                     longest_run=pl.col("_len").max().cast(pl.Int64),
-                     crossings=(pl.col("_start").sum() - pl.col("_seg_start").sum())
-                     .cast(pl.Int64),
-                     n_useful=pl.len().cast(pl.Int64),
-                     _pairs=(pl.len() - pl.col("_seg_start").sum()).cast(pl.Int64)))
-    # phases without a useful point are absent here; the caller fills them with zeros
-    per_phase = per_phase.collect()
-    # the thresholds depend only on (n, pairs): compute them once per distinct pair, then join
-    keys = per_phase.select("n_useful", "_pairs").unique().filter(pl.col("n_useful") >= 1)
-    longest, crossings = thresholds(keys["n_useful"].to_numpy(), keys["_pairs"].to_numpy())
-    lookup = keys.with_columns(longest_run_max=pl.Series(longest, dtype=pl.Int64),
-                               crossings_min=pl.Series(crossings, dtype=pl.Int64))
-    return per_phase.join(lookup, on=["n_useful", "_pairs"], how="left",
-                          maintain_order="left").drop("_pairs").with_columns(
-        runs_signal=((pl.col("longest_run") > pl.col("longest_run_max"))
-                     | (pl.col("crossings") < pl.col("crossings_min"))).fill_null(False))
+    g, counts = phase_runs(points)
+    has = counts["n_useful"] > 0
+    out = {"_g": g[has], **{k: v[has] for k, v in counts.items()}}
+    return pl.DataFrame(out, schema={"_g": pl.Int64, **{k: pl.Int64 for k in counts}}).select(
+        "_g", "longest_run", "crossings", "n_useful", "longest_run_max", "crossings_min",
+    ).with_columns(runs_signal=(pl.col("longest_run") > pl.col("longest_run_max"))
+                   | (pl.col("crossings") < pl.col("crossings_min")))
+
+
+def phase_runs(points: pl.DataFrame, skip: np.ndarray | None = None
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(phase ids, columns) with one entry per phase ``_g`` of ``points`` in row order:
+    n_useful, longest_run, crossings, longest_run_max and crossings_min (Int64 arrays; a
+    phase without useful points has zeros there, and its thresholds mean nothing).
+
+    ``skip`` marks rows that are never useful (EWMA and CUSUM points). Written over whole
+    columns in NumPy: the useful points of a run segment are adjacent rows, so runs are
+    stretches of equal side between segment edges, and a phase's figures are sums and maxima
+    over its contiguous stretch of useful rows (``reduceat``).
+    """
+    g, r = points[PHASE].to_numpy(), points[SEGMENT].to_numpy()
+    with np.errstate(invalid="ignore"):  # a null centre (NaN here) leaves a point off the line
+        side = np.sign(points["value"].to_numpy() - points["centre"].to_numpy())
+    n_rows = len(g)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if n_rows else np.zeros(0, np.int64)
+    useful = (side != 0) & ~np.isnan(side) & ~points["excluded"].to_numpy()
+    if skip is not None:
+        useful &= ~skip
+    idx = np.flatnonzero(useful)
+    ru, su = r[idx], side[idx]
+    # number of useful rows before each phase's first row: where its useful rows begin
+    before = np.searchsorted(idx, starts)
+    n_useful = np.diff(np.r_[before, len(idx)])
+    seg_start = np.r_[True, ru[1:] != ru[:-1]] if len(idx) else np.zeros(0, bool)
+    run_start = seg_start | (np.r_[True, su[1:] != su[:-1]] if len(idx) else seg_start)
+    run_first = np.flatnonzero(run_start)
+    run_len = np.diff(np.r_[run_first, len(idx)])
+    has = n_useful > 0
+    at = before[has]  # first useful row of each phase that has one (a run and segment start)
+    longest = np.zeros(len(starts), np.int64)
+    crossings = np.zeros(len(starts), np.int64)
+    segments = np.zeros(len(starts), np.int64)
+    if len(at):
+        # a phase's first useful row starts a run: its index among the runs
+        longest[has] = np.maximum.reduceat(run_len, np.searchsorted(run_first, at))
+        crossings[has] = np.add.reduceat(run_start, at, dtype=np.int64)
+        segments[has] = np.add.reduceat(seg_start, at, dtype=np.int64)
+    crossings -= segments
+    longest_max, crossings_min = np.zeros(len(starts), np.int64), np.zeros(len(starts), np.int64)
+    if has.any():
+        longest_max[has], crossings_min[has] = thresholds(n_useful[has], n_useful[has] - segments[has])
+    return g[starts].astype(np.int64), {
+        "n_useful": n_useful.astype(np.int64), "longest_run": longest, "crossings": crossings,
+        "longest_run_max": longest_max, "crossings_min": crossings_min}
