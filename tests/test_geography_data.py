@@ -1,0 +1,161 @@
+"""Checks on the reference geography shipped in data/geography/ (see its README.md).
+
+These read the committed files only; nothing is downloaded.
+"""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+GEO = Path(__file__).resolve().parent.parent / "data" / "geography"
+
+STAFFORDSHIRE_DISTRICTS = {
+    "Cannock Chase",
+    "East Staffordshire",
+    "Lichfield",
+    "Newcastle-under-Lyme",
+    "South Staffordshire",
+    "Stafford",
+    "Staffordshire Moorlands",
+    "Tamworth",
+    "Stoke-on-Trent",
+}
+
+# ONS mid-year population estimates, England and Wales (K04000001), all ages, persons:
+# "Estimates of the population for England and Wales, mid-2023" (ONS, 15 July 2024),
+# table MYE5. Mid-2022: 60,245,218; mid-2023: 60,854,727.
+EW_TOTAL = {2022: 60_245_218, 2023: 60_854_727}
+
+
+def read(name: str) -> pl.DataFrame:
+    return pl.read_csv(GEO / name, infer_schema_length=0)
+
+
+@pytest.fixture(scope="module")
+def forces() -> pl.DataFrame:
+    return read("forces.csv")
+
+
+@pytest.fixture(scope="module")
+def districts() -> pl.DataFrame:
+    return read("districts.csv")
+
+
+@pytest.fixture(scope="module")
+def lsoa() -> pl.DataFrame:
+    return read("lsoa_districts.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def population() -> pl.DataFrame:
+    return read("population.csv").with_columns(
+        pl.col("year").cast(pl.Int64), pl.col("population").cast(pl.Int64)
+    )
+
+
+@pytest.fixture(scope="module")
+def msg() -> pl.DataFrame:
+    return read("most_similar_groups.csv").with_columns(pl.col("rank").cast(pl.Int64))
+
+
+def test_headers(forces, districts, lsoa, population, msg):
+    assert forces.columns == ["force", "name", "pfa_code", "falls_within"]
+    assert districts.columns == [
+        "lad_code", "lad_name", "csp_code", "csp_name", "pfa_code", "pfa_name", "force",
+    ]
+    assert lsoa.columns == ["lsoa_code", "lad_code"]
+    assert population.columns == ["lad_code", "year", "population"]
+    assert msg.columns == ["force", "peer", "rank"]
+
+
+def test_forces(forces):
+    assert forces.height == 44
+    assert forces["force"].is_unique().all()
+    assert forces["falls_within"].is_unique().all()
+    assert forces["force"].str.contains(r"^[a-z]+(-[a-z]+)*$").all()
+    territorial = forces.filter(pl.col("force") != "btp")
+    assert territorial["pfa_code"].str.contains(r"^(E23|W15)\d{6}$").all()
+    assert territorial["pfa_code"].is_unique().all()
+    assert territorial["pfa_code"].str.starts_with("W15").sum() == 4
+    btp = forces.filter(pl.col("force") == "btp").row(0, named=True)
+    assert btp["pfa_code"] is None and btp["falls_within"] == "British Transport Police"
+    falls = dict(zip(forces["force"], forces["falls_within"]))
+    assert falls["staffordshire"] == "Staffordshire Police"
+    assert falls["metropolitan"] == "Metropolitan Police Service"
+
+
+def test_district_codes_well_formed(districts):
+    assert districts["lad_code"].is_unique().all()
+    assert districts["lad_code"].str.contains(r"^(E06|E07|E08|E09|W06)\d{6}$").all()
+    # A district covered by several CSPs lists them all, ';'-separated (see README).
+    # ONS codes CSPs E22 in England and W14 in Wales.
+    csp = districts.select(pl.col("csp_code").str.split(";")).explode("csp_code")["csp_code"]
+    assert csp.str.contains(r"^(E22|W14)\d{6}$").all()
+    assert districts["pfa_code"].str.contains(r"^(E23|W15)\d{6}$").all()
+    for row in districts.iter_rows(named=True):
+        assert row["lad_code"][0] == row["pfa_code"][0]
+
+
+def test_every_district_in_exactly_one_force(districts, forces):
+    assert districts["force"].null_count() == 0
+    assert districts.group_by("lad_code").agg(pl.col("force").n_unique())["force"].max() == 1
+    known = set(forces["force"])
+    assert set(districts["force"]) <= known
+    territorial = set(forces.filter(pl.col("force") != "btp")["force"])
+    assert set(districts["force"]) == territorial
+    # the district's PFA code is the force's
+    j = districts.join(forces, on="force", suffix="_f")
+    assert (j["pfa_code"] == j["pfa_code_f"]).all()
+
+
+def test_staffordshire_and_london(districts):
+    staffs = districts.filter(pl.col("force") == "staffordshire")
+    assert set(staffs["lad_name"]) == STAFFORDSHIRE_DISTRICTS
+    city = districts.filter(pl.col("force") == "city-of-london")
+    assert city.height == 1 and city["lad_code"][0] == "E09000001"
+    met = districts.filter(pl.col("force") == "metropolitan")
+    assert met.height == 32 and met["lad_code"].str.starts_with("E09").all()
+
+
+def test_lsoa_lookup(lsoa, districts):
+    assert lsoa["lsoa_code"].is_unique().all()
+    assert lsoa["lsoa_code"].str.contains(r"^(E01|W01)\d{6}$").all()
+    assert set(lsoa["lad_code"]) <= set(districts["lad_code"])
+    assert set(districts["lad_code"]) <= set(lsoa["lad_code"])
+    # 2011 LSOAs (34,753) and 2021 LSOAs (35,672) less the codes in both
+    assert 35_672 <= lsoa.height <= 34_753 + 35_672
+    by_code = dict(zip(lsoa["lsoa_code"], lsoa["lad_code"]))
+    # Stoke-on-Trent 001A (in both sets); 2011 LSOAs of abolished districts map to the
+    # current one: Aylesbury Vale 001A -> Buckinghamshire, Allerdale 001A -> Cumberland,
+    # Taunton Deane 001A -> Somerset; Stafford 010F is a 2021-only code.
+    assert by_code["E01014257"] == "E06000021"
+    assert by_code["E01017648"] == "E06000060"
+    assert by_code["E01019126"] == "E06000063"
+    assert by_code["E01029258"] == "E06000066"
+    assert by_code["E01034047"] == "E07000197"
+
+
+def test_population(population, districts):
+    assert set(population["lad_code"]) <= set(districts["lad_code"])
+    assert population.select(pl.struct("lad_code", "year").is_unique().all()).item()
+    assert (population["population"] > 0).all()
+    for year, total in EW_TOTAL.items():
+        sub = population.filter(pl.col("year") == year)
+        assert set(sub["lad_code"]) == set(districts["lad_code"])
+        assert abs(sub["population"].sum() - total) <= 0.01 * total
+    staffs = set(districts.filter(pl.col("force") == "staffordshire")["lad_code"])
+    p22 = population.filter((pl.col("year") == 2022) & pl.col("lad_code").is_in(list(staffs)))
+    assert 1_100_000 < p22["population"].sum() < 1_200_000
+
+
+def test_most_similar_groups(msg, forces):
+    known = set(forces["force"])
+    assert set(msg["force"]) <= known and set(msg["peer"]) <= known
+    assert (msg["force"] != msg["peer"]).all()
+    assert msg.select(pl.struct("force", "peer").is_unique().all()).item()
+    ranks = msg.group_by("force").agg(pl.col("rank").sort(), pl.len())
+    for row in ranks.iter_rows(named=True):
+        assert row["rank"] == list(range(1, row["len"] + 1))
+    territorial = set(forces.filter(pl.col("force") != "btp")["force"])
+    assert set(msg["force"]) == territorial
