@@ -22,6 +22,10 @@ STAFFORDSHIRE_DISTRICTS = {
     "Stoke-on-Trent",
 }
 
+# Bournemouth, Christchurch and Poole; Buckinghamshire; North and West Northamptonshire; Cumberland;
+# Westmorland and Furness; East Suffolk
+OWN_PARTNERSHIP = {"E06000058", "E06000060", "E06000061", "E06000062", "E06000063", "E06000064", "E07000244"}
+
 # ONS mid-year population estimates, England and Wales (K04000001), all ages, persons:
 # "Estimates of the population for England and Wales, mid-2023" (ONS, 15 July 2024),
 # table MYE5. Mid-2022: 60,245,218; mid-2023: 60,854,727.
@@ -88,10 +92,17 @@ def test_forces(forces):
 def test_district_codes_well_formed(districts):
     assert districts["lad_code"].is_unique().all()
     assert districts["lad_code"].str.contains(r"^(E06|E07|E08|E09|W06)\d{6}$").all()
-    # A district covered by several CSPs lists them all, ';'-separated (see README).
-    # ONS codes CSPs E22 in England and W14 in Wales.
-    csp = districts.select(pl.col("csp_code").str.split(";")).explode("csp_code")["csp_code"]
-    assert csp.str.contains(r"^(E22|W14)\d{6}$").all()
+    # ONS codes CSPs E22 in England and W14 in Wales. The seven districts that ONS (December 2023)
+    # still lists under their predecessors' CSPs are their own partnership: csp_code = lad_code
+    # (see README).
+    own = districts.filter(pl.col("csp_code") == pl.col("lad_code"))
+    assert set(own["lad_code"]) == OWN_PARTNERSHIP
+    assert (own["csp_name"] == own["lad_name"]).all()
+    rest = districts.filter(pl.col("csp_code") != pl.col("lad_code"))
+    assert rest["csp_code"].str.contains(r"^(E22|W14)\d{6}$").all()
+    # a partnership lies within one force and has one name
+    per_csp = districts.group_by("csp_code").agg(pl.col("force").n_unique(), pl.col("csp_name").n_unique())
+    assert per_csp["force"].max() == 1 and per_csp["csp_name"].max() == 1
     assert districts["pfa_code"].str.contains(r"^(E23|W15)\d{6}$").all()
     for row in districts.iter_rows(named=True):
         assert row["lad_code"][0] == row["pfa_code"][0]
