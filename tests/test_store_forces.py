@@ -7,6 +7,7 @@ Every test reads the small fixture copies in tests/data/geography/ through $SPC_
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,165 @@ def test_demo_store_areas_have_districts_and_populations(tmp_path):
     assert _rows(path, "SELECT lad_code FROM area_district WHERE area_code = 'stoke-on-trent'") == [("E06000021",)]
     assert _rows(path, "SELECT count(DISTINCT area_code) FROM area_population") == [(10,)]
     assert _rows(path, "SELECT count(*) FROM area_force") == [(10,)]
+
+
+def test_rerun_is_idempotent_and_keeps_the_forces(tmp_path, capsys):
+    path = tmp_path / "notts.duckdb"
+    tables = ("area", "area_force", "area_district", "area_population", "store_setting")
+
+    def snapshot():
+        return {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+
+    assert _init(path, "--force", "nottinghamshire") == 0
+    first = snapshot()
+    assert _init(path, "--force", "nottinghamshire") == 0
+    assert snapshot() == first
+    capsys.readouterr()
+    # without --force: the store's forces, never the Staffordshire demo
+    assert _init(path) == 0
+    out = capsys.readouterr().out
+    assert "forces: nottinghamshire" in out and "no demo data" in out
+    assert snapshot() == first
+    assert _rows(path, "SELECT count(*) FROM observation") == [(0,)]
+    assert _rows(path, "SELECT count(*) FROM area WHERE code = 'stafford'") == [(0,)]
+
+
+def test_adding_a_force_and_dropping_one(tmp_path, capsys):
+    path = tmp_path / "two.duckdb"
+    assert _init(path, "--force", "city-of-london") == 0
+    assert _init(path, "--force", "city-of-london,wiltshire") == 0
+    assert "(added wiltshire)" in capsys.readouterr().out
+    assert _rows(path, "SELECT code FROM area WHERE type = 'force' ORDER BY 1") == [("city-of-london",), ("wiltshire",)]
+    # a force with no data can go
+    assert _init(path, "--force", "wiltshire") == 0
+    assert "(removed city-of-london)" in capsys.readouterr().out
+    assert _rows(path, "SELECT count(*) FROM area WHERE code LIKE 'city-of-london%'") == [(0,)]
+    assert _rows(path, "SELECT count(*) FROM area_force WHERE force_code = 'city-of-london'") == [(0,)]
+    # one with observations cannot
+    _add(path, "wiltshire-district", [5, 6, 7])
+    before = {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in ("area", "area_force", "store_setting")}
+    assert _init(path, "--force", "city-of-london") != 0
+    err = capsys.readouterr().err
+    assert "holds data for wiltshire" in err and "wiltshire-district (3 observations" in err
+    assert "--force city-of-london,wiltshire" in err and "nothing was changed" in err
+    assert {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in before} == before
+
+
+def test_a_demo_store_becomes_a_store_for_forces_only_without_losing_data(tmp_path, capsys):
+    path = tmp_path / "demo.duckdb"
+    assert _init(path, "--empty") == 0
+    _add(path, "tamworth", [80, 95])
+    assert _init(path, "--force", "wiltshire") != 0
+    assert "holds data for staffordshire" in capsys.readouterr().err
+    assert _rows(path, "SELECT count(*) FROM area WHERE type = 'force'") == [(1,)]
+    # keeping Staffordshire: its lookup areas are the demo's (same codes), nothing lost
+    assert _init(path, "--force", "staffordshire,wiltshire") == 0
+    assert _rows(path, "SELECT count(*) FROM observation WHERE area_code = 'tamworth'") == [(2,)]
+    assert _rows(path, "SELECT force_code FROM area_force WHERE area_code = 'tamworth'") == [("staffordshire",)]
+
+
+# --------------------------------------------------------------------------------------------
+# Bad reference files
+# --------------------------------------------------------------------------------------------
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda d: _append(d / "districts.csv",
+                       "E07000192,Cannock Chase,E22000192,Cannock Chase,E23000038,Wiltshire,wiltshire"),
+     r"districts.csv: line 18, column force: 'wiltshire' is a second force for district E07000192: "
+     r"it is already in force 'staffordshire' \(line 2\)"),
+    (lambda d: _append(d / "districts.csv",
+                       "E07000192,Cannock Chase,E22000192,Cannock Chase,E23000015,Staffordshire,staffordshire"),
+     r"districts.csv: line 18, column lad_code: 'E07000192' is listed twice \(first on line 2\)"),
+    (lambda d: _replace(d / "districts.csv", "E23000038,Wiltshire,wiltshire\nE06000030,Swindon,E22000030,Swindon,"
+                        "E23000038,Wiltshire,wiltshire", "E23000038,Wiltshire,wiltshire\nE06000030,Swindon,"
+                        "E22000030,Swindon,E23000099,Gloucestershire,gloucestershire"),
+     r"districts.csv: line 13, column force: 'gloucestershire' is not a force of .*forces.csv"),
+    (lambda d: _replace(d / "districts.csv", "E07000199,Tamworth", "E0700199,Tamworth"),
+     r"districts.csv: line 9, column lad_code: 'E0700199' is not a local authority district code"),
+    (lambda d: _replace(d / "districts.csv", "E22000054,Wiltshire", "E22000063;E22000067,Wiltshire"),
+     r"districts.csv: line 12, column csp_code: 'E22000063;E22000067' is not a community safety partnership code"),
+    (lambda d: _replace(d / "forces.csv", "wiltshire,Wiltshire Police", "Wiltshire,Wiltshire Police"),
+     r"forces.csv: line 6, column force: 'Wiltshire' is not a police.uk force name"),
+    (lambda d: _append(d / "population.csv", "E07000192,2021,5"),
+     r"population.csv: line 34, column lad_code: \('E07000192', '2021'\) is listed twice"),
+    (lambda d: _append(d / "population.csv", "E07000999,2021,5"),
+     r"population.csv: line 34, column lad_code: 'E07000999' is not a district of .*districts.csv"),
+])
+def test_a_bad_lookup_is_refused_naming_file_line_and_value(tmp_path, bad_geography, capsys, breakage, message):
+    path = tmp_path / "store.duckdb"
+    assert _init(path, "--force", "city-of-london") == 0
+    _add(path, "city-of-london", [1, 2])
+    tables = ("area", "area_force", "area_district", "area_population", "observation", "store_setting")
+    before = {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+    breakage(bad_geography)
+    capsys.readouterr()
+    for args in (["--force", "city-of-london,wiltshire"], []):
+        assert _init(path, *args) != 0
+        err = capsys.readouterr().err
+        assert re.search(message, err), err
+    assert {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in tables} == before
+    # nor is a new store made
+    assert _init(tmp_path / "new.duckdb", "--force", "city-of-london") != 0
+    assert not (tmp_path / "new.duckdb").exists()
+
+
+def test_an_lsoa_of_an_unknown_district_is_refused(bad_geography):
+    import gzip
+
+    with gzip.open(bad_geography / "lsoa_districts.csv.gz", "at") as f:
+        f.write("E01999999,E07000999\n")
+    with pytest.raises(SpcError, match=r"lsoa_districts.csv.gz: line 51, column lad_code: 'E07000999' is not a "
+                                       r"district of .*districts.csv"):
+        geography.lsoa_districts()
+
+
+def test_a_missing_column_and_a_missing_file(bad_geography):
+    (bad_geography / "most_similar_groups.csv").write_text("force,peer\nstaffordshire,wiltshire\n")
+    with pytest.raises(SpcError, match=r"most_similar_groups.csv: line 1 \(header\): missing column\(s\) rank"):
+        geography.peer_groups()
+    (bad_geography / "forces.csv").unlink()
+    with pytest.raises(SpcError, match=r"forces.csv: reference geography file not found"):
+        geography.forces()
+
+
+# --------------------------------------------------------------------------------------------
+# Migration of a single-force store
+# --------------------------------------------------------------------------------------------
+
+def test_a_schema_8_store_migrates_and_keeps_everything(tmp_path):
+    from spc.store.catalogue import load_catalogue
+
+    path = tmp_path / "old.duckdb"
+    con = connect(path, create=True)
+    migrate(con, target=8)
+    with transaction(con):
+        load_catalogue(con, read_catalogue())
+    con.close()
+    _add(path, "tamworth", [80, 95, 70])
+    _add(path, "tamworth", [81, 95, 70])        # one revision
+    _add(path, "staffordshire", [900, 950])
+    con = connect(path)
+    with transaction(con):
+        con.execute("INSERT INTO annotation (indicator_id, area_code, date, kind, text, author, created_at) "
+                    "VALUES ('asb_incidents', 'tamworth', DATE '2024-02-01', 'note', 'a note', 'ana', now())")
+    con.close()
+    counts = {t: _rows(path, f"SELECT count(*) FROM {t}")[0][0]
+              for t in ("observation", "observation_revision", "annotation")}
+    assert counts == {"observation": 5, "observation_revision": 1, "annotation": 1}
+    assert _init(path, "--empty") == 0
+    assert _rows(path, "SELECT max(version) FROM schema_version") == [(9,)]
+    assert {t: _rows(path, f"SELECT count(*) FROM {t}")[0][0] for t in counts} == counts
+    assert _rows(path, "SELECT count(*) FROM area_force") == [(10,)]
+    assert _rows(path, "SELECT count(DISTINCT area_code) FROM area_population") == [(10,)]
+    assert _rows(path, "SELECT count(*) FROM store_setting") == [(0,)]

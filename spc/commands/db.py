@@ -64,6 +64,7 @@ def init(
     path = db_path(db)
     cat = read_catalogue(catalogue)
     forces = None if force is None else geography.resolve_forces(force)   # before the store is touched
+    _check_geography(required=forces is not None)
     con = connect(path, create=True)
     try:
         version = migrate(con)
@@ -143,6 +144,20 @@ def _set_up_areas(con: duckdb.DuckDBPyConnection, cat: Catalogue, catalogue_path
     after = areas.store_forces(con)
     return AreaSetup(areas=len(wanted), added=[f for f in after if f not in before and before],
                      removed=[f for f in before if f not in after], populations=note)
+
+
+def _check_geography(*, required: bool) -> None:
+    """Read and check every reference file before the store is touched, so a mistake in them
+    (named by file, line, column and value) changes nothing. Without --force a missing lookup is
+    allowed (the demo's store then has no districts or populations)."""
+    if not required and not (geography.geography_dir() / geography.DISTRICTS_FILE).exists():
+        return
+    geography.area_table()
+    geography.district_populations()
+    if required or (geography.geography_dir() / geography.LSOA_FILE).exists():
+        geography.lsoa_districts()
+    if (geography.geography_dir() / geography.PEERS_FILE).exists():
+        geography.peer_groups()
 
 
 def _demo_links(cat: Catalogue, catalogue_path: Path) -> pl.DataFrame | None:
