@@ -16,9 +16,12 @@ from spc.ui.data import Overview, data_status, stamp
 from spc.ui.summary import today
 
 
-def _area_kinds(areas: pl.DataFrame) -> str:
-    """'1 force, 9 community safety partnership areas, 1 national'."""
+def _area_kinds(areas: pl.DataFrame, most_first: bool = False) -> str:
+    """'1 force, 9 community safety partnership areas, 1 national' (in the areas' order, or the
+    most numerous kind first)."""
     counts = areas.group_by("type", maintain_order=True).len()
+    if most_first:
+        counts = counts.sort("len", descending=True, maintain_order=True)
     return ", ".join(f"{n} {kind}" + ("s" if n != 1 and kind != "national" else "")
                      for kind, n in counts.iter_rows())
 
@@ -31,7 +34,7 @@ def store_description(areas: pl.DataFrame) -> str:
     local = areas.filter(~pl.col("type").is_in(["force", "national"]))
     parts = [f"{forces} force{'s' if forces != 1 else ''}",
              f"{local.height} local area{'s' if local.height != 1 else ''}"
-             + (f" ({_area_kinds(local)})" if local["type"].n_unique() > 1 else "")]
+             + (f" ({_area_kinds(local, most_first=True)})" if local["type"].n_unique() > 1 else "")]
     if national:
         parts.append(f"{national} national")
     return ", ".join(parts)
