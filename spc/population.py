@@ -164,3 +164,32 @@ def estimate_note(rates: pl.DataFrame) -> str | None:
     used = other["estimate_years"][0]
     return (f"There is no mid-year population estimate for {wanted} in the data, so the nearest one "
             f"({used}) is used.")
+
+
+#: the columns of a chart's result points that are in the value's units (scaled to a rate)
+VALUE_COLUMNS = ("value", "centre", "lower", "upper", "lower_2s", "upper_2s", "lower_1s", "upper_1s")
+
+
+def rate_points(points: pl.DataFrame, populations: pl.DataFrame, *, per: float = PER) -> pl.DataFrame:
+    """A count chart's result points as rates per `per` residents: every value-unit column
+    (value, centre, limits, sigma lines) divided by the period's population and times `per`.
+
+    This is the counts' chart scaled, point by point. With one population estimate a year the
+    scale is constant within a year and steps by the population's yearly change between years,
+    so it is the XmR (or c) chart of the rates to within that change, and it flags exactly the
+    points the counts' chart flags (tests/test_population.py measures both). Adds `population`
+    and `population_year`; rows without a population keep nulls.
+    """
+    joined = with_population(points, populations)
+    k = pl.when(pl.col("population") > 0).then(per / pl.col("population")).otherwise(None)
+    return joined.with_columns([(pl.col(c) * k).alias(c) for c in VALUE_COLUMNS if c in joined.columns])
+
+
+def yearly_change(populations: pl.DataFrame, area_code: str) -> float | None:
+    """The largest change from one year's estimate to the next for an area, as a fraction
+    (0.008 = 0.8%); None with fewer than two years."""
+    mine = tidy_populations(populations).filter(pl.col("area_code") == area_code).sort("year")
+    if mine.height < 2:
+        return None
+    change = (mine["population"] / mine["population"].shift(1) - 1).abs() / mine["year"].diff().cast(pl.Float64)
+    return float(change.drop_nulls().max())

@@ -51,3 +51,32 @@ def test_no_populations_means_no_rates_not_an_error() -> None:
     assert got["population"][0] is None and got["rate"][0] is None and got["estimate_years"][0] is None
     with pytest.raises(SpcError, match="no 'period' column"):
         with_population(obs.drop("period"), POPS)
+
+
+def test_scaled_count_chart_is_the_rate_chart_to_within_the_population_change() -> None:
+    """The Indicator page's per 1,000 residents chart is the stored counts' chart scaled by each
+    year's population (spc.population.rate_points). Against an XmR chart computed afresh on the
+    rates, with the population growing 0.6% a year for five years: the same rule at every point,
+    and centre and limits within the population's change (measured: at most 1.2%)."""
+    import numpy as np
+
+    from spc.engine import analyse
+    from spc.population import rate_points, yearly_change
+
+    rng = np.random.default_rng(3)
+    months = [dt.date(2019 + i // 12, i % 12 + 1, 1) for i in range(60)]
+    counts = rng.poisson(300, 60).astype(float)
+    counts[50], counts[20] = 380, 230  # one high and one low month
+    pops = pl.DataFrame({"area_code": "a", "year": list(range(2019, 2024)),
+                         "population": [100_000 * 1.006 ** k for k in range(5)]})
+    assert yearly_change(pops, "a") == pytest.approx(0.006)
+    counts_chart = analyse(pl.DataFrame({"period": months, "value": counts})).points.with_columns(area_code=pl.lit("a"))
+    scaled = rate_points(counts_chart, pops)
+    rate = scaled["population"].to_numpy()
+    rates_chart = analyse(pl.DataFrame({"period": months, "value": counts / rate * 1000})).points
+    assert scaled["rule"].to_list() == rates_chart["rule"].to_list()
+    assert (scaled["outside_limits"] == rates_chart["outside_limits"]).all() and scaled["outside_limits"].sum() == 2
+    assert np.allclose(scaled["value"], rates_chart["value"])
+    for col in ("centre", "upper", "lower"):
+        gap = (scaled[col] / rates_chart[col] - 1).abs().max()
+        assert gap <= 0.015, (col, gap)

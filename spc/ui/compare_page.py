@@ -20,7 +20,7 @@ from spc import plots
 from spc.text import literal
 from spc.ui import common
 from spc.ui.data import Overview, reading, series_data, stamp, store_forces
-from spc.ui.indicator import choose_indicator
+from spc.ui.indicator import area_populations, choose_indicator
 
 BAND_WORDS = {
     "within": "Within the expected range",
@@ -71,15 +71,6 @@ def funnel_view(path: str, key: Any, indicator_id: str, end: dt.date, months: in
 VIEWS = {"rate": "Per 1,000 residents", "change": "Change on a year earlier"}
 #: which areas are compared
 SCOPES = {"district": "Local areas of a force", "force": "Forces", "msg": "Most similar group"}
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def populations(path: str, key: Any) -> pl.DataFrame:
-    """Every area's mid-year population estimates (area_population; empty before schema 9)."""
-    from spc.population import load_populations
-
-    with reading(path) as con:
-        return load_populations(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=1)
@@ -175,7 +166,7 @@ def render(ov: Overview, path: str) -> None:
         "wider where the numbers are small. An area outside the funnel differs by more than chance gives.")
     latest = ov.summary.filter(pl.col("indicator_id") == ind_id).select("area_code", "variation")
     if not win["has_den"].all():
-        pops = populations(path, key)
+        pops = area_populations(path, key)
         if not pops.is_empty() and forces is not None:
             _counts_page(ov, path, key, ind_id, meta, sd, forces, pops, end, months, latest)
             return

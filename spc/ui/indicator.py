@@ -67,6 +67,21 @@ def not_offered(what: str, wanted: str, known: pl.DataFrame, key: str, choices: 
         st.info(f"{literal(match['name'][0])} {literal(why)}. Choose one of: {listed}.", icon="ℹ️")
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def area_populations(path: str, key: Any) -> pl.DataFrame:
+    """Every area's mid-year population estimates as stored (area_population, schema 9; empty
+    for an older store), read once per data version."""
+    from spc.population import load_populations
+    from spc.ui.data import reading
+
+    with reading(path) as con:
+        return load_populations(con)
+
+
+#: the unit a count chart is drawn in when shown per 1,000 residents
+PER_1000 = "per 1,000 residents"
+
+
 def _series_frame(points: pl.DataFrame) -> pl.DataFrame:
     return points.select(pl.col("area_code").alias("series"), "period", "value", "numerator", "denominator")
 
@@ -109,12 +124,18 @@ class Look(NamedTuple):
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: Look, two_sigma: bool = False,
-           show_target: bool = False) -> go.Figure:
+           show_target: bool = False, per_1000: bool = False) -> go.Figure:
     """One chart of the Indicator page ('control', 'moving_range' or 'areas': the partnership
     areas side by side; 'brief': Briefing mode's), built once per data version and option: a view, a toggle back or
-    another visitor draws it again without building it (a figure is only read once built)."""
+    another visitor draws it again without building it (a figure is only read once built).
+    `per_1000`: a count chart as rates per 1,000 residents (spc.population.rate_points: the
+    stored chart scaled by each period's population; see the caption in `render`)."""
     sd = series_data(path, key, indicator_id)
     points = sd.points.filter(pl.col("area_code") == area)
+    if per_1000:
+        from spc.population import rate_points
+
+        points = rate_points(points, area_populations(path, key))
     if kind == "moving_range":
         return plots.moving_range_chart(points, unit=look.unit, frequency=look.frequency)
     if kind == "areas":
@@ -127,6 +148,26 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
                                show_target=show_target, frequency=look.frequency,
                                limits_note=plots.limits_note(look.chart, look.frequency),
                                statistic=plots.statistic_title(look.chart_label, look.unit))
+
+
+def per_1000_caption(pops: pl.DataFrame, area: str, points: pl.DataFrame) -> str:
+    """What the per 1,000 residents chart is, and why it is the counts' chart scaled."""
+    from spc.population import with_population, yearly_change
+
+    used = with_population(points.select("area_code", "period"), pops)
+    first, last = used["period"].dt.year().min(), used["period"].dt.year().max()
+    est = used["population_year"].drop_nulls()
+    years = (f"the mid-year population estimates for {est.min()} to {est.max()}" if est.min() != est.max()
+             else f"the mid-year population estimate for {est.min()}")
+    missing = sorted(set(range(first, last + 1)) - set(est.unique().to_list()))
+    nearest = (f"; for {', '.join(map(str, missing))}, which {'has' if len(missing) == 1 else 'have'} no estimate, "
+               "the nearest year's" if missing else "")
+    change = yearly_change(pops, area)
+    size = (f"changes by at most {100 * change:.1f}% a year" if change is not None else "is one estimate throughout")
+    return (f"Per 1,000 residents: each period's count divided by the area's population ({years}{nearest}) and "
+            f"multiplied by 1,000. The chart is the counts' chart scaled by the population. The population {size}, "
+            "so this is the chart of the rates to within that change: it marks the same points as unusual, and "
+            "its average and limits move by no more than the population does.")
 
 
 def render(ov: Overview, path: str) -> None:
@@ -182,20 +223,28 @@ def render(ov: Overview, path: str) -> None:
         st.info(f"{literal(told['suggestion'])} (Analyst controls offers this date; nothing changes until an analyst "
                 "confirms it.)")
 
-    o1, o2, _ = st.columns([2, 2, 4])
+    o1, o2, o3, _ = st.columns([2, 2, 2, 2])
     two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
                             help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' rule.")
+    pops = area_populations(path, key) if unit == "count" else None
+    has_pop = pops is not None and not pops.filter(pl.col("area_code") == area).is_empty()
+    per_1000 = has_pop and o3.toggle("Per 1,000 residents", key="opt_per_1000",
+                                     help="The counts divided by the area's resident population, times 1,000.")
     show_target = False
-    if s["target"] is not None:
+    if s["target"] is not None and not per_1000:
         show_target = o2.checkbox(f"Show target ({plots.format_value(s['target'], unit)})", key="opt_target",
                                   help=f"Source: {literal(meta.get('target_source') or 'catalogue')}. A reference, not the judgement.")
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     look = Look(unit, freq, s["target"], s.get("chart"), s.get("chart_label"))
-    st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target), width="stretch",
-                    key="control_chart")
+    if per_1000:
+        look = Look(PER_1000, freq, None, s.get("chart"), None)
+    st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target, per_1000),
+                    width="stretch", key="control_chart")
+    if per_1000:
+        st.caption(per_1000_caption(pops, area, points))
     if s["chart"] == "xmr":
         # the moving range chart under every XmR chart, as Making Data Count shows it
-        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look), width="stretch",
+        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look, per_1000=per_1000), width="stretch",
                         key="moving_range_chart")
     if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
         st.info(plots.statistic_note(s["chart"]))
@@ -328,6 +377,12 @@ def render(ov: Overview, path: str) -> None:
         pl.col("phase").alias("Phase"), pl.col("centre").alias("Average"),
         pl.col("lower").alias("Lower limit"), pl.col("upper").alias("Upper limit"),
         pl.col("rule").alias("Rule"), pl.col("excluded").alias("Excluded"))
+    if per_1000:
+        from spc.population import with_rates
+
+        rated = with_rates(points.select("area_code", "period", "value"), pops)
+        table = table.insert_column(2, rated["rate"].round(3).alias("Per 1,000 residents")).insert_column(
+            3, rated["population"].alias("Residents"))
     with st.expander("Show the data table", expanded=False):
         st.dataframe(table, hide_index=True, width="stretch")
     st.download_button("Download this series (CSV)", table.write_csv(), file_name=f"{ind_id}_{area}.csv",
