@@ -339,3 +339,16 @@ def test_a_schema_8_store_migrates_and_keeps_everything(tmp_path):
     assert _rows(path, "SELECT count(*) FROM area_force") == [(10,)]
     assert _rows(path, "SELECT count(DISTINCT area_code) FROM area_population") == [(10,)]
     assert _rows(path, "SELECT count(*) FROM store_setting") == [(0,)]
+
+
+def test_reloading_the_catalogue_never_brings_the_demo_areas_into_a_store_for_forces(tmp_path):
+    from spc.store.catalogue import load_catalogue
+
+    path = tmp_path / "col.duckdb"
+    assert _init(path, "--force", "city-of-london") == 0
+    before = _rows(path, "SELECT * FROM area ORDER BY ALL")
+    con = connect(path)
+    with transaction(con):
+        load_catalogue(con, read_catalogue())        # as the app's "reload the catalogue" does
+    con.close()
+    assert _rows(path, "SELECT * FROM area ORDER BY ALL") == before

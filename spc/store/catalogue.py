@@ -197,8 +197,12 @@ def load_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, areas: 
     when given, replaces the catalogue's own (a store made with `spc db init --force` has the
     lookup's areas of its forces and the catalogue's national area).
 
-    Entries are upserted, not replaced, so observations that refer to them stay valid.
+    Entries are upserted, not replaced, so observations that refer to them stay valid. In a store
+    made with `spc db init --force` (schema 9 `store_setting`), only the catalogue's national area
+    is loaded, never the demo force's areas, whoever reloads the catalogue (the app does too).
     """
+    if areas is None and _built_for_forces(con):
+        areas = [a for a in catalogue.areas if a.type == "national"]
     for ind in catalogue.indicators:
         con.execute(
             """INSERT INTO indicator (id, name, description, unit, kind, improvement, chart, frequency,
@@ -221,3 +225,9 @@ def load_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, areas: 
                  ons_code = excluded.ons_code, valid_from = excluded.valid_from, valid_to = excluded.valid_to""",
             [area.code, area.name, area.type, area.ons_code, area.valid_from, area.valid_to],
         )
+
+
+def _built_for_forces(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store was made with `spc db init --force` (spc.store.areas.built_for)."""
+    has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'store_setting'").fetchall()[0][0]
+    return bool(has) and bool(con.execute("SELECT count(*) FROM store_setting WHERE name = 'forces'").fetchall()[0][0])
