@@ -289,6 +289,79 @@ print("RESULT " + json.dumps({"seconds": seconds, "points": frame.height,
 """
 
 
+SYNTHETIC = """
+import datetime as dt, json, resource, sys, time
+import numpy as np, polars as pl
+from spc.engine import SeriesSpec, analyse
+n, months = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(7)
+periods = pl.date_range(dt.date(2022, 1, 1), dt.date(2030, 12, 1), "1mo", eager=True)[:months].to_numpy()
+mean = rng.gamma(1.0, 2.0, n)[:, None]
+frame = pl.DataFrame({"series": pl.int_range(n, eager=True).cast(pl.String).str.zfill(7).repeat_by(months).explode(),
+                      "period": np.tile(periods, n), "value": rng.poisson(mean, (n, months)).ravel().astype(float)})
+del mean
+spec = SeriesSpec(chart="xmr", improvement="decrease")
+analyse(frame.head(months * 10), spec)
+start = time.perf_counter()
+out = analyse(frame, spec)
+seconds = time.perf_counter() - start
+assert out.points.height == frame.height
+print("RESULT " + json.dumps({"seconds": seconds, "points": frame.height, "series": n,
+      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+"""
+
+
+def engine_limit(sizes: list[int], months: int, work: Path, seconds: float = 60, rss_mb: float = 8192) -> list[dict]:
+    """The engine on synthetic count series (Poisson, small means, like LSOA x crime type), each
+    size in its own process, until a run takes more than `seconds` or `rss_mb`."""
+    runs: list[dict] = []
+    for n in sizes:
+        if runs and runs[-1]["rss_mb"] * n / runs[-1]["series"] > 1.5 * rss_mb:
+            print(f"engine limit {n:,} series: not run (would need about "
+                  f"{runs[-1]['rss_mb'] * n / runs[-1]['series'] / 1024:.0f} GB)", flush=True)
+            break
+        log = work / f"limit-{n}.log"
+        timing = timed_process([sys.executable, "-c", SYNTHETIC, str(n), str(months)], log)
+        line = [t for t in log.read_text().splitlines() if t.startswith("RESULT ")]
+        if timing["rc"] or not line:
+            print(f"engine limit {n:,} series: failed (rc {timing['rc']}, peak {timing['rss_mb']:,.0f} MB)", flush=True)
+            runs.append({"series": n, "points": n * months, "failed": True, "rss_mb": timing["rss_mb"]})
+            break
+        run = json.loads(line[0][7:]) | {"process_s": timing["seconds"]}
+        runs.append(run)
+        print(f"engine limit {n:,} series x {months}: {run['seconds']:.1f} s, peak {run['rss_mb']:,.0f} MB", flush=True)
+        if run["seconds"] > seconds or run["rss_mb"] > rss_mb:
+            break
+    return runs
+
+
+def distributed_run(frame: pl.DataFrame, work: Path, partitions: int = 8) -> dict | None:
+    """The same frame through spc.distributed on a LocalCluster of 2 worker processes."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("distributed: Dask not installed (pip install '.[distributed]'), skipped", flush=True)
+        return None
+    sys.path.insert(0, str(ROOT))
+    from spc.distributed import analyse_dataset, partition_dataset
+    from spc.engine import SeriesSpec
+    start = time.perf_counter()
+    partition_dataset(frame, work / "dataset", partitions)
+    t_write = time.perf_counter() - start
+    start = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        t_start = time.perf_counter() - start
+        start = time.perf_counter()
+        done = analyse_dataset(work / "dataset", work / "analysed", SeriesSpec(chart="xmr", improvement="decrease"),
+                               client=client)
+        t_run = time.perf_counter() - start
+    assert done["points"] == frame.height
+    shutil.rmtree(work / "dataset", ignore_errors=True)
+    shutil.rmtree(work / "analysed", ignore_errors=True)
+    return {"write_s": t_write, "cluster_s": t_start, "seconds": t_run, **done}
+
+
 def series_frames(counts: pl.DataFrame, lookup: pl.DataFrame, months: list[str]) -> dict[str, pl.DataFrame]:
     """Every force x crime type, district x crime type and LSOA x crime type series (a month
     with no row counts 0), from the per-LSOA counts: series, period, value."""
@@ -343,6 +416,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the folder and reuse it when it holds the same archive")
     parser.add_argument("--skip-import", action="store_true", help="only the floor and the engine")
     parser.add_argument("--no-lsoa", action="store_true", help="skip the LSOA x crime type engine run")
+    parser.add_argument("--limit", type=int, nargs="*", metavar="N",
+                        help="also run the engine on N synthetic count series x the months (each in its own "
+                             "process) until one takes over 60 s or 8 GB, e.g. --limit 500000 1000000 2000000")
+    parser.add_argument("--distributed", action="store_true",
+                        help="also run the LSOA series through spc.distributed on a 2-worker LocalCluster")
     args = parser.parse_args()
     if args.quick:
         args.months, args.rows_per_month = 3, 100_000
@@ -351,7 +429,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="spc-national-work-"))
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if args.keep and manifest_path.exists() else None
-    if manifest and (manifest["months"], manifest["rows_per_month"]) == (months, args.rows_per_month):
+    same_lsoas = (GEOGRAPHY / "lsoa_districts.csv.gz").exists() == manifest.get("lsoas", "").startswith("lsoa_districts") \
+        if manifest else False
+    if manifest and same_lsoas and (manifest["months"], manifest["rows_per_month"]) == (months, args.rows_per_month):
         print(f"reusing {folder}: {manifest['files']:,} files, {manifest['rows']:,} rows", flush=True)
     else:
         shutil.rmtree(folder, ignore_errors=True)
@@ -382,7 +462,7 @@ def main() -> None:
         init = timed_process([*spc, "db", "init", "--force", "all", "--db", str(db)], work / "init.log")
         print(f"db init --force all: {init['seconds']:.1f} s, rc {init['rc']}", flush=True)
         if init["rc"]:
-            print((work / "init.log").read_text()[-2000:])
+            raise SystemExit("spc db init --force all failed:\n" + (work / "init.log").read_text()[-2000:])
         table.append(("(b) spc db init --force all", init["seconds"], "", "", f"{init['rss_mb']:,.0f} MB"))
         imp = timed_process([*spc, "import", "police-uk", str(folder), "--db", str(db), "--no-recompute"],
                             work / "import.log")
@@ -418,6 +498,21 @@ def main() -> None:
               f"peak {r['rss_mb']:,.0f} MB", flush=True)
         table.append((f"(c) engine: {r['series']:,} {name} series × {len(months)} months", r["seconds"],
                       f"{r['points'] / r['seconds']:,.0f} points/s", "", f"{r['rss_mb']:,.0f} MB"))
+
+    if args.distributed:
+        d = distributed_run(frames["LSOA x crime type"], work)
+        if d:
+            print(f"distributed: {d}", flush=True)
+            table.append((f"(c) spc.distributed, LocalCluster 2 processes: {d['series']:,} LSOA series in "
+                          f"{d['partitions']} partitions (+{d['write_s']:.1f} s partitioning, +{d['cluster_s']:.1f} s "
+                          f"cluster start)", d["seconds"], f"{d['points'] / d['seconds']:,.0f} points/s", "", ""))
+    for r in engine_limit(args.limit or [], len(months), work):
+        if r.get("failed"):
+            table.append((f"(c) engine limit: {r['series']:,} synthetic series × {len(months)}", float("nan"),
+                          "failed", "", f"{r['rss_mb']:,.0f} MB"))
+        else:
+            table.append((f"(c) engine limit: {r['series']:,} synthetic series × {len(months)}", r["seconds"],
+                          f"{r['points'] / r['seconds']:,.0f} points/s", "", f"{r['rss_mb']:,.0f} MB"))
 
     print(f"\n{manifest['files']:,} files, {rows:,} rows, {size_mb:,.0f} MB on disk, {len(months)} months; "
           f"load average {os.getloadavg()[0]:.1f}\n")
