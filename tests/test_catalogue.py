@@ -103,3 +103,17 @@ def test_loading_the_catalogue_twice_updates_in_place(tmp_path):
     with transaction(con):
         load_catalogue(con, changed)
     assert con.execute("SELECT name FROM indicator").fetchone()[0].startswith("Emergency calls")
+
+
+def test_the_catalogue_declares_at_most_one_force_the_demos(tmp_path):
+    two = AREAS + AREAS.replace('code = "force"', 'code = "another"')
+    path = tmp_path / "indicators.toml"
+    path.write_text(two + GOOD, encoding="utf-8")
+    with pytest.raises(SpcError, match=r"at most one \[\[area\]\] may have type = \"force\".*spc db init --force"):
+        read_catalogue(path)
+    # none is allowed (a store for forces takes them from the lookup); only the demo needs one
+    path.write_text(GOOD, encoding="utf-8")
+    cat = read_catalogue(path)
+    assert cat.forces == []
+    with pytest.raises(SpcError, match="declares 0 force areas; the demo needs exactly one"):
+        cat.force

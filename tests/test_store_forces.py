@@ -352,3 +352,34 @@ def test_reloading_the_catalogue_never_brings_the_demo_areas_into_a_store_for_fo
         load_catalogue(con, read_catalogue())        # as the app's "reload the catalogue" does
     con.close()
     assert _rows(path, "SELECT * FROM area ORDER BY ALL") == before
+
+
+def test_db_init_help_offers_force():
+    from typer.testing import CliRunner
+
+    from spc.cli import app
+
+    out = CliRunner().invoke(app, ["db", "init", "--help"], terminal_width=200).output
+    assert "--force" in out and "city-of-london" in out
+
+
+@pytest.mark.skipif(not (geography.GEOGRAPHY_DIR / geography.DISTRICTS_FILE).exists(),
+                    reason="the shipped reference geography is not there")
+def test_the_shipped_lookup_gives_every_force_its_areas(monkeypatch):
+    monkeypatch.delenv("SPC_GEOGRAPHY")
+    assert geography.geography_dir() == geography.GEOGRAPHY_DIR
+    table = geography.area_table()
+    assert table["code"].is_unique().all()
+    territorial = geography.forces().filter(pl.col("force") != "btp")["force"].to_list()
+    assert len(territorial) == 43
+    forces_with_areas = set(table.filter(pl.col("type") != "force")["force"])
+    assert forces_with_areas == set(territorial)
+    # every district is covered by exactly one partnership area
+    local = geography.district_areas()
+    assert local["lad_code"].is_unique().all() and local.height == geography.districts().height
+    # Staffordshire's partnerships are the demo's nine areas, codes and districts
+    demo = {a.code: a.ons_code for a in read_catalogue().local_areas}
+    assert {a.code: a.ons_code for a in geography.local_areas(["staffordshire"]) if a.type != "force"} == demo
+    # "-district" only where a local area's name is a force's (city-of-london, wiltshire, ...)
+    suffixed = [c.removesuffix("-district") for c in table["code"] if c.endswith("-district")]
+    assert "city-of-london" in suffixed and set(suffixed) <= set(geography.forces()["force"])

@@ -80,7 +80,8 @@ def init(
         con.close()
     typer.echo(f"{path}: schema version {version}, {len(cat.indicators)} indicators, {setup.areas} areas")
     if forces is not None:
-        typer.echo(f"forces: {', '.join(forces)}" + (f" (added {', '.join(setup.added)})" if setup.added else "")
+        listed = ", ".join(forces) if len(forces) <= 12 else f"{len(forces)} ({', '.join(forces[:6])}, …)"
+        typer.echo(f"forces: {listed}" + (f" (added {', '.join(setup.added)})" if setup.added else "")
                    + (f" (removed {', '.join(setup.removed)})" if setup.removed else ""))
     typer.echo(setup.populations)
     if moved.batches:
@@ -232,10 +233,16 @@ def status(db: DbOption = None) -> None:
             "SELECT source, path, finished_at, status, rows_loaded, rows_revised, rows_rejected "
             "FROM load_batch ORDER BY id DESC LIMIT 1").fetchone()
         rejected = con.execute("SELECT count(*) FROM rejected_row").fetchone()[0]
+        forces = areas.store_forces(con)
+        kinds = con.execute("SELECT type, count(*) FROM area GROUP BY 1 ORDER BY 1").fetchall()
+        made_for = areas.built_for(con) if version >= 9 else None
     finally:
         con.close()
     console = Console()
     console.print(f"[bold]{path}[/bold]: schema version {version}")
+    shown = ", ".join(forces[:12]) + (f" and {len(forces) - 12} more" if len(forces) > 12 else "")
+    console.print(Text(f"forces: {shown or 'none'} ({'made with --force' if made_for is not None else 'the demo'}); "
+                       f"areas: {', '.join(f'{n} {kind}' for kind, n in kinds)}"))
     console.print(status_table(rows))
     if last:
         console.print(f"last load: {last[0]} {last[1]} at {last[2]:%Y-%m-%d %H:%M} ({last[3]}: "
