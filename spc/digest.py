@@ -23,6 +23,33 @@ from spc.timeliness import DEFAULT_LAG, data_age, periods_between, publication_l
 REJECTED_SHOWN = 10
 
 
+def area_labels(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """area_code, area: how the digest names each area. In a store of many forces a local area
+    carries its force's name ('Gedling (Nottinghamshire Police)'), since a digest lists every
+    force's series; otherwise the area's own name."""
+    areas = frame(con, "SELECT code AS area_code, name AS area, type FROM area")
+    forces = areas.filter(pl.col("type") == "force")
+    has_table = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'area_force'"
+                            ).fetchall()[0][0]
+    if forces.height <= 1 or not has_table:
+        return areas.select("area_code", "area")
+    owner = frame(con, "SELECT area_code, force_code FROM area_force").join(
+        forces.select(force_code="area_code", force_name="area"), on="force_code", how="inner")
+    return (areas.join(owner, on="area_code", how="left")
+            .with_columns(area=pl.when(pl.col("force_name").is_not_null() & (pl.col("type") != "force"))
+                          .then(pl.format("{} ({})", "area", "force_name")).otherwise("area"))
+            .select("area_code", "area"))
+
+
+def _labelled(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with their `area` column named as `area_labels` names it."""
+    if rows.is_empty() or "area" not in rows.columns:
+        return rows
+    labels = area_labels(con).rename({"area": "_label"})
+    return (rows.join(labels, on="area_code", how="left", maintain_order="left")
+            .with_columns(area=pl.coalesce("_label", "area")).drop("_label"))
+
+
 def overdue_series(con: duckdb.DuckDBPyConnection, today: dt.date, *, default_lag: int | None = None,
                    lag: dict[str, int] | None = None, indicator_ids: list[str] | None = None) -> pl.DataFrame:
     """Series whose latest period is older than their frequency allows on `today`.
@@ -133,8 +160,8 @@ def recalculation_rows(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame,
     found = current_suggestions(points.join(live, on=["indicator_id", "area_code"], how="semi"))
     if found.is_empty():
         return []
-    meta = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.unit, i.frequency, a.code AS area_code, "
-                      "a.name AS area FROM indicator i CROSS JOIN area a")
+    meta = _labelled(con, frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.unit, i.frequency, "
+                                     "a.code AS area_code, a.name AS area FROM indicator i CROSS JOIN area a"))
     rows = found.join(meta, on=["indicator_id", "area_code"], how="left").sort("indicator_id", "area_code")
     return [{"indicator_id": r["indicator_id"], "indicator": r["indicator"] or r["indicator_id"],
              "area_code": r["area_code"], "area": r["area"] or r["area_code"],
@@ -151,8 +178,9 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
     the imports, for names and the rejected rows of load batches above `since_batch`. Signals
     are described in the narrative's words; `points` (the refresh's computed points, optional)
     give the recalculation suggestions, which are otherwise computed for the series concerned."""
-    names = frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.frequency, a.code AS area_code, "
-                       "a.name AS area FROM indicator i CROSS JOIN area a")
+    names = _labelled(con, frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.frequency, "
+                                      "a.code AS area_code, a.name AS area FROM indicator i CROSS JOIN area a"))
+    overdue = _labelled(con, overdue)
     today = started_at.date()
     rejected = frame(con, "SELECT r.file, r.line, r.column_name, r.value, r.reason FROM rejected_row r "
                           "WHERE r.load_batch_id > ? ORDER BY r.load_batch_id, r.line NULLS FIRST, r.id",

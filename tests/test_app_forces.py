@@ -281,3 +281,21 @@ def test_brief_command_takes_the_force(forces_db, city_db, tmp_path, capsys):
     assert main(["brief", "--db", str(city_db), "--out", str(tmp_path / "c.html")]) == 0
     page = (tmp_path / "c.html").read_text()
     assert "City of London Police" in page and "Staffordshire" not in page
+
+
+def test_the_digest_names_each_areas_force_in_a_store_of_many(forces_db, city_db):
+    import duckdb
+
+    from spc.digest import area_labels
+
+    def labels(db: Path) -> dict[str, str]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return dict(area_labels(con).iter_rows())
+        finally:
+            con.close()
+
+    many = labels(forces_db)
+    assert many["gedling"] == "Gedling (Nottinghamshire Police)" and many["tamworth"] == "Tamworth (Staffordshire Police)"
+    assert many["nottinghamshire"] == "Nottinghamshire Police" and many["england-and-wales"] == "England and Wales"
+    assert labels(city_db)["city-of-london-district"] == "City of London"
