@@ -5,9 +5,17 @@ and a one-month window of small counts says that chance dominates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
 
 from test_app import run_app
+
+FIXTURE = Path(__file__).resolve().parent / "data" / "geography"
 
 AREAS = {"Cannock Chase", "East Staffordshire", "Lichfield", "Newcastle-under-Lyme", "South Staffordshire",
          "Stafford", "Staffordshire Moorlands", "Tamworth", "Stoke-on-Trent"}
@@ -63,3 +71,52 @@ def test_one_month_of_small_counts_says_chance_dominates(monkeypatch, demo_db) -
     at = run_app(monkeypatch, demo_db, "compare", sel_indicator="crime_robbery", compare_window=1)
     said = " ".join(i.value for i in at.info) + " ".join(c.value for c in at.caption)
     assert "chance dominates" in said
+
+
+@pytest.fixture(scope="module")
+def four_forces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of four forces (the test geography) with two years of monthly ASB counts for every
+    force and local area at one true rate (Poisson, seeded), results computed by `spc db init`."""
+    from spc.cli import main
+    from spc.store import connect, transaction
+    from spc.store.observations import start_batch, write_observations
+
+    db = tmp_path_factory.mktemp("four") / "national.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPC_GEOGRAPHY", str(FIXTURE))
+        assert main(["db", "init", "--force", "staffordshire,nottinghamshire,wiltshire,city-of-london",
+                     "--db", str(db)]) == 0
+        con = connect(db)
+        pops = con.sql("SELECT area_code, population FROM area_population WHERE year = 2022").pl()
+        rng = np.random.default_rng(5)
+        rows = [pops.select(pl.lit("asb_incidents").alias("indicator_id"), "area_code",
+                            pl.lit(dt.date(2023 + i // 12, i % 12 + 1, 1)).alias("period_start"),
+                            pl.lit("month").alias("period_grain"),
+                            pl.Series("value", rng.poisson(pops["population"].to_numpy() * 8e-4), pl.Float64),
+                            pl.lit(None, pl.Float64).alias("numerator"), pl.lit(None, pl.Float64).alias("denominator"))
+                for i in range(24)]
+        with transaction(con):
+            write_observations(con, pl.concat(rows), start_batch(con, "test", "four.csv"))
+        con.close()
+        assert main(["db", "init", "--db", str(db)]) == 0  # keeps the forces; computes the results
+    return db
+
+
+def test_many_forces_offer_forces_and_the_most_similar_group(monkeypatch, four_forces) -> None:
+    monkeypatch.setenv("SPC_GEOGRAPHY", str(FIXTURE))
+    at = run_app(monkeypatch, four_forces, "compare", sel_indicator="asb_incidents", compare_window=12,
+                 force="staffordshire")
+    scope = next(r for r in at.radio if r.key == "compare_scope")
+    assert scope.options == ["Local areas of Staffordshire Police", "Forces",
+                             "Staffordshire Police and its most similar forces"]
+    assert set(next(t for t in _funnel(at)["data"] if t.get("name") == "areas")["text"]) == AREAS
+    at = run_app(monkeypatch, four_forces, "compare", sel_indicator="asb_incidents", compare_window=12,
+                 force="staffordshire", compare_scope="force")
+    names = set(next(t for t in _funnel(at)["data"] if t.get("name") == "areas")["text"])
+    assert names == {"Staffordshire Police", "Nottinghamshire Police", "Wiltshire Police", "City of London Police"}
+    at = run_app(monkeypatch, four_forces, "compare", sel_indicator="asb_incidents", compare_window=12,
+                 force="staffordshire", compare_scope="msg")
+    names = set(next(t for t in _funnel(at)["data"] if t.get("name") == "areas")["text"])
+    assert names == {"Staffordshire Police", "Nottinghamshire Police", "Wiltshire Police"}
+    assert "most similar group of forces" in _said(at)
+    assert len(at.dataframe[0].value) == 3

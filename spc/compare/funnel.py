@@ -149,9 +149,13 @@ def funnel(
         adj = "additive" if over else "none"
     notes = []
     if over:
+        # plain words: the dispersion figure and the adjustment are in the Funnel (phi, adjustment)
         notes.append(
-            f"The units vary more than chance alone would give (phi = {phi:.1f}); limits "
-            + ("are widened for it (" + adj + ")." if adj != "none" else "are NOT widened for it.")
+            "The units vary more than chance alone would give: they differ from one another by more than "
+            "their sizes explain. "
+            + ("The limits are widened to allow for that, so a unit has to stand further out to be marked."
+               if adj != "none" else
+               "The limits are NOT widened for it, so more units are marked than chance alone explains.")
         )
     expected = np.median(theta * n if kind == "rate" else np.minimum(theta, 1 - theta) * n)
     if expected < SMALL_EXPECTED:

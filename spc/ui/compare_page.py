@@ -173,6 +173,16 @@ def render(ov: Overview, path: str) -> None:
     _stored_ratio_page(ov, path, ind_id, meta, points, win, end, months, latest)
 
 
+def _unit_words(note: str, word: str) -> str:
+    """The funnel's notes say "unit"; the page says what the units are (areas or forces)."""
+    import re
+
+    note = re.sub(r"\b([Aa]) unit\b", lambda m: ("An " if m.group(1) == "A" else "an ") + word
+                  if word[0] in "aeiou" else m.group(1) + " " + word, note)
+    note = re.sub(r"\bunits\b", word + "s", note)
+    return re.sub(r"\bunit\b", word, note)
+
+
 def _window_words(end: dt.date, months: int, frequency: str) -> str:
     return f"{months} month{'s' if months > 1 else ''} to {plots.format_period(end, frequency)}"
 
@@ -206,39 +216,44 @@ def _counts_page(ov: Overview, path: str, key: Any, ind_id: str, meta: dict, sd,
         return
     fig, description, result = made
     st.plotly_chart(fig, width="stretch", key="funnel")
+    unit_word = "area" if scope == "district" else "force"
+    a_unit = "an area" if unit_word == "area" else "a force"
     if view == "rate":
-        st.caption(f"Each dot is one of {literal(description)}: its count over the window for every 1,000 people "
-                   "living there (the mid-year population estimate), drawn against its population. The line is "
-                   "the rate for all of them together; the funnel is how far an area's rate can be from it by "
-                   "chance alone, given its size. Outside the inner funnel is unusual; outside the outer funnel, "
-                   "chance alone would almost never give.")
+        st.caption(f"Comparing {literal(description)}. Each dot is {a_unit}: its count over the window for every "
+                   "1,000 people living there (the mid-year "
+                   "population estimate), drawn against its population. The line is the rate for all of them "
+                   f"together; the funnel is how far {a_unit}'s rate can be from it by chance alone, given its "
+                   "size. Outside the inner funnel is unusual; outside the outer funnel, chance alone would almost "
+                   "never put it there.")
     else:
-        st.caption(f"Each dot is one of {literal(description)}, compared with itself a year earlier: the ratio of "
-                   "this window's count to the same window a year before (1.00 = no change). The line is the "
-                   "ratio for all of them together; the funnel is how far an area's change can differ from it by "
-                   "chance, given how many incidents it had in the two windows together.")
+        st.caption(f"Comparing {literal(description)}. Each dot is {a_unit}, compared with itself a year earlier: "
+                   "the ratio of this window's count to the same "
+                   "window a year before (1.00 = no change). The line is the ratio for all of them together; the "
+                   f"funnel is how far {a_unit}'s change can differ from it by chance, given how many incidents "
+                   "it had in the two windows together.")
     for note in result.notes:
         # small counts: chance dominates, said where it cannot be missed
+        note = _unit_words(note, unit_word)
         (st.info if "chance dominates" in note else st.caption)(literal(note))
     if not forces.many and view == "rate":
         st.caption("To compare the force with its most similar group of forces, build a store of all forces "
                    "(`spc db init --force all`, then import the police.uk archive).")
     table = result.table.join(latest, left_on="area", right_on="area_code", how="left")
+    own_chart = [] if scope != "district" else [  # the summary holds the chosen force's areas only
+        pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–").alias("Latest point on its own chart")]
     if view == "rate":
         shown = table.select(
-            pl.col("area_name").alias("Area"), pl.col("count").alias("Count"),
+            pl.col("area_name").alias(unit_word.title()), pl.col("count").alias("Count"),
             pl.col("population").alias("Residents"), pl.col("rate_per_1000").round(2).alias("Per 1,000 residents"),
-            pl.col("band").replace_strict(BAND_WORDS, default="–").alias("Compared with the other areas"),
-            pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–")
-            .alias("Latest point on its own chart"))
+            pl.col("band").replace_strict(BAND_WORDS, default="–").alias(f"Compared with the other {unit_word}s"),
+            *own_chart)
     else:
         shown = table.select(
-            pl.col("area_name").alias("Area"), pl.col("count").cast(pl.Int64).alias("Total"),
+            pl.col("area_name").alias(unit_word.title()), pl.col("count").cast(pl.Int64).alias("Total"),
             pl.col("count_a_year_earlier").cast(pl.Int64).alias("A year earlier"),
             pl.col("ratio").round(2).alias("Ratio"),
-            pl.col("band").replace_strict(BAND_WORDS, default="–").alias("Compared with the other areas"),
-            pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–")
-            .alias("Latest point on its own chart"))
+            pl.col("band").replace_strict(BAND_WORDS, default="–").alias(f"Compared with the other {unit_word}s"),
+            *own_chart)
     st.subheader("Ranked table")
     st.dataframe(shown, hide_index=True, width="stretch")
 
