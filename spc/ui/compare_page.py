@@ -235,6 +235,9 @@ def _counts_page(ov: Overview, path: str, key: Any, ind_id: str, meta: dict, sd,
         # small counts: chance dominates, said where it cannot be missed
         note = _unit_words(note, unit_word)
         (st.info if "chance dominates" in note else st.caption)(literal(note))
+    if scope == "msg":
+        st.caption("The most similar forces are those listed for this force in data/geography/"
+                   "most_similar_groups.csv (how the list was made is in data/geography/README.md).")
     if not forces.many and view == "rate":
         st.caption("To compare the force with its most similar group of forces, build a store of all forces "
                    "(`spc db init --force all`, then import the police.uk archive).")
