@@ -268,13 +268,14 @@ def _gap_before(frame: pl.DataFrame) -> pl.Series:
     """
     if frame.height == 0:
         return pl.Series("gap_before", [], dtype=pl.Int32)
-    big = np.iinfo(np.int64).max
-    day = frame["period"].to_numpy().astype("datetime64[D]").view(np.int64)
+    big = np.iinfo(np.int32).max
+    # days since 1970 as stored (Int32 behind the Date: no conversion)
+    day = frame["period"].to_physical().to_numpy().astype(np.int32, copy=False)
     # month number of each day through a table of the days spanned (a calendar cast per row
     # costs more than a lookup)
     low = int(day.min())
     table = np.arange(low, int(day.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
-    month = table.astype(np.int64)[day - low]
+    month = table.astype(np.int32)[day - low]
     first = frame["_new"].to_numpy()
     starts = np.flatnonzero(first)
     lengths = np.diff(np.r_[starts, len(first)])
@@ -294,13 +295,23 @@ def _gap_before(frame: pl.DataFrame) -> pl.Series:
     grain_m = np.where(inferred, np.where((min_m >= 1) & (min_m < big), min_m, 0), declared_m)
     grain_d = np.where(week, 7, np.where(inferred & (grain_m == 0) & (min_d < big), min_d, 0))
     event = head["chart"].is_in(list(_EVENT_CHARTS)).to_numpy()
-    by_month = np.repeat(grain_m > 0, lengths)
-    grain = np.repeat(np.where(grain_m > 0, grain_m, grain_d), lengths)
-    step = np.where(by_month, m_step, d_step)
-    # divide only where a whole grain or more is missing (rare): division is the costly step
-    hit = (grain > 0) & (step >= 2 * grain) & (step < big) & ~np.repeat(event, lengths)
+    by_month = grain_m > 0
+    grain = np.where(by_month, grain_m, grain_d)
+    # only a series whose largest step is two grains or more has a gap: find those first,
+    # then look at their rows alone (most series have none)
+    m_step[starts] = 0
+    d_step[starts] = 0
+    largest = np.where(by_month, np.maximum.reduceat(m_step, starts),
+                       np.maximum.reduceat(d_step, starts))
     gap = np.zeros(len(first), dtype=np.int32)
-    gap[hit] = step[hit] // grain[hit] - 1
+    some = (grain > 0) & (largest >= 2 * grain) & ~event
+    if some.any():
+        rows = np.flatnonzero(np.repeat(some, lengths))
+        grain_rows = np.repeat(grain[some], lengths[some])
+        step = np.where(np.repeat(by_month[some], lengths[some]), m_step[rows], d_step[rows])
+        # divide only where a whole grain or more is missing: division is the costly step
+        hit = step >= 2 * grain_rows
+        gap[rows[hit]] = step[hit] // grain_rows[hit] - 1
     return pl.Series("gap_before", gap, dtype=pl.Int32)
 
 
@@ -492,6 +503,17 @@ def _starts(ids: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, np.int64)
 
 
+def _group_sums(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sum of ``x`` (booleans or integers, mostly zero) over each run of rows from ``starts``,
+    as Int64: a running total of the non-zero rows read at each run's edges (faster than
+    ``reduceat``, which casts every row to Int64 first)."""
+    hits = np.flatnonzero(x)
+    at = np.searchsorted(hits, np.r_[starts, len(x)])
+    if x.dtype == np.bool_:  # a count: the non-zero rows between the edges
+        return np.diff(at).astype(np.int64)
+    return np.diff(np.r_[0, np.cumsum(x[hits], dtype=np.int64)][at])
+
+
 def _phases(points: pl.DataFrame) -> pl.DataFrame:
     """One row per phase: its first and last rows' figures, counts and the Anhøj runs analysis.
 
@@ -506,8 +528,7 @@ def _phases(points: pl.DataFrame) -> pl.DataFrame:
     skip = (points.select(sequential).to_series().to_numpy()
             if points.select(sequential.any()).item() else None)
     _, runs = phase_runs(points, skip)
-    used = (~points["excluded"]).cast(pl.Int64).to_numpy()
-    n_used = np.add.reduceat(used, starts) if len(starts) else np.zeros(0, np.int64)
+    n_used = _group_sums(~points["excluded"].to_numpy(), starts)
     has = runs["n_useful"] > 0
     first = points.select("_g", "series", "phase", pl.col("period").alias("start"),
                           "trial_limits")[starts]
@@ -556,30 +577,35 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
     pt = pl.col("point_type")
     direction, improve = pl.col("_dir").cast(pl.Int8), pl.col("_improve").cast(pl.Int8)
     kind = pl.col("_rule_code") // 100  # see spc.rules.mdc.KINDS
-    _, last = _edges(points, "_s")
-    latest = last.select(
+    # series are contiguous rows: the latest point is each one's last row, and the counts
+    # are sums over its stretch of rows (reduceat), with no group-by
+    starts = _starts(points["_s"].to_numpy())
+    ends = np.r_[starts[1:], points.height] - 1
+    latest = points.select(
         "series", pl.col("chart").cast(pl.String), pl.col("improvement").cast(pl.String),
         "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
         pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
         "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("frequency").cast(pl.String),
         pl.col("shift").alias("shift_len"),
-        pl.col("trend").alias("trend_len"), "break_at_gaps")
-    counts = points.lazy().group_by("_s", maintain_order=True).agg(
-        n_points=pl.len().cast(pl.Int64),
+        pl.col("trend").alias("trend_len"), "break_at_gaps")[ends]
+    flags = points.select(
         # counted from the integer codes behind point_type and rule (cheaper than text)
-        n_improvement=(direction * improve == 1).sum().cast(pl.Int64),
-        n_concern=(direction * improve == -1).sum().cast(pl.Int64),
-        n_neutral=((direction != 0) & ((improve == 0) | (direction.abs() == 2)))
-        .sum().cast(pl.Int64),
-        n_beyond_limits=pl.col("outside_limits").sum().cast(pl.Int64),
-        n_shift=kind.is_in([7, 8]).sum().cast(pl.Int64),
-        n_trend=kind.is_in([3, 4]).sum().cast(pl.Int64),
-        n_two_of_three=kind.is_in([5, 6]).sum().cast(pl.Int64),
-        _gaps=(pl.col("gap_before") > 0).sum().cast(pl.Int64),
-        _gap_periods=pl.col("gap_before").sum().cast(pl.Int64),
+        n_improvement=(direction * improve == 1),
+        n_concern=(direction * improve == -1),
+        n_neutral=((direction != 0) & ((improve == 0) | (direction.abs() == 2))),
+        n_beyond_limits=pl.col("outside_limits"),
+        n_shift=(kind == 7) | (kind == 8),
+        n_trend=(kind == 3) | (kind == 4),
+        n_two_of_three=(kind == 5) | (kind == 6),
+        _gaps=(pl.col("gap_before") > 0),
+        _gap_periods=pl.col("gap_before"),
         # points of a calendar month with fewer than 3 years: no per-season limits
-        _no_season=(pl.col("seasonal_limits") & pl.col("upper").is_null()).sum().cast(pl.Int64),
-    ).collect().drop("_s")
+        _no_season=(pl.col("seasonal_limits") & pl.col("upper").is_null()),
+    )
+    counts = pl.DataFrame(
+        {"n_points": np.diff(np.r_[starts, points.height]),
+         **{c: _group_sums(flags[c].to_numpy(), starts) for c in flags.columns}},
+        schema={"n_points": pl.Int64, **{c: pl.Int64 for c in flags.columns}})
     summary = pl.concat([latest, counts], how="horizontal")
     _, last_phase = _edges(phases, "series")
     latest = last_phase.select("series", "runs_signal", "trial_limits")

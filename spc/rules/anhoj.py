@@ -115,10 +115,13 @@ def phase_runs(points: pl.DataFrame, skip: np.ndarray | None = None
     crossings = np.zeros(len(starts), np.int64)
     segments = np.zeros(len(starts), np.int64)
     if len(at):
-        # a phase's first useful row starts a run: its index among the runs
-        longest[has] = np.maximum.reduceat(run_len, np.searchsorted(run_first, at))
-        crossings[has] = np.add.reduceat(run_start, at, dtype=np.int64)
-        segments[has] = np.add.reduceat(seg_start, at, dtype=np.int64)
+        # a phase's first useful row starts a run: its index among the runs; runs and
+        # segments per phase are counted between those edges
+        edges = np.r_[at, len(idx)]
+        run_at = np.searchsorted(run_first, edges)
+        longest[has] = np.maximum.reduceat(run_len, run_at[:-1])
+        crossings[has] = np.diff(run_at)
+        segments[has] = np.diff(np.searchsorted(np.flatnonzero(seg_start), edges))
     crossings -= segments
     longest_max, crossings_min = np.zeros(len(starts), np.int64), np.zeros(len(starts), np.int64)
     if has.any():
