@@ -216,7 +216,8 @@ def test_adding_a_force_and_dropping_one(tmp_path, capsys):
     before = {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in ("area", "area_force", "store_setting")}
     assert _init(path, "--force", "city-of-london") != 0
     err = capsys.readouterr().err
-    assert "holds data for wiltshire" in err and "wiltshire-district (3 observations" in err
+    assert "holds data for wiltshire" in err and "wiltshire: 3 observations and 0 annotations in 1 area(s) " \
+        "(wiltshire-district)" in err
     assert "--force city-of-london,wiltshire" in err and "nothing was changed" in err
     assert {t: _rows(path, f"SELECT * FROM {t} ORDER BY ALL") for t in before} == before
 

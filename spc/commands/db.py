@@ -185,13 +185,18 @@ def _refuse_dropping_data(con: duckdb.DuckDBPyConnection, dropped: list[str], fo
     if not held:
         return
     owners = sorted({row[1] for row in held})
-    detail = ", ".join(f"{code} ({n} observations, {a} annotations)" for code, _, n, a in held[:10])
-    more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+    per_force = []
+    for owner in owners:
+        mine = [row for row in held if row[1] == owner]
+        names = ", ".join(row[0] for row in mine[:5]) + (f" and {len(mine) - 5} more" if len(mine) > 5 else "")
+        per_force.append(f"{owner}: {sum(r[2] for r in mine):,} observations and {sum(r[3] for r in mine):,} "
+                         f"annotations in {len(mine)} area(s) ({names})")
+    detail = "; ".join(per_force)
     keep = ",".join(sorted(set(forces or []) | set(owners))) if forces else None
     hint = (f"keep them with --force {keep}, or make a new store with --db FILE" if keep else
             "make a new store with --db FILE")
-    raise SpcError(f"the store holds data for {', '.join(owners)} in areas this set-up would remove: "
-                   f"{detail}{more}; nothing was changed: {hint}")
+    raise SpcError(f"the store holds data for {', '.join(owners)} in areas this set-up would remove ({detail}); "
+                   f"nothing was changed: {hint}")
 
 
 def record_results(con: duckdb.DuckDBPyConnection, *, trigger: str) -> int:
