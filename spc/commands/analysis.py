@@ -225,7 +225,7 @@ def compare_command(
     funnel: Annotated[bool, typer.Option("--funnel", help="Funnel plot of areas for one --period: with --indicator, counts per 1,000 residents (or the stored numerator over denominator); with an INPUT file, its series' numerator over denominator.")] = False,
     change: Annotated[bool, typer.Option("--change", help="Funnel mode: each area's count against its own count a year earlier (change, not level; needs no population).")] = False,
     period: Annotated[str | None, typer.Option(help="Funnel mode: the period (YYYY-MM or a range START:END summed).")] = None,
-    level: Annotated[str | None, typer.Option("--level", help="Funnel mode with --indicator: district (the local areas of a force) or force (the forces of a store of many). Default: district in a store of one force, force in a store of many.", show_default=False)] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Funnel mode with --indicator: district (the local areas of a force) or force (the forces of a store of many). Default: district in a store of one force or with --force, else force.", show_default=False)] = None,
     force: Annotated[str | None, typer.Option("--force", help="Funnel mode with --indicator: whose local areas (or, with --group msg, whose most similar group).", show_default=False)] = None,
     group: Annotated[str | None, typer.Option("--group", help="Funnel mode with --indicator: msg, a force and its most similar group of forces (with --force in a store of many forces).", show_default=False)] = None,
     overdispersion: Annotated[str, typer.Option(help="Funnel mode: auto, additive, multiplicative or none.")] = "auto",

@@ -18,6 +18,7 @@ and the Compare page share them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -171,6 +172,18 @@ class AreaFunnel:
     end: dt.date
 
 
+def unit_words(note: str, word: str) -> str:
+    """The funnel's notes say "unit"; the page says what the units are (areas or forces)."""
+    note = re.sub(r"\b([Aa]) unit\b", lambda m: ("An " if m.group(1) == "A" else "an ") + word
+                  if word[0] in "aeiou" else m.group(1) + " " + word, note)
+    note = re.sub(r"\bunits\b", word + "s", note)
+    return re.sub(r"\bunit\b", word, note)
+
+
+def _said(units: Units, notes: list[str]) -> list[str]:
+    return [unit_words(n, "area" if units.level == "district" else "force") for n in notes]
+
+
 def _too_few(units: Units, n: int) -> SpcError:
     extra = (f"; to compare a force with its most similar group, {NATIONAL_STORE}" if units.level == "msg" else "")
     return SpcError(f"only {n} of {units.description} {'has' if n == 1 else 'have'} figures for this window; "
@@ -217,7 +230,7 @@ def rate_funnel(obs: pl.DataFrame, populations: pl.DataFrame, units: Units, star
                        for c in ("lower_998", "lower_95", "upper_95", "upper_998")],
                      "population_years", "estimate_years", "periods")
              .sort("rate_per_1000", descending=True))
-    return AreaFunnel(f, table, [*units.notes, *notes, *f.notes], "rate", start, end)
+    return AreaFunnel(f, table, [*units.notes, *notes, *_said(units, f.notes)], "rate", start, end)
 
 
 def _year_earlier(d: dt.date) -> dt.date:
@@ -244,7 +257,7 @@ def change_funnel(obs: pl.DataFrame, units: Units, start: dt.date, end: dt.date,
                      pl.col("value").alias("ratio"), "band",
                      pl.col("band").replace_strict(BAND_WORDS, default=None).alias("meaning"))
              .sort("ratio", descending=True, nulls_last=True))
-    return AreaFunnel(f, table, [*units.notes, *notes, *f.notes], "change", start, end)
+    return AreaFunnel(f, table, [*units.notes, *notes, *_said(units, f.notes)], "change", start, end)
 
 
 def ratio_funnel(obs: pl.DataFrame, units: Units, start: dt.date, end: dt.date, *, kind: str,
@@ -261,7 +274,7 @@ def ratio_funnel(obs: pl.DataFrame, units: Units, start: dt.date, end: dt.date, 
                      "denominator", "value", "band",
                      pl.col("band").replace_strict(BAND_WORDS, default=None).alias("meaning"))
              .sort("value", descending=True))
-    return AreaFunnel(f, table, [*units.notes, *notes, *f.notes], "ratio", start, end)
+    return AreaFunnel(f, table, [*units.notes, *notes, *_said(units, f.notes)], "ratio", start, end)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -173,16 +173,6 @@ def render(ov: Overview, path: str) -> None:
     _stored_ratio_page(ov, path, ind_id, meta, points, win, end, months, latest)
 
 
-def _unit_words(note: str, word: str) -> str:
-    """The funnel's notes say "unit"; the page says what the units are (areas or forces)."""
-    import re
-
-    note = re.sub(r"\b([Aa]) unit\b", lambda m: ("An " if m.group(1) == "A" else "an ") + word
-                  if word[0] in "aeiou" else m.group(1) + " " + word, note)
-    note = re.sub(r"\bunits\b", word + "s", note)
-    return re.sub(r"\bunit\b", word, note)
-
-
 def _window_words(end: dt.date, months: int, frequency: str) -> str:
     return f"{months} month{'s' if months > 1 else ''} to {plots.format_period(end, frequency)}"
 
@@ -233,7 +223,6 @@ def _counts_page(ov: Overview, path: str, key: Any, ind_id: str, meta: dict, sd,
                    "it had in the two windows together.")
     for note in result.notes:
         # small counts: chance dominates, said where it cannot be missed
-        note = _unit_words(note, unit_word)
         (st.info if "chance dominates" in note else st.caption)(literal(note))
     if scope == "msg":
         st.caption("The most similar forces are those listed for this force in data/geography/"
