@@ -299,3 +299,8 @@ def test_the_digest_names_each_areas_force_in_a_store_of_many(forces_db, city_db
     assert many["gedling"] == "Gedling (Nottinghamshire Police)" and many["tamworth"] == "Tamworth (Staffordshire Police)"
     assert many["nottinghamshire"] == "Nottinghamshire Police" and many["england-and-wales"] == "England and Wales"
     assert labels(city_db)["city-of-london-district"] == "City of London"
+
+
+def test_a_missing_database_also_says_how_to_build_one_for_a_force(monkeypatch, tmp_path):
+    at = run_app(monkeypatch, tmp_path / "nowhere.duckdb")
+    assert any("--force city-of-london" in c.value and "spc import police-uk" in c.value for c in at.code)

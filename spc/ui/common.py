@@ -84,6 +84,10 @@ def missing_database(path: str, problem: str) -> None:
         "The app shows indicators from a DuckDB database that has to be built first. "
         "To build the illustrative demo database, run this in the project folder:")
     st.code(f"spc db init --db {path}", language="bash")
+    st.markdown("Or build one for your own force (its name as police.uk writes it; several separated by "
+                "commas, or `all`), then import its police.uk files:")
+    st.code(f"spc db init --db {path} --force city-of-london\nspc import police-uk FOLDER --db {path}",
+            language="bash")
     if "not a DuckDB" in problem or "empty file" in problem:
         st.markdown("That file is not a database the app can use: move it aside (or choose another path) first.")
     st.markdown(
