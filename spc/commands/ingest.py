@@ -84,6 +84,8 @@ def _print_report(console: Console, report: ImportReport, show_rejections: int) 
         console.print("each file's notes are kept in load_batch.message", highlight=False)
     shown = 0
     for f in report.files:
+        if f.rejections.is_empty() or shown >= show_rejections:
+            continue
         for row in f.rejections.head(max(0, show_rejections - shown)).iter_rows(named=True):
             where = f"line {row['line']}" if row["line"] is not None else "file"
             column = f", column {row['column_name']!r}" if row["column_name"] else ""

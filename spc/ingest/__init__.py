@@ -27,12 +27,15 @@ from spc.ingest.files import FileRejected, SourceFile, discover
 from spc.ingest.validate import check_observations, file_rejection, rejected_row_count
 from spc.store.connection import transaction
 from spc.store.observations import (
+    OBSERVATION_COLUMNS,
     REJECTION_COLUMNS,
     WriteCounts,
     finish_batch,
+    now,
     record_rejections,
     start_batch,
     write_observations,
+    write_observations_many,
 )
 
 #: Importer modules by the SOURCE name of `spc import SOURCE`.
@@ -141,6 +144,146 @@ def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str
     return result, seen
 
 
+def _file_sha(file: SourceFile) -> str | None:
+    try:
+        return file.sha256()
+    except FileRejected:
+        return None
+
+
+def _quick_check(obs: pl.DataFrame, ctx: Context) -> pl.Series:
+    """For the observations of several files (`_k`: the file), the files whose rows may break a
+    store rule (unknown indicator or area, grain, period start, no value, duplicates): those get
+    the full `check_observations`; the others pass as they are (the importer built them)."""
+    known = ctx.indicators.select(pl.col("id").alias("indicator_id"), pl.col("frequency").alias("_frequency"))
+    flagged = (obs.lazy().join(known.lazy(), on="indicator_id", how="left")
+               .with_columns((pl.col("_frequency").is_null() | (pl.col("_frequency") != pl.col("period_grain"))
+                              | ~pl.col("area_code").is_in(ctx.areas.get_column("code").implode())
+                              | pl.col("period_start").is_null() | (pl.col("period_start").dt.day() != 1)
+                              | pl.col("value").is_null() | (pl.col("value") < 0)
+                              | (pl.len().over("_k", "indicator_id", "area_code", "period_start") > 1)).alias("_x"))
+               .filter(pl.col("_x")).select(pl.col("_k").unique()).collect())
+    return flagged.get_column("_k")
+
+
+def _import_group(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str, files: list[SourceFile],
+                  ctx: Context, seen: dict[tuple, str], load_good_rows: bool) -> list[FileResult]:
+    """Import several files at once (`module.parse_many`): the same rules and results as
+    `_import_file` file by file, with one write to the store for the lot (a month of the national
+    police.uk archive is 44 files)."""
+    parsed_list = module.parse_many(files, ctx)
+    started = now()
+    ids = [int(r[0]) for r in con.execute("SELECT nextval('load_batch_id_seq') FROM range(?)",
+                                          [len(files)]).fetchall()]
+    batches = pl.DataFrame({"id": ids, "source": [source] * len(files), "path": [f.name for f in files],
+                            "file_sha256": [_file_sha(f) for f in files], "started_at": [started] * len(files)},
+                           schema={"id": pl.Int64, "source": pl.String, "path": pl.String, "file_sha256": pl.String,
+                                   "started_at": pl.Datetime("us")})
+    con.register("_batches", batches.to_arrow())
+    try:
+        con.execute("INSERT INTO load_batch (id, source, path, file_sha256, started_at, status) "
+                    "SELECT id, source, path, file_sha256, started_at, 'loaded' FROM _batches")
+    finally:
+        con.unregister("_batches")
+    parsed_ok = [(k, p) for k, p in enumerate(parsed_list) if not isinstance(p, FileRejected)]
+    suspect: set[int] = set()
+    every = pl.DataFrame(schema={**OBSERVATION_COLUMNS, "_k": pl.Int32})
+    if parsed_ok:
+        every = pl.concat([p.observations.select(list(OBSERVATION_COLUMNS)).with_columns(pl.lit(k, pl.Int32).alias("_k"))
+                           for k, p in parsed_ok])
+        suspect = set(_quick_check(every, ctx).to_list())
+    keys_of: dict[int, list[tuple]] = {}
+    for row in every.select("_k", *_KEY).iter_rows():
+        keys_of.setdefault(row[0], []).append(row[1:])
+    empty = pl.DataFrame(schema=REJECTION_COLUMNS)
+    plans: list[tuple] = []
+    to_write: list[pl.DataFrame] = []
+    clean: list[int] = []          # files written as they are: their rows are taken from `every`
+    for k, (file, parsed) in enumerate(zip(files, parsed_list, strict=True)):
+        if isinstance(parsed, FileRejected):
+            plans.append((None, file_rejection(file.name, parsed), 0, [], {}))
+            continue
+        keys = keys_of.get(k, [])
+        again = [(key, seen[key]) for key in keys if key in seen]
+        n_rows = parsed.rows_read + len(parsed.read_problems)
+        if k not in suspect and not again and not parsed.read_problems and parsed.rejected.is_empty():
+            for key in keys:
+                seen[key] = file.name
+            clean.append(k)
+            plans.append((len(keys), empty, n_rows, parsed.notes, parsed.extra))
+            continue
+        if k in suspect:
+            good, bad = check_observations(parsed.observations, file.name, ctx.indicators, ctx.areas)
+            keys = good.select(_KEY).rows()
+            again = [(key, seen[key]) for key in keys if key in seen]
+        else:
+            good, bad = parsed.observations.select(list(OBSERVATION_COLUMNS)), None
+        parts = [file_rejection(file.name, *parsed.read_problems), parsed.rejected.cast(REJECTION_COLUMNS)]  # type: ignore[arg-type]
+        if bad is not None:
+            parts.append(bad)
+        if again:
+            # one rejection per period and earlier file, not one per indicator and area
+            column = parsed.observations.get_column("_col_period")[0]
+            lines = (parsed.observations.select(*_KEY, "_line")
+                     .join(pl.DataFrame([(*key, other) for key, other in again], schema=[*_KEY, "_from"],
+                                        orient="row").cast({"period_start": pl.Date}), on=_KEY))
+            parts.append(lines.group_by("period_start", "_from").agg(
+                pl.col("_line").min().alias("line"), pl.len().alias("n")).sort("period_start").select(
+                pl.lit(file.name).alias("file"), "line", pl.lit(column, pl.String).alias("column_name"),
+                pl.col("period_start").cast(pl.String).alias("value"),
+                pl.format("{} rows for {} are also in {} in this import (the same period twice)", pl.col("n"),
+                          pl.col("period_start"), pl.col("_from")).alias("reason"),
+                pl.lit(None, pl.String).alias("raw")).cast(REJECTION_COLUMNS))  # type: ignore[arg-type]
+            taken = {key for key, _ in again}
+            good = good.join(pl.DataFrame(list(taken), schema=_KEY, orient="row").cast({"period_start": pl.Date}),
+                             on=_KEY, how="anti")
+            keys = [key for key in keys if key not in taken]
+        rejected = pl.concat(parts)
+        if rejected.is_empty() or load_good_rows:
+            for key in keys:
+                seen[key] = file.name
+            to_write.append(good.with_columns(pl.lit(ids[k], pl.Int64).alias("load_batch_id")))
+        plans.append((good.height, rejected, n_rows, parsed.notes, parsed.extra))
+    if clean:
+        batch_of = {k: ids[k] for k in clean}
+        to_write.append(every.filter(pl.col("_k").is_in(clean)).select(
+            *OBSERVATION_COLUMNS, pl.col("_k").replace_strict(batch_of, return_dtype=pl.Int64).alias("load_batch_id")))
+    written = write_observations_many(con, pl.concat(to_write)) if to_write else {}
+    results: list[FileResult] = []
+    for k, (file, (n_good, rejected, rows_read, notes, extra)) in enumerate(zip(files, plans, strict=True)):
+        loads = n_good is not None and (rejected.is_empty() or load_good_rows)
+        counts = written.get(ids[k], WriteCounts(0, 0, 0))
+        if loads:
+            status = "partial" if not rejected.is_empty() else (
+                "unchanged" if counts.loaded == counts.revised == 0 and counts.unchanged else "loaded")
+        else:
+            status = "rejected"
+            if n_good is not None:
+                notes = [*notes, f"nothing loaded: {n_good} good rows held back because the file has errors "
+                                 "(--load-good-rows loads them)"]
+        if not rejected.is_empty():
+            rejected = _attach_raw(rejected, file, ctx.encoding)
+            record_rejections(con, ids[k], rejected)
+        results.append(FileResult(file=file.name, batch_id=ids[k], status=status, rows_read=rows_read,
+                                  loaded=counts.loaded, unchanged=counts.unchanged, revised=counts.revised,
+                                  rows_rejected=rejected_row_count(rejected), rejections=rejected, notes=notes,
+                                  extra=extra))
+        file.release()
+    finished = pl.DataFrame([(r.batch_id, r.status, r.rows_read, r.loaded, r.unchanged, r.revised, r.rows_rejected,
+                              "; ".join(r.notes) or None) for r in results],
+                            schema={"id": pl.Int64, "status": pl.String, "rows_read": pl.Int64, "loaded": pl.Int64,
+                                    "unchanged": pl.Int64, "revised": pl.Int64, "rejected": pl.Int64,
+                                    "message": pl.String}, orient="row")
+    con.register("_finished", finished.to_arrow())
+    try:
+        con.execute("UPDATE load_batch b SET finished_at = ?, status = f.status, rows_read = f.rows_read, "
+                    "rows_loaded = f.loaded, rows_unchanged = f.unchanged, rows_revised = f.revised, "
+                    "rows_rejected = f.rejected, message = f.message FROM _finished f WHERE b.id = f.id", [now()])
+    finally:
+        con.unregister("_finished")
+    return results
+
+
 def find_files(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str | Path],
                **options: object) -> tuple[Context, list[SourceFile]]:
     """The importer's context and the files `paths` name (checked before anything is written)."""
@@ -187,12 +330,20 @@ def run_import(con: duckdb.DuckDBPyConnection, source: str, paths: Iterable[str 
     seen = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period_start": pl.Date,
                                 "_from": pl.String})
     with transaction(con) if own_transaction else nullcontext(con):
-        for index, file in enumerate(files):
-            result, seen = _import_file(con, module, source, file, ctx, seen, load_good_rows)
-            file.release()
-            results.append(result)
-            if on_file is not None:
-                on_file(index, len(files), result)
+        if hasattr(module, "parse_many"):   # police.uk: a month of every force's files at a time
+            keys: dict[tuple, str] = {}
+            for group in module.group_files(files):
+                for result in _import_group(con, module, source, group, ctx, keys, load_good_rows):
+                    results.append(result)
+                    if on_file is not None:
+                        on_file(len(results) - 1, len(files), result)
+        else:
+            for index, file in enumerate(files):
+                result, seen = _import_file(con, module, source, file, ctx, seen, load_good_rows)
+                file.release()
+                results.append(result)
+                if on_file is not None:
+                    on_file(index, len(files), result)
     return ImportReport(source=source, files=results, skipped=skipped)
 
 

@@ -56,7 +56,9 @@ class SourceFile:
     name: str
     opener: Callable[[], bytes] = field(repr=False)
     _data: bytes | None = field(default=None, repr=False)
+    _sha256: str | None = field(default=None, repr=False)
     explicit: bool = False            # named on the command line (not found in a folder or archive)
+    path: Path | None = None          # a plain (not gzipped) file on disk, which readers may scan directly
 
     @property
     def basename(self) -> str:
@@ -87,8 +89,10 @@ class SourceFile:
         self._data = None
 
     def sha256(self) -> str:
-        """Hash of the (decompressed) content, stored with the load batch."""
-        return hashlib.sha256(self.read()).hexdigest()
+        """Hash of the (decompressed) content, stored with the load batch (computed once)."""
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.read()).hexdigest()
+        return self._sha256
 
 
 def _zip_members(path: Path, patterns: tuple[str, ...]) -> list[SourceFile]:
@@ -113,6 +117,10 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(lower, p) or fnmatch.fnmatch(lower, p + ".gz") for p in patterns)
 
 
+def _plain(path: Path) -> Path | None:
+    return None if path.suffix.lower() == ".gz" else path
+
+
 def discover(paths: Iterable[str | Path], patterns: tuple[str, ...]) -> list[SourceFile]:
     """The files to import from `paths`, in a stable order.
 
@@ -131,22 +139,27 @@ def discover(paths: Iterable[str | Path], patterns: tuple[str, ...]) -> list[Sou
                 if member.suffix.lower() == ".zip":
                     found += _zip_members(member, patterns)
                 elif _matches(member.name, patterns):
-                    found.append(SourceFile(str(member), member.read_bytes))
+                    found.append(SourceFile(str(member), member.read_bytes, path=_plain(member)))
         elif path.suffix.lower() == ".zip":
             found += _zip_members(path, patterns)
         else:
-            found.append(SourceFile(str(path), path.read_bytes, explicit=True))
+            found.append(SourceFile(str(path), path.read_bytes, explicit=True, path=_plain(path)))
     return found
 
 
-def decode(data: bytes, encoding: str = "utf-8") -> tuple[bytes, list[str]]:
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower() == "utf8"
+
+
+def decode(data: bytes, encoding: str = "utf-8", check_text: bool = True) -> tuple[bytes, list[str]]:
     """Check a file is text in `encoding` and return it as UTF-8 bytes, with notes.
 
     A UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted and removed, so the first header
     is not mangled. Anything else that is not valid text is rejected naming the line.
+    `check_text=False` skips decoding a UTF-8 file whole (the caller's CSV reader checks it).
     """
     notes: list[str] = []
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise FileRejected("empty file: no header line and no data", line=1)
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
@@ -157,6 +170,8 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[bytes, list[str]]:
     if b"\x00" in data[:65536]:
         raise FileRejected("not a CSV text file: it contains NUL bytes (binary data or UTF-16)",
                            line=data[:data.index(b"\x00")].count(b"\n") + 1)
+    if check_text is False and _is_utf8(encoding):
+        return data, notes   # the CSV reader checks UTF-8 itself; `decode` runs again if it fails
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -187,22 +202,38 @@ def _field_counts_problem(data: bytes, n_header: int) -> FileRejected | None:
     return None
 
 
-def read_table(file: SourceFile, encoding: str = "utf-8") -> tuple[pl.DataFrame, list[str], list[FileRejected]]:
+def read_table(file: SourceFile, encoding: str = "utf-8",
+               select: Callable[[list[str]], list[str]] | None = None
+               ) -> tuple[pl.DataFrame, list[str], list[FileRejected]]:
     """Read a CSV file as strings with a `_line` column (line number in the file; header = 1).
 
     Returns the table, notes, and line problems: a last line cut short (the file ends without a
     newline and its last line has fewer fields than the header, so its last value may be cut
     too) is left out of the table and returned as a problem. Raises `FileRejected` for an empty
     or binary file, bad encoding, or a line with more fields than the header.
+
+    `select(header) -> columns` reads only those columns (for large files). Lines with more
+    fields than the header are then not detected (the extra fields of a line are not read): the
+    caller's checks of the columns it reads must catch a shifted line.
     """
-    data, notes = decode(file.read(), encoding)
-    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    raw = file.read()
+    data, notes = decode(raw, encoding, check_text=False)
+    first_line = data[:data.find(b"\n")] if b"\n" in data[:1 << 20] else data
+    first_line = first_line.rstrip(b"\r")
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError:
+        decode(raw, encoding)   # raises naming the line and byte
     n_header = len(next(csv.reader([first_line.decode("utf-8")])))
     problems: list[FileRejected] = []
     body = data.rstrip(b"\r\n")
     if not data.endswith(b"\n") and b"\n" in body:
         head, last_bytes = body.rsplit(b"\n", 1)
-        last = last_bytes.rstrip(b"\r").decode("utf-8")
+        try:
+            last = last_bytes.rstrip(b"\r").decode("utf-8")
+        except UnicodeDecodeError:
+            decode(raw, encoding)   # raises naming the line and byte
+            raise
         fields = next(csv.reader([last]), [])
         if len(fields) < n_header:
             problems.append(FileRejected(
@@ -211,10 +242,17 @@ def read_table(file: SourceFile, encoding: str = "utf-8") -> tuple[pl.DataFrame,
                 line=body.count(b"\n") + 1, value=last[:200]))
             data = head + b"\n"
     try:
-        frame = pl.read_csv(data, infer_schema=False, has_header=True, raise_if_empty=True)
+        if select is None:
+            frame = pl.read_csv(data, infer_schema=False, has_header=True, raise_if_empty=True)
+        else:
+            header = next(csv.reader([first_line.decode("utf-8")]))
+            wanted = select(header)
+            frame = pl.read_csv(data, has_header=True, raise_if_empty=True, columns=wanted, infer_schema=False)
     except pl.exceptions.NoDataError as exc:
         raise FileRejected("empty file: no header line and no data", line=1) from exc
     except pl.exceptions.ComputeError as exc:
+        if _is_utf8(encoding):
+            decode(raw, encoding)   # not UTF-8 text: raises naming the line and byte
         problem = _field_counts_problem(data, n_header)
         if problem is not None:
             raise problem from exc

@@ -57,15 +57,20 @@ nothing unless `--load-good-rows`, and the import is one transaction):
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
 from spc.errors import SpcError
 from spc.ingest.base import Context, Parsed
 from spc.ingest.files import FileRejected, SourceFile, read_table
-from spc.ingest.validate import Field, find_columns, parse_fields, with_sources
+from spc.ingest.validate import Field, _month, find_columns, parse_fields, with_sources
 from spc.store.observations import REJECTION_COLUMNS
 
 SOURCE = "police-uk"
@@ -185,18 +190,165 @@ def _force_of(file: SourceFile, ctx: Context) -> str:
 
 def parse(file: SourceFile, ctx: Context) -> Parsed:
     """Read one street or outcomes file and count it by month, indicator and area."""
-    force = _force_of(file, ctx)
-    parts = name_parts(file)
-    frame, notes, problems = read_table(file, ctx.encoding)
-    kind = parts[2] if parts else ("outcomes" if "Outcome type" in frame.columns else "street")
-    file_month = parts[0] if parts else None
-    if kind == "outcomes":
-        parsed = _outcomes(file, ctx, force, frame, file_month)
-    else:
-        parsed = _street(file, ctx, force, frame, file_month)
-    parsed.notes[:0] = notes
-    parsed.read_problems = problems
-    return parsed
+    result = parse_many([file], ctx)[0]
+    if isinstance(result, FileRejected):
+        raise result
+    return result
+
+
+@dataclass
+class _Read:
+    """One file as read: its force, kind, month and the columns it names. A plain UTF-8 file on
+    disk is scanned by polars with the month's other files (`path`, `header`); any other file
+    (in a zip, gzipped, another encoding, or failing the quick checks) is read here (`frame`)."""
+
+    index: int
+    file: SourceFile
+    force: str
+    kind: str
+    month: str | None
+    cols: dict[str, str]
+    frame: pl.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[FileRejected] = field(default_factory=list)
+    path: Path | None = None
+    header: tuple[str, ...] = ()
+
+
+_MAGIC_PREFIXES = (b"PAR1", b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0", b"SQLite format 3", b"\xef\xbb\xbf")
+
+
+def _probe(path: Path) -> list[str] | None:
+    """The header of a plain file that polars can scan as it is (UTF-8 text ending with a line
+    ending, no byte-order mark), else None (it is read and checked line by line instead)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+            if size > len(head):
+                fh.seek(size - 1)
+                last = fh.read(1)
+            else:
+                last = head[-1:]
+    except OSError:
+        return None
+    if last != b"\n" or not head.strip() or head.startswith(_MAGIC_PREFIXES) or b"\x00" in head:
+        return None
+    end = head.find(b"\n")
+    try:
+        line = head[:end].rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return next(csv.reader([line]), None)
+
+
+def _street_columns(header: list[str], cols: dict[str, str]) -> list[str]:
+    """The street file's needed columns (filling `cols`); a missing one refuses the file."""
+    cols.update(find_columns(header, STREET_COLUMNS, ("month", "crime_type")))
+    if "lsoa_code" not in cols and "lsoa_name" not in cols:
+        find_columns(header, STREET_COLUMNS, ("lsoa_code",))  # raises naming the column
+    if "lsoa_code" in cols:
+        cols.pop("lsoa_name", None)
+    return list(dict.fromkeys(cols.values()))
+
+
+def _read(index: int, file: SourceFile, ctx: Context, scan: bool = True) -> _Read | FileRejected:
+    """Check one file (in a worker thread) and read it, or leave it to the month's scan."""
+    try:
+        force = _force_of(file, ctx)
+        parts = name_parts(file)
+        kind = parts[2] if parts else None
+        month = parts[0] if parts else None
+        if kind is None:   # a file named otherwise: outcomes if it has an outcome type column
+            kind = "outcomes" if "Outcome type" in read_table(file, ctx.encoding)[0].columns else "street"
+        cols: dict[str, str] = {}
+        if scan and kind == "street" and file.path is not None and ctx.encoding.replace("-", "").lower() == "utf8":
+            header = _probe(file.path)
+            if header is not None:
+                _street_columns(header, cols)   # the hash is made while polars counts (parse_many)
+                return _Read(index, file, force, kind, month, cols, path=file.path, header=tuple(header))
+        file.sha256()
+        select = (lambda header: _street_columns(header, cols)) if kind == "street" else None
+        frame, notes, problems = read_table(file, ctx.encoding, select=select)
+        return _Read(index, file, force, kind, month, cols, frame=frame, notes=notes, problems=problems)
+    except FileRejected as problem:
+        return problem
+    finally:
+        file.release()
+
+
+def _hash(file: SourceFile) -> None:
+    try:
+        file.sha256()
+    except FileRejected:
+        pass
+    finally:
+        file.release()
+
+
+#: Most files imported as one step (one month of the national archive is 44 street files).
+GROUP_FILES = 48
+
+
+def group_files(files: list[SourceFile]) -> list[list[SourceFile]]:
+    """The files in import steps: consecutive files of the same month (file name or folder), at
+    most GROUP_FILES at a time, so memory holds one month's needed columns, not the archive."""
+    groups: list[list[SourceFile]] = []
+    last = object()
+    for file in files:
+        parts = name_parts(file)
+        month = parts[0] if parts else file.folder
+        if not groups or month != last or len(groups[-1]) >= GROUP_FILES:
+            groups.append([])
+        groups[-1].append(file)
+        last = month
+    return groups
+
+
+#: Files checked and hashed at once (in a month of the national archive: every force's file).
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def parse_many(files: list[SourceFile], ctx: Context) -> list[Parsed | FileRejected]:
+    """Read and count several files at once (a month folder: every force's file): plain files
+    are scanned by polars in one query, keeping only the needed columns; the others are read one
+    by one. One result per file, in order: its counts, or the problem refusing it whole."""
+    def read_all(scan: bool) -> list[_Read | FileRejected]:
+        if len(files) > 1 and READ_THREADS > 1:
+            with ThreadPoolExecutor(READ_THREADS) as pool:
+                return list(pool.map(lambda pair: _read(*pair, ctx, scan), enumerate(files)))
+        return [_read(i, f, ctx, scan) for i, f in enumerate(files)]
+
+    loaded = read_all(True)
+    street = [r for r in loaded if isinstance(r, _Read) and r.kind == "street"]
+    scanned = [r.file for r in street if r.frame is None]
+    try:
+        # the scanned files' hashes (for the load batches) in threads while polars counts them
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            hashes = [pool.submit(_hash, f) for f in scanned]
+            counted = _street(street, ctx) if street else []
+            for done in hashes:
+                done.result()
+    except pl.exceptions.PolarsError:
+        # a scanned file polars cannot read as it is: read every file line by line for the exact problem
+        loaded = read_all(False)
+        street = [r for r in loaded if isinstance(r, _Read) and r.kind == "street"]
+        counted = _street(street, ctx) if street else []
+    results: list[Parsed | FileRejected] = list(loaded)   # type: ignore[arg-type]
+    for r, parsed in zip(street, counted, strict=True):
+        results[r.index] = parsed
+    for r in loaded:
+        if isinstance(r, _Read) and r.kind == "outcomes":
+            try:
+                results[r.index] = _outcomes(r.file, ctx, r.force, r.frame, r.month)  # type: ignore[arg-type]
+            except FileRejected as problem:
+                results[r.index] = problem
+    for r in loaded:
+        if isinstance(r, _Read) and not isinstance(results[r.index], FileRejected):
+            parsed = results[r.index]
+            parsed.notes[:0] = r.notes   # type: ignore[union-attr]
+            parsed.read_problems = r.problems   # type: ignore[union-attr]
+    return results
 
 
 def _norm(expr: pl.Expr) -> pl.Expr:
@@ -261,7 +413,7 @@ def _unknown_rejections(rows: pl.DataFrame, file: str, column: str, what: str, k
 
 def _districts_by_code() -> pl.DataFrame:
     from spc.geography import lsoa_districts
-    return lsoa_districts().select(pl.col("lsoa_code").alias("_lsoa"), pl.col("lad_code").alias("_lad_code"))
+    return lsoa_districts().select(pl.col("lsoa_code").alias("_place"), pl.col("lad_code").alias("_lad_code"))
 
 
 def _district_names() -> pl.DataFrame:
@@ -273,87 +425,224 @@ def _district_names() -> pl.DataFrame:
         return pl.DataFrame(schema={"_lad_code": pl.String, "_lad_name": pl.String})
 
 
-def _street(file: SourceFile, ctx: Context, force: str, frame: pl.DataFrame, file_month: str | None) -> Parsed:
-    cols = find_columns(frame.columns, STREET_COLUMNS, ("month", "crime_type"))
-    by_code = "lsoa_code" in cols
-    if not by_code and "lsoa_name" not in cols:
-        find_columns(frame.columns, STREET_COLUMNS, ("lsoa_code",))  # raises naming the column
-    place = "lsoa_code" if by_code else "lsoa_name"
-    frame = frame.select("_line", *{cols[n] for n in cols})
-    parsed, rejected = parse_fields(frame, file.name, [
-        Field(cols["month"], "month", "month"),
-        Field(cols["crime_type"], "crime_type", "text"),
-        Field(cols[place], "_lsoa", "text", required=False),
-    ])
-    mapping = pl.DataFrame({"crime_type": list(CRIME_TYPES), "indicator_id": list(CRIME_TYPES.values())})
-    rows = parsed.join(mapping, on="crime_type", how="left", maintain_order="left")
-    if by_code:
-        rows = rows.join(_districts_by_code(), on="_lsoa", how="left", maintain_order="left")
-        unmapped = rows.filter(~pl.col("_bad") & pl.col("_lsoa").is_not_null() & pl.col("_lad_code").is_null()).select(
-            pl.lit(file.name).alias("file"), pl.col("_line").alias("line"), pl.lit(cols[place]).alias("column_name"),
-            pl.col(cols[place]).alias("value"),
-            pl.format("LSOA code '{}' maps to no district (not in the geography lookup lsoa_districts.csv.gz of "
-                      "2011 and 2021 LSOAs of England and Wales)", pl.col("_lsoa")).alias("reason"),
-            pl.lit(None, pl.String).alias("raw"))
-    else:
-        names = _district_names().select(pl.col("_lad_name").str.to_lowercase().alias("_key"), "_lad_code")
-        rows = (rows.with_columns(pl.col("_lsoa").str.replace(r"\s*\d{3}[A-Z]$", "").str.to_lowercase().alias("_key"))
-                .join(names.unique("_key"), on="_key", how="left", maintain_order="left").drop("_key"))
-        unmapped = pl.DataFrame(schema=REJECTION_COLUMNS)
-        notes_fallback = ["the file has no 'LSOA code' column: districts taken from the LSOA names"]
-    month_bad = _month_rejections(rows, file.name, cols["month"], file_month)
-    unknown = _unknown_rejections(rows.filter(~pl.col("_bad")), file.name, cols["crime_type"], "crime type",
-                                  list(CRIME_TYPES))
-    wrong_force = _force_rejections(rows.filter(~pl.col("_bad")), file.name, cols, force)
-    rejected = pl.concat([rejected, month_bad, unknown, wrong_force, unmapped.cast(REJECTION_COLUMNS)]).sort("line")
-    bad_lines = rejected.get_column("line").implode()
+def _street_rows(frame: pl.LazyFrame, cols: dict[str, str], index: pl.Expr) -> pl.LazyFrame:
+    """A street file's needed columns under common names: _i (the file), _line, _month_raw,
+    _crime_raw, _lsoa_raw (the LSOA code, or name in a file without codes), _fw, _rb."""
+    place = cols["lsoa_code" if "lsoa_code" in cols else "lsoa_name"]
+    force_cols = [cols[n] for n in ("falls_within", "reported_by") if n in cols]
+    absent = pl.lit(None, pl.String)
+    return frame.select(
+        index.alias("_i"), pl.col("_line").cast(pl.Int64), pl.col(cols["month"]).alias("_month_raw"),
+        pl.col(cols["crime_type"]).alias("_crime_raw"), pl.col(place).alias("_lsoa_raw"),
+        (pl.col(force_cols[0]) if force_cols else absent).alias("_fw"),
+        (pl.col(force_cols[-1]) if len(force_cols) > 1 else absent).alias("_rb"))
 
-    # One lazy plan from the good rows to the counts and the summary (collected together, so the
-    # shared part runs once).
-    local = ctx.local_areas.filter(pl.col("force_code") == force).select(
-        pl.col("lad_code").alias("_lad_code"), "area_code")
-    good = rows.lazy().filter(~pl.col("_line").is_in(bad_lines)).select("month", "indicator_id", "_lsoa",
-                                                                          "_lad_code")
-    force_counts = good.group_by("month", "indicator_id").agg(pl.len().alias("n")) \
-        .with_columns(pl.lit(force).alias("area_code"))
-    local_counts = good.join(local.lazy(), on="_lad_code", how="inner") \
-        .group_by("month", "indicator_id", "area_code").agg(pl.len().alias("n"))
-    counts = pl.concat([force_counts, local_counts.select("month", "indicator_id", "n", "area_code")])
-    area_codes = [force, *local.get_column("area_code").unique().sort().to_list()]
-    grid = (good.select("month").unique()
+
+_FILE_SCHEMA = {"_i": pl.Int32, "_file": pl.String, "_force": pl.String, "_file_month": pl.String,
+                "_by_code": pl.Boolean, "_c_month": pl.String, "_c_crime": pl.String, "_c_place": pl.String,
+                "_c_force": pl.String, "_c_force2": pl.String}
+
+
+def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
+    """Count street files (one or many, each with its own force) in one polars query."""
+    info_rows = []
+    parts: list[pl.LazyFrame] = []
+    scans: dict[tuple[str, ...], list[_Read]] = {}
+    for k, r in enumerate(files):
+        by_code = "lsoa_code" in r.cols
+        place = r.cols["lsoa_code" if by_code else "lsoa_name"]
+        force_cols = [r.cols[n] for n in ("falls_within", "reported_by") if n in r.cols]
+        info_rows.append((k, r.file.name, r.force, r.month, by_code, r.cols["month"], r.cols["crime_type"], place,
+                          force_cols[0] if force_cols else None, force_cols[-1] if force_cols else None))
+        if r.frame is None:
+            scans.setdefault(r.header, []).append(r)
+        else:
+            parts.append(_street_rows(r.frame.lazy(), r.cols, pl.lit(k, pl.Int32)))
+            r.frame = None   # the plan holds it
+    info = pl.DataFrame(info_rows, schema=_FILE_SCHEMA, orient="row")
+    position = {id(r): k for k, r in enumerate(files)}
+    for group in scans.values():
+        paths = {str(r.path): position[id(r)] for r in group}
+        scanned = pl.scan_csv(list(paths), infer_schema=False, include_file_paths="_path").with_columns(
+            pl.lit(None, pl.Int64).alias("_line"))
+        parts.append(_street_rows(scanned, group[0].cols, pl.col("_path").replace_strict(paths, return_dtype=pl.Int32)))
+    rows = pl.concat(parts, how="vertical")
+
+    # --- the rows reduced to their distinct values and counted (after the LSOA lookup, so a
+    # district, not an LSOA, is a key); each distinct value is then checked once
+    key = ["_i", "_month_raw", "_crime_raw", "_lad_join", "_unknown", "_fw", "_rb"]
+    lookup = _districts_by_code().rename({"_place": "_lsoa_raw", "_lad_code": "_lad_join"})
+
+    def keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.join(lookup.lazy(), on="_lsoa_raw", how="left").with_columns(
+            pl.when(pl.col("_lad_join").is_null()).then(pl.col("_lsoa_raw")).alias("_unknown"))
+
+    counted = keyed(rows).group_by(key).agg(pl.len().alias("n")).collect()
+    combos = counted.lazy().join(info.lazy().select("_i", "_force", "_file_month", "_by_code"), on="_i", how="left")
+    blank = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
+    month_value, month_reason = _month("_month_raw")
+    months = (combos.select("_month_raw", "_file_month").unique()
+              .with_columns(month_value.alias("month"), month_reason.alias("_why_month"))
+              .with_columns(pl.when(blank("_month_raw")).then(pl.lit("empty (a value is required)"))
+                            .when(pl.col("_why_month").is_not_null()).then(pl.col("_why_month"))
+                            .when(pl.col("_file_month").is_not_null()
+                                  & (pl.col("_month_raw").str.strip_chars() != pl.col("_file_month")))
+                            .then(pl.format("month does not match the file name's month {}", pl.col("_file_month")))
+                            .alias("_why_month")))
+    shown_crimes = ", ".join(list(CRIME_TYPES)[:30])
+    crimes = (combos.select("_crime_raw").unique()
+              .with_columns(pl.col("_crime_raw").str.strip_chars().replace_strict(CRIME_TYPES, default=None)
+                            .alias("indicator_id"))
+              .with_columns(pl.when(blank("_crime_raw")).then(pl.lit("empty (a value is required)"))
+                            .when(pl.col("indicator_id").is_null())
+                            .then(pl.format(f"unknown crime type '{{}}' (known: {shown_crimes})", pl.col("_crime_raw")))
+                            .alias("_why_crime")))
+    # LSOAs not found as they are: blank (No Location), padded, named (a file without codes), unknown
+    unknown = (combos.filter(pl.col("_unknown").is_not_null()).select("_unknown", "_by_code").unique()
+               .with_columns(pl.when(~blank("_unknown")).then(pl.col("_unknown").str.strip_chars()).alias("_place"))
+               .join(_districts_by_code().lazy().rename({"_lad_code": "_lad_found"}), on="_place", how="left"))
+    if not info.get_column("_by_code").all():
+        names = (_district_names().select(pl.col("_lad_name").str.to_lowercase().alias("_key"),
+                                          pl.col("_lad_code").alias("_lad_by_name")).unique("_key").lazy())
+        unknown = (unknown.with_columns(pl.col("_place").str.replace(r"\s*\d{3}[A-Z]$", "").str.to_lowercase()
+                                        .alias("_key"))
+                   .join(names, on="_key", how="left")
+                   .with_columns(pl.when(pl.col("_by_code")).then(pl.col("_lad_found"))
+                                 .otherwise(pl.col("_lad_by_name")).alias("_lad_found")).drop("_key", "_lad_by_name"))
+    unknown = unknown.with_columns(
+        pl.when(pl.col("_by_code") & pl.col("_place").is_not_null() & pl.col("_lad_found").is_null())
+        .then(pl.format("LSOA code '{}' maps to no district (not in the geography lookup lsoa_districts.csv.gz "
+                        "of 2011 and 2021 LSOAs of England and Wales)", pl.col("_place"))).alias("_why_place"))
+    from spc.ingest.calls_999 import force_slug
+    wanted = _force_texts(info)
+    force_ok = pl.any_horizontal(
+        [(pl.concat_str(pl.col("_force"), pl.lit("|"), _norm(pl.col(c))).is_in(wanted)
+          | (force_slug(pl.col(c)) == pl.col("_force"))).fill_null(False) for c in ("_fw", "_rb")]
+    ) | (pl.col("_fw").is_null() & pl.col("_rb").is_null())
+    named = (combos.select("_force", "_fw", "_rb").unique()
+             .with_columns(pl.when(~force_ok).then(pl.format(
+                 "the row is for '{}', not {}, the force in the file name (each force's rows belong in its own "
+                 "YYYY-MM-<force> file)", pl.coalesce("_fw", "_rb"), pl.col("_force"))).alias("_why_force")))
+    reasons = ("month", "crime", "place", "force")
+    checked = (combos.join(months, on=["_month_raw", "_file_month"], how="left", nulls_equal=True)
+               .join(crimes, on="_crime_raw", how="left", nulls_equal=True)
+               .join(unknown, on=["_unknown", "_by_code"], how="left", nulls_equal=True)
+               .join(named, on=["_force", "_fw", "_rb"], how="left", nulls_equal=True)
+               .with_columns(pl.coalesce("_lad_join", "_lad_found").alias("_lad_code"),
+                             (pl.col("_lad_join").is_null() & pl.col("_place").is_null()).alias("_noloc"),
+                             pl.any_horizontal(pl.col(f"_why_{k}").is_not_null() for k in reasons).alias("_bad")))
+    checked, = pl.collect_all([checked])
+    bad_combos = checked.filter(pl.col("_bad"))
+    rows_read = dict(checked.group_by("_i").agg(pl.col("n").sum()).iter_rows())
+    if bad_combos.is_empty():
+        rejected_plan = pl.LazyFrame(schema={"_i": pl.Int32, "line": pl.Int64, "value": pl.String,
+                                             "reason": pl.String, "_what": pl.String})
+    else:   # the lines of the rejected rows (only when there are any): scanned files are read again
+        bad_files = set(bad_combos.get_column("_i").unique().to_list())
+        again = [_street_rows(read_table(r.file, ctx.encoding, select=lambda h, r=r: _street_columns(h, {}))[0]
+                              .lazy(), r.cols, pl.lit(k, pl.Int32))
+                 for k, r in enumerate(files) if k in bad_files and r.path is not None and r.header]
+        lines = keyed(pl.concat([rows.filter(pl.col("_line").is_not_null()), *again])).join(
+            bad_combos.lazy().select(*key, *(f"_why_{k}" for k in reasons)), on=key, how="inner", nulls_equal=True)
+        raw_value = {"month": "_month_raw", "crime": "_crime_raw", "place": "_lsoa_raw", "force": None}
+        rejected_plan = pl.concat([
+            lines.filter(pl.col(f"_why_{k}").is_not_null()).select(
+                "_i", pl.col("_line").alias("line"),
+                (pl.col(raw_value[k]) if raw_value[k] else pl.coalesce("_fw", "_rb")).alias("value"),
+                pl.col(f"_why_{k}").alias("reason"),
+                (pl.when(pl.col("_fw").is_null()).then(pl.lit("force2")).otherwise(pl.lit(k)) if k == "force"
+                 else pl.lit(k)).alias("_what"))
+            for k in reasons]).sort("_i", "line", maintain_order=True)
+
+    # --- counts of the good rows
+    local = ctx.local_areas.select(pl.col("force_code").alias("_force"), pl.col("lad_code").alias("_lad_code"),
+                                   "area_code")
+    local_lads = local.select("_force", "_lad_code").unique().with_columns(pl.lit(True).alias("_in_area"))
+    per_file = (checked.lazy().filter(~pl.col("_bad"))
+                .group_by("_i", "_force", "month", "indicator_id", "_noloc", "_lad_code").agg(pl.col("n").sum())
+                .join(local_lads.lazy(), on=["_force", "_lad_code"], how="left").collect().lazy())
+    force_counts = per_file.group_by("_i", "month", "indicator_id", "_force").agg(pl.col("n").sum()) \
+        .rename({"_force": "area_code"})
+    local_counts = per_file.join(local.lazy(), on=["_force", "_lad_code"], how="inner") \
+        .group_by("_i", "month", "indicator_id", "area_code").agg(pl.col("n").sum())
+    counts = pl.concat([force_counts, local_counts.select(force_counts.collect_schema().names())])
+    areas = pl.concat([info.select("_force", pl.col("_force").alias("area_code")),
+                       info.select("_force").unique().join(local.select("_force", "area_code").unique(), on="_force")])
+    grid = (per_file.select("_i", "_force", "month").unique()
             .join(pl.LazyFrame({"indicator_id": list(CRIME_TYPES.values())}), how="cross")
-            .join(pl.LazyFrame({"area_code": area_codes}), how="cross"))
-    full = grid.join(counts, on=["month", "indicator_id", "area_code"], how="left") \
+            .join(areas.unique().lazy(), on="_force"))
+    full = grid.join(counts, on=["_i", "month", "indicator_id", "area_code"], how="left") \
         .with_columns(pl.col("n").fill_null(0))
     neighbourhood = full.filter(pl.col("indicator_id").is_in(NEIGHBOURHOOD_CRIME)) \
-        .group_by("month", "area_code").agg(pl.col("n").sum()) \
+        .group_by("_i", "month", "area_code").agg(pl.col("n").sum()) \
         .with_columns(pl.lit("neighbourhood_crime").alias("indicator_id"))
-    obs_plan = pl.concat([full, neighbourhood.select("month", "indicator_id", "area_code", "n")]).select(
-        "indicator_id", "area_code", pl.col("month").alias("period_start"), pl.lit("month").alias("period_grain"),
+    obs_plan = pl.concat([full.select("_i", "month", "indicator_id", "area_code", "n"),
+                          neighbourhood.select("_i", "month", "indicator_id", "area_code", "n")]).select(
+        "_i", "indicator_id", "area_code", pl.col("month").alias("period_start"), pl.lit("month").alias("period_grain"),
         pl.col("n").cast(pl.Float64).alias("value"), pl.lit(None, pl.Float64).alias("numerator"),
-        pl.lit(None, pl.Float64).alias("denominator")).sort("indicator_id", "area_code", "period_start")
-    in_area = pl.col("_lad_code").is_in(local.get_column("_lad_code").implode()).fill_null(False)
-    is_outside = pl.col("_lsoa").is_not_null() & ~in_area
-    summary_plan = good.select(pl.col("_lsoa").is_null().sum().alias("no_location"),
-                               is_outside.sum().alias("outside"))
-    top_plan = (good.filter(is_outside).group_by("_lad_code").len()
+        pl.lit(None, pl.Float64).alias("denominator")).sort("_i", "indicator_id", "area_code", "period_start")
+    sources = info.lazy().select(   # with_sources' columns, per file
+        "_i", pl.lit(None, pl.Int64).alias("_line"), pl.col("_c_crime").alias("_col_indicator"),
+        pl.col("_c_place").alias("_col_area"), pl.col("_c_month").alias("_col_period"),
+        pl.col("_c_crime").alias("_col_value"), pl.lit(None, pl.String).alias("_col_numerator"),
+        pl.lit(None, pl.String).alias("_col_denominator"))
+    obs_plan = obs_plan.join(sources, on="_i", how="left", maintain_order="left")
+    outside = ~pl.col("_noloc") & pl.col("_in_area").is_null()
+    summary_plan = per_file.group_by("_i").agg(pl.col("n").filter(pl.col("_noloc")).sum().alias("no_location"),
+                                               pl.col("n").filter(outside).sum().alias("outside"))
+    top_plan = (per_file.filter(outside).group_by("_i", "_lad_code").agg(pl.col("n").sum().alias("len"))
                 .join(_district_names().lazy(), on="_lad_code", how="left")
-                .select(pl.coalesce("_lad_name", "_lad_code", pl.lit("(no district)")).alias("_place"), "len")
-                .sort(["len", "_place"], descending=[True, False]))
-    obs, summary, top = pl.collect_all([obs_plan, summary_plan, top_plan])
-    obs = with_sources(obs, indicator=cols["crime_type"], area=cols[place], period=cols["month"],
-                       value=cols["crime_type"])
+                .select("_i", pl.coalesce("_lad_name", "_lad_code", pl.lit("(no district)")).alias("_where"), "len")
+                .sort(["_i", "len", "_where"], descending=[False, True, False]))
+    obs, rejected, summary, top = pl.collect_all([obs_plan, rejected_plan, summary_plan, top_plan])
 
-    no_location, outside = (int(v) for v in summary.row(0))
-    notes: list[str] = [] if by_code else notes_fallback
-    extra = {"no location": no_location, "outside areas": outside}
-    if no_location:
-        notes.append(f"{no_location} 'No Location' rows: in the force-wide counts, in no area")
-    if outside:
-        listed = ", ".join(f"{r[0]} {r[1]}" for r in top.head(5).iter_rows())
-        notes.append(f"{outside} rows in LSOAs outside the force's areas ({listed}{', ...' if top.height > 5 else ''}): "
-                     "in the force-wide counts, in no area")
-    return Parsed(observations=obs, rows_read=frame.height, rejected=rejected, notes=notes, extra=extra)
+    results = []
+    obs_by = obs.partition_by("_i", as_dict=True, include_key=False)
+    rej_by = rejected.partition_by("_i", as_dict=True, include_key=False)
+    top_by = top.partition_by("_i", as_dict=True, include_key=False)
+    totals = {i: (int(a), int(b)) for i, a, b in summary.iter_rows()}
+    empty_obs = obs.clear().drop("_i")
+    for k, row in enumerate(info.iter_rows(named=True)):
+        names = {"month": row["_c_month"], "crime": row["_c_crime"], "place": row["_c_place"]}
+        file_obs = obs_by.get((k,), empty_obs)
+        file_rej = rej_by.get((k,))
+        if file_rej is None:
+            file_rej = pl.DataFrame(schema=REJECTION_COLUMNS)
+        else:
+            names |= {"force": row["_c_force"], "force2": row["_c_force2"]}
+            file_rej = file_rej.select(
+                pl.lit(row["_file"]).alias("file"), "line",
+                pl.col("_what").replace_strict(names, default=None, return_dtype=pl.String).alias("column_name"),
+                "value", "reason", pl.lit(None, pl.String).alias("raw")).cast(REJECTION_COLUMNS)  # type: ignore[arg-type]
+        no_location, outside_n = totals.get(k, (0, 0))
+        notes: list[str] = [] if row["_by_code"] else [
+            "the file has no 'LSOA code' column: districts taken from the LSOA names"]
+        if no_location:
+            notes.append(f"{no_location} 'No Location' rows: in the force-wide counts, in no area")
+        if outside_n:
+            places = top_by.get((k,))
+            listed = ", ".join(f"{r[0]} {r[1]}" for r in places.head(5).iter_rows()) if places is not None else ""
+            more = ", ..." if places is not None and places.height > 5 else ""
+            notes.append(f"{outside_n} rows in LSOAs outside the force's areas ({listed}{more}): "
+                         "in the force-wide counts, in no area")
+        results.append(Parsed(observations=file_obs, rows_read=rows_read.get(k, 0), rejected=file_rej, notes=notes,
+                              extra={"no location": no_location, "outside areas": outside_n}))
+    return results
+
+
+def _force_texts(info: pl.DataFrame) -> list[str]:
+    """'force|normalised name' for every name a row may give for its file's force."""
+    mine = info.get_column("_force").unique().to_list()
+    texts = {f"{force}|{re.sub(r'[^a-z0-9]', '', force.lower())}" for force in mine}
+    try:
+        from spc.geography import forces
+        table = forces().filter(pl.col("force").is_in(mine))
+        for column in ("name", "falls_within"):
+            texts |= set(table.select(pl.concat_str(pl.col("force"), pl.lit("|"), _norm(pl.col(column))))
+                         .to_series().drop_nulls().to_list())
+    except (ImportError, SpcError, OSError):
+        pass
+    return sorted(texts)
 
 
 def _outcomes(file: SourceFile, ctx: Context, force: str, frame: pl.DataFrame, file_month: str | None) -> Parsed:

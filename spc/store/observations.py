@@ -145,3 +145,62 @@ def write_observations(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, batch
         con.unregister("_staged")
     return WriteCounts(loaded=counts.get("new", 0), unchanged=counts.get("unchanged", 0),
                        revised=counts.get("revised", 0))
+
+
+def write_observations_many(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
+                            loaded_at: dt.datetime | None = None) -> dict[int, WriteCounts]:
+    """`write_observations` for the files of one import step at once: `rows` has the
+    `OBSERVATION_COLUMNS` and `load_batch_id` (each row's batch) and no duplicate keys. The same
+    rules (new, unchanged, revised with the earlier value kept); returns the counts per batch.
+    Run inside the caller's transaction."""
+    loaded_at = loaded_at or now()
+    staged = rows.select([pl.col(name).cast(dtype) for name, dtype in OBSERVATION_COLUMNS.items()]
+                         + [pl.col("load_batch_id").cast(pl.Int64)])
+    con.register("_staged_many", staged.to_arrow())
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _classified_many AS
+            SELECT s.*,
+                   CASE WHEN o.indicator_id IS NULL THEN 'new'
+                        WHEN o.value IS NOT DISTINCT FROM s.value
+                         AND o.numerator IS NOT DISTINCT FROM s.numerator
+                         AND o.denominator IS NOT DISTINCT FROM s.denominator
+                         AND o.period_grain = s.period_grain THEN 'unchanged'
+                        ELSE 'revised' END AS change
+            FROM _staged_many s
+            LEFT JOIN observation o USING (indicator_id, area_code, period_start)
+        """)
+        by_batch = con.execute(
+            "SELECT load_batch_id, change, count(*) FROM _classified_many GROUP BY ALL").fetchall()
+        changes = {change for _, change, _ in by_batch}
+        if "revised" in changes:
+            con.execute("""
+                INSERT INTO observation_revision
+                SELECT o.indicator_id, o.area_code, o.period_start, o.period_grain, o.value,
+                       o.numerator, o.denominator, o.loaded_at, o.load_batch_id, ?, c.load_batch_id
+                FROM observation o
+                JOIN _classified_many c USING (indicator_id, area_code, period_start)
+                WHERE c.change = 'revised'
+            """, [loaded_at])
+            con.execute("""
+                UPDATE observation o SET period_grain = c.period_grain, value = c.value,
+                       numerator = c.numerator, denominator = c.denominator,
+                       loaded_at = ?, load_batch_id = c.load_batch_id
+                FROM _classified_many c
+                WHERE c.change = 'revised' AND o.indicator_id = c.indicator_id
+                  AND o.area_code = c.area_code AND o.period_start = c.period_start
+            """, [loaded_at])
+        if "new" in changes:
+            con.execute("""
+                INSERT INTO observation
+                SELECT indicator_id, area_code, period_start, period_grain, value, numerator,
+                       denominator, ?, load_batch_id FROM _classified_many WHERE change = 'new'
+            """, [loaded_at])
+        con.execute("DROP TABLE _classified_many")
+    finally:
+        con.unregister("_staged_many")
+    counts: dict[int, dict[str, int]] = {}
+    for batch, change, n in by_batch:
+        counts.setdefault(int(batch), {})[change] = int(n)
+    return {batch: WriteCounts(loaded=c.get("new", 0), unchanged=c.get("unchanged", 0), revised=c.get("revised", 0))
+            for batch, c in counts.items()}
