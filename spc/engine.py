@@ -318,38 +318,42 @@ def _gap_before(frame: pl.DataFrame) -> pl.Series:
 def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.DataFrame
                      ) -> pl.DataFrame:
     """Add phase (1-based), excluded, gap_before, _base (used for centre and limits) and the
-    integer window ids _g (series, phase), _r (run segment: series, phase and the stretch
-    between gaps) and _w (series, phase, excluded).
+    integer window ids _g (series, phase) and _r (run segment: series, phase and the stretch
+    between gaps).
 
     The frame is sorted by series and period, so every id is a running count of
     starts: no window functions needed here except the inferred grain of each series.
     """
     frame = _flag_dates(_flag_dates(frame, rebase, "_rebase"), exclude, "excluded")
-    new_series = (pl.col("series") != pl.col("series").shift(1)).fill_null(True)
-    start = new_series | pl.col("_rebase")
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
-    frame = frame.with_columns(_new=new_series, _g=start.cum_sum().cast(pl.Int64), _row=row,
-                               _s=new_series.cum_sum().cast(pl.Int64))
+    at = pl.col  # shorthand
+    new_series = (at("series") != at("series").shift(1)).fill_null(True)
+    # _i: row number, to restore the order after work split by chart type or rule set
+    frame = frame.with_columns(_new=new_series, _i=pl.int_range(pl.len(), dtype=pl.Int64))
+    frame = frame.with_columns(_s=at("_new").cum_sum().cast(pl.Int64))
+    # ids that equal another are the same column, not computed again: without a rebase a
+    # phase is its series, without a gap a run segment is its phase
+    rebased = rebase.height > 0
+    start = at("_new") | at("_rebase")
+    frame = frame.with_columns(_g=start.cum_sum().cast(pl.Int64) if rebased else at("_s"))
     frame = frame.with_columns(_gap_before(frame))
     # a gap of one or more missing periods starts a new run segment: rules, runs and moving
     # ranges never join the points either side of it (unless break_at_gaps is off)
-    gap = pl.col("break_at_gaps") & (pl.col("gap_before") > 0)
-    frame = frame.with_columns(_r=(start | gap).cum_sum().cast(pl.Int64))
-    at = pl.col  # shorthand
+    gap = at("break_at_gaps") & (at("gap_before") > 0)
+    gaps = frame.select(gap.any()).item()
     frame = frame.with_columns(
-        phase=(at("_g") - pl.when(at("_new")).then(at("_g")).forward_fill() + 1).cast(pl.Int32),
-        _w=at("_g") * 2 + at("excluded").cast(pl.Int64),
+        _r=(start | gap).cum_sum().cast(pl.Int64) if gaps else at("_g"),
+        phase=((at("_g") - pl.when(at("_new")).then(at("_g")).forward_fill() + 1).cast(pl.Int32)
+               if rebased else pl.lit(1, dtype=pl.Int32)))
+    base = ~at("excluded")
+    if frame.select(at("baseline_points").is_not_null().any()).item():
         # position within the phase, 1-based: baseline = the first N points (qicharts2's
         # freeze), less any excluded ones
-        _rank=at("_row") - pl.when(at("_g") != at("_g").shift(1).fill_null(-1))
-        .then(at("_row")).forward_fill() + 1,
-    )
-    base = ~at("excluded") & (at("baseline_points").is_null()
-                              | (at("_rank") <= at("baseline_points")))
+        rank = at("_i") - pl.when(at("_g") != at("_g").shift(1).fill_null(-1)).then(
+            at("_i")).forward_fill() + 1
+        base = base & (at("baseline_points").is_null() | (rank <= at("baseline_points")))
     # telling polars the ids are sorted lets group-bys and windows work on slices (5x faster)
-    # _i: row number, to restore the order after work split by chart type or rule set
     return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted(),
-                              _r=at("_r").set_sorted(), _i=at("_row")).drop("_rebase", "_new", "_row", "_rank")
+                              _r=at("_r").set_sorted()).drop("_rebase", "_new")
 
 
 def _seasonal_windows(frame: pl.DataFrame) -> pl.DataFrame:
