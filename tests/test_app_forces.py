@@ -304,3 +304,17 @@ def test_the_digest_names_each_areas_force_in_a_store_of_many(forces_db, city_db
 def test_a_missing_database_also_says_how_to_build_one_for_a_force(monkeypatch, tmp_path):
     at = run_app(monkeypatch, tmp_path / "nowhere.duckdb")
     assert any("--force city-of-london" in c.value and "spc import police-uk" in c.value for c in at.code)
+
+
+def test_across_the_areas_shows_only_the_chosen_forces_partnership_areas(monkeypatch, forces_db):
+    # "Show the N partnership areas side by side" counts and draws this force's areas, not every force's
+    at = open_address(monkeypatch, forces_db, page="indicator", indicator="asb_incidents", area="tamworth")
+    mine = query(forces_db, """SELECT count(*) AS n FROM area a JOIN area_force f ON f.area_code = a.code
+                               WHERE f.force_code = 'staffordshire' AND a.type = 'community safety partnership area'""")
+    toggle = at.toggle(key="opt_areas")
+    assert toggle.label == f"Show the {mine['n'][0]} partnership areas side by side"
+    toggle.set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    drawn = {name for chart in at.get("plotly_chart") if chart.key == "small_multiples"
+             for name in re.findall(r'"text":"([^"]+)"', chart.proto.spec)}
+    assert "Tamworth" in " ".join(drawn) and not any("Nottingham" in n or "Gedling" in n for n in drawn)

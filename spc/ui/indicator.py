@@ -13,7 +13,7 @@ from spc import autocorrelation, narrative, plots
 from spc.text import literal
 from spc.ui import common
 from spc.timeliness import data_age
-from spc.ui.data import Overview, series_data, series_views, stamp
+from spc.ui.data import Overview, series_data, series_views, stamp, store_forces
 
 
 def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True,
@@ -112,6 +112,18 @@ def stored_view(path: str, key: Any, indicator_id: str, area_code: str, latest_p
     return {**view, "narrative": told}
 
 
+def same_force_areas(path: str, key: Any, points: pl.DataFrame, area: str) -> pl.DataFrame:
+    """The partnership areas' points of the force `area` belongs to: in a store of many forces,
+    "across the areas" means this force's areas, never every force's."""
+    local = points.filter(pl.col("area_type") == "community safety partnership area")
+    forces = store_forces(path, key)
+    if not forces.many:
+        return local
+    force = forces.force_of(area)
+    mine = forces.area_force.filter(pl.col("force_code") == force)["area_code"]
+    return local.filter(pl.col("area_code").is_in(mine.implode()))
+
+
 class Look(NamedTuple):
     """What a chart of the Indicator page is drawn with, beside the data."""
 
@@ -139,7 +151,7 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
     if kind == "moving_range":
         return plots.moving_range_chart(points, unit=look.unit, frequency=look.frequency)
     if kind == "areas":
-        local = sd.points.filter(pl.col("area_type") == "community safety partnership area")
+        local = same_force_areas(path, key, sd.points, area)
         return plots.small_multiples(local, unit=look.unit, frequency=look.frequency)
     anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     if kind == "brief":  # Briefing mode's chart: smaller, nothing to toggle
@@ -363,7 +375,7 @@ def render(ov: Overview, path: str) -> None:
 
     all_points = sd.points
     # the partnership areas side by side: not the force, and never national context
-    local = all_points.filter(pl.col("area_type") == "community safety partnership area")
+    local = same_force_areas(path, key, all_points, area)
     if local["area_code"].n_unique() > 1:
         st.subheader("Across the areas")
         # below the fold and the page's largest chart: drawn when asked for, not on every view
