@@ -57,6 +57,28 @@ def _short(name: str) -> str:
     return Path(name).name
 
 
+#: Above this many files the table has a row per folder (a month of the police.uk archive), and
+#: a row of its own for each file not loaded cleanly.
+MANY_FILES = 60
+
+
+def _table_rows(files: list[FileResult]) -> list[tuple[str, str, list[FileResult]]]:
+    """(name, status, files) per table row: each file, or each folder when there are many."""
+    if len(files) <= MANY_FILES:
+        return [(_short(f.file), f.status, [f]) for f in files]
+    rows: list[tuple[str, str, list[FileResult]]] = []
+    folders: dict[str, list[FileResult]] = {}
+    for f in files:
+        folders.setdefault(str(Path(f.file.replace("!", "/")).parent.name) + "/", []).append(f)
+    for folder, members in folders.items():
+        counts: dict[str, int] = {}
+        for f in members:
+            counts[f.status] = counts.get(f.status, 0) + 1
+        rows.append((f"{folder} ({len(members)} files)", ", ".join(f"{n} {s}" for s, n in counts.items()), members))
+        rows += [(_short(f.file), f.status, [f]) for f in members if f.status in ("rejected", "partial")]
+    return rows
+
+
 def _print_report(console: Console, report: ImportReport, show_rejections: int) -> None:
     extra_keys = sorted({k for f in report.files for k in f.extra})
     table = Table(title=f"spc import {report.source}",
@@ -64,11 +86,11 @@ def _print_report(console: Console, report: ImportReport, show_rejections: int) 
                           "(indicator x area x period)")
     for name in ("file", "status", "rows read", "loaded", "unchanged", "revised", "rejected", *extra_keys):
         table.add_column(name, justify="left" if name in ("file", "status") else "right")
-    for f in report.files:
-        style = {"rejected": "red", "partial": "yellow"}.get(f.status)
-        table.add_row(_short(f.file), f.status, f"{f.rows_read:,}", f"{f.loaded:,}", f"{f.unchanged:,}",
-                      f"{f.revised:,}", f"{f.rows_rejected:,}", *[f"{f.extra.get(k, 0):,}" for k in extra_keys],
-                      style=style)
+    for name, status, files in _table_rows(report.files):
+        style = {"rejected": "red", "partial": "yellow"}.get(status)
+        table.add_row(name, status, *[f"{sum(getattr(f, a) for f in files):,}"
+                                      for a in ("rows_read", "loaded", "unchanged", "revised", "rows_rejected")],
+                      *[f"{sum(f.extra.get(k, 0) for f in files):,}" for k in extra_keys], style=style)
     if len(report.files) > 1:
         table.add_row("total", "", *[f"{sum(getattr(f, a) for f in report.files):,}"
                                      for a in ("rows_read", "loaded", "unchanged", "revised", "rows_rejected")],

@@ -426,13 +426,13 @@ def _district_names() -> pl.DataFrame:
 
 
 def _street_rows(frame: pl.LazyFrame, cols: dict[str, str], index: pl.Expr) -> pl.LazyFrame:
-    """A street file's needed columns under common names: _i (the file), _line, _month_raw,
+    """A street file's needed columns under common names: _src (the file), _line, _month_raw,
     _crime_raw, _lsoa_raw (the LSOA code, or name in a file without codes), _fw, _rb."""
     place = cols["lsoa_code" if "lsoa_code" in cols else "lsoa_name"]
     force_cols = [cols[n] for n in ("falls_within", "reported_by") if n in cols]
     absent = pl.lit(None, pl.String)
     return frame.select(
-        index.alias("_i"), pl.col("_line").cast(pl.Int64), pl.col(cols["month"]).alias("_month_raw"),
+        index.cast(pl.Categorical).alias("_src"), pl.col("_line").cast(pl.Int64), pl.col(cols["month"]).alias("_month_raw"),
         pl.col(cols["crime_type"]).alias("_crime_raw"), pl.col(place).alias("_lsoa_raw"),
         (pl.col(force_cols[0]) if force_cols else absent).alias("_fw"),
         (pl.col(force_cols[-1]) if len(force_cols) > 1 else absent).alias("_rb"))
@@ -447,6 +447,7 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
     """Count street files (one or many, each with its own force) in one polars query."""
     info_rows = []
     parts: list[pl.LazyFrame] = []
+    sources: dict[str, int] = {}   # `_src` (a scanned file's path, or #k) -> the file's index
     scans: dict[tuple[str, ...], list[_Read]] = {}
     for k, r in enumerate(files):
         by_code = "lsoa_code" in r.cols
@@ -457,27 +458,32 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
         if r.frame is None:
             scans.setdefault(r.header, []).append(r)
         else:
-            parts.append(_street_rows(r.frame.lazy(), r.cols, pl.lit(k, pl.Int32)))
+            parts.append(_street_rows(r.frame.lazy(), r.cols, pl.lit(f"#{k}")))
+            sources[f"#{k}"] = k
             r.frame = None   # the plan holds it
     info = pl.DataFrame(info_rows, schema=_FILE_SCHEMA, orient="row")
     position = {id(r): k for k, r in enumerate(files)}
     for group in scans.values():
         paths = {str(r.path): position[id(r)] for r in group}
+        sources |= paths
         scanned = pl.scan_csv(list(paths), infer_schema=False, include_file_paths="_path").with_columns(
             pl.lit(None, pl.Int64).alias("_line"))
-        parts.append(_street_rows(scanned, group[0].cols, pl.col("_path").replace_strict(paths, return_dtype=pl.Int32)))
+        parts.append(_street_rows(scanned, group[0].cols, pl.col("_path")))
     rows = pl.concat(parts, how="vertical")
 
     # --- the rows reduced to their distinct values and counted (after the LSOA lookup, so a
     # district, not an LSOA, is a key); each distinct value is then checked once
     key = ["_i", "_month_raw", "_crime_raw", "_lad_join", "_unknown", "_fw", "_rb"]
+    file_index = pl.col("_src").cast(pl.String).replace_strict(sources, return_dtype=pl.Int32).alias("_i")
     lookup = _districts_by_code().rename({"_place": "_lsoa_raw", "_lad_code": "_lad_join"})
 
     def keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
         return frame.join(lookup.lazy(), on="_lsoa_raw", how="left").with_columns(
             pl.when(pl.col("_lad_join").is_null()).then(pl.col("_lsoa_raw")).alias("_unknown"))
 
-    counted = keyed(rows).group_by(key).agg(pl.len().alias("n")).collect()
+    # grouped by the file's path as a categorical (cheaper than a column of file numbers per row)
+    counted = (keyed(rows).group_by("_src", *key[1:]).agg(pl.len().alias("n")).collect()
+               .with_columns(file_index).drop("_src"))
     combos = counted.lazy().join(info.lazy().select("_i", "_force", "_file_month", "_by_code"), on="_i", how="left")
     blank = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
     month_value, month_reason = _month("_month_raw")
@@ -540,9 +546,10 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
     else:   # the lines of the rejected rows (only when there are any): scanned files are read again
         bad_files = set(bad_combos.get_column("_i").unique().to_list())
         again = [_street_rows(read_table(r.file, ctx.encoding, select=lambda h, r=r: _street_columns(h, {}))[0]
-                              .lazy(), r.cols, pl.lit(k, pl.Int32))
+                              .lazy(), r.cols, pl.lit(f"#{k}"))
                  for k, r in enumerate(files) if k in bad_files and r.path is not None and r.header]
-        lines = keyed(pl.concat([rows.filter(pl.col("_line").is_not_null()), *again])).join(
+        sources |= {f"#{k}": k for k in range(len(files))}
+        lines = keyed(pl.concat([rows.filter(pl.col("_line").is_not_null()), *again])).with_columns(file_index).join(
             bad_combos.lazy().select(*key, *(f"_why_{k}" for k in reasons)), on=key, how="inner", nulls_equal=True)
         raw_value = {"month": "_month_raw", "crime": "_crime_raw", "place": "_lsoa_raw", "force": None}
         rejected_plan = pl.concat([
