@@ -372,12 +372,19 @@ def _seasonal_windows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(_g=window, _r=pl.when(sea > 0).then(-window).otherwise(pl.col("_r")))
 
 
+def _distinct(column: pl.Series) -> list[str]:
+    """The sorted distinct values of a spec column (one compare when, as usual, all agree)."""
+    if column.is_empty() or (column == column[0]).all():
+        return [str(column[0])] if len(column) else []
+    return column.unique().cast(pl.String).sort().to_list()
+
+
 def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     """Centre and 1, 2, 3 sigma lines, one chart type at a time (a loop over ~13 types)."""
     seasonal = bool(frame["seasonal_limits"].any())
     if seasonal:
         frame = _seasonal_windows(frame)
-    charts = frame["chart"].unique().cast(pl.String).sort().to_list()
+    charts = _distinct(frame["chart"])
     if len(charts) == 1 and not seasonal:
         out = lines(frame.lazy(), charts[0])
     else:
@@ -390,17 +397,25 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
             "_phase_g", "_phase_r", "_season")
     out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
                            pl.col("_r").set_sorted())
-    n_base = pl.col("_base").sum().over("_g")
+    # used points per phase (the same as per window unless limits are per calendar month)
+    out = out.with_columns(_n_base=pl.col("_base").sum().over("_g") if seasonal
+                           else pl.col("_n_window")).collect()
     # a phase with one used point has that value as centre and no limits; a calendar month
     # with fewer than 3 years has no per-season limits
     need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
     limits = [c for c in LINES if c != "centre"]
     sequential = pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
     scale = pl.col("multiplier")
-    # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
-    out = out.with_columns(pl.col(LINES).fill_nan(None), _n_base=n_base).with_columns(
-        [pl.when(pl.col("_n_window") >= need).then(pl.col(c)).alias(c) for c in limits],
-        trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base", "_n_window")
+    # each fix below rewrites 6 or 7 columns of every row: looked for first, done if needed
+    nan, few = out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any(),
+                          (pl.col("_n_window") < need).any()).row(0)
+    if nan:  # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
+        out = out.with_columns(pl.col(LINES).fill_nan(None))
+    if few:
+        out = out.with_columns(
+            [pl.when(pl.col("_n_window") >= need).then(pl.col(c)).alias(c) for c in limits])
+    out = out.with_columns(trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop(
+        "_n_base", "_n_window")
     # EWMA and CUSUM are judged by their limits alone: no 1σ and 2σ lines
     if any(c in SEQUENTIAL_CHARTS for c in charts):
         inner = ["lower_2s", "upper_2s", "lower_1s", "upper_1s"]
@@ -410,7 +425,7 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     # after the limits changes nothing but the units
     if bool((frame["multiplier"] != 1).any()):
         out = out.with_columns([(pl.col(c) * scale).alias(c) for c in ("value", *LINES)])
-    return out.collect()
+    return out
 
 
 def _assurance() -> pl.Expr:
@@ -463,7 +478,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     v = pl.col("value")
     frame = frame.with_columns(
         outside_limits=((v > pl.col("upper")) | (v < pl.col("lower"))).fill_null(False))
-    rule_sets = frame["rule_set"].unique().cast(pl.String).sort().to_list()
+    rule_sets = _distinct(frame["rule_set"])
     if frame["excluded"].any():
         # rules see the used points as adjacent; excluded points only meet the limits
         parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
