@@ -389,7 +389,7 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
         out = lines(frame.lazy(), charts[0])
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
-                         for chart in charts]).sort("_i").collect().rechunk().lazy()
+                         for chart in charts]).sort("_i").collect(engine=_ENGINE).rechunk().lazy()
     n_window = pl.col("_base").sum().over("_g")
     out = out.with_columns(_n_window=n_window)
     if seasonal:
@@ -399,7 +399,7 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
                            pl.col("_r").set_sorted())
     # used points per phase (the same as per window unless limits are per calendar month)
     out = out.with_columns(_n_base=pl.col("_base").sum().over("_g") if seasonal
-                           else pl.col("_n_window")).collect()
+                           else pl.col("_n_window")).collect(engine=_ENGINE)
     # a phase with one used point has that value as centre and no limits; a calendar month
     # with fewer than 3 years has no per-season limits
     need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
@@ -448,6 +448,12 @@ POINT_COLUMNS = ["series", "period", "value", "numerator", "denominator", "phase
                  *LINES, "outside_limits", "rule", "point_type", "trial_limits", "gap_before"]
 
 
+#: the engine's lazy queries are whole-column work (shifts, fills, cumulative sums, windows)
+#: and run on polars' in-memory engine: the streaming engine (polars 2's default) returned
+#: columns in hundreds of chunks, and every later step on the frame paid to realign them
+#: (0.3 s for one select at 6 million rows)
+_ENGINE = "in-memory"
+
 _TIMINGS: dict[str, float] | None = None  # set to {} to record stage timings (benchmarks)
 
 
@@ -470,6 +476,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     t0 = [time.perf_counter()]
     specs = SeriesSpec() if specs is None else specs
     frame, rebase, exclude = _spec_frames(specs, prepare(data))
+    _lap("read", t0)
     frame = _phases_and_base(check(subgroups(frame)), rebase, exclude)
     _lap("prepare", t0)
     frame = _limits(frame)
@@ -491,12 +498,13 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     improve = (pl.when(pl.col("improvement") == "increase").then(1)
                .when(pl.col("improvement") == "decrease").then(-1).otherwise(0))
     points = points.with_columns(_improve=improve).with_columns(
-        point_type=point_type(pl.col("_dir"), pl.col("_improve"))).collect()
+        point_type=point_type(pl.col("_dir"), pl.col("_improve"))).collect(engine=_ENGINE)
     points = points.with_columns(rule_labels(points["_rule_code"]))
     _lap("rules", t0)
 
     # what the phases and summary frames need, kept for when they are asked for
     work = points.select(_WORK_COLUMNS)
+    _lap("work", t0)
 
     def later() -> tuple[pl.DataFrame, pl.DataFrame]:
         t1 = [time.perf_counter()]
@@ -506,7 +514,9 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         _lap("summary", t1)
         return phases.drop("_g"), summary
 
-    return Analysis(points=points.select(POINT_COLUMNS), specs=specs, later=later)
+    points = points.select(POINT_COLUMNS)
+    _lap("output", t0)
+    return Analysis(points=points, specs=specs, later=later)
 
 
 #: the columns of the engine's working frame that the phases and summary frames read
