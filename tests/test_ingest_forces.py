@@ -432,3 +432,21 @@ def test_a_999_file_with_a_force_column_is_stored_under_each_rows_force(tmp_path
         con.close()
     assert got == {"staffordshire": 1000, "bedfordshire": 500}
     assert "1 rows of other forces skipped" in report.files[0].notes
+
+
+def test_a_line_with_an_extra_field_is_rejected_by_the_shifted_values(tmp_path: Path) -> None:
+    """Only the needed columns are read, so a line with more fields than the header is caught
+    by what the shift puts in them (an unquoted comma in Location moves the LSOA name into the
+    crime type)."""
+    lines = _clean_sample("2018-01-bedfordshire-street.csv").splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"On or near ", b"On or near Market Square, ")
+    path = _write(tmp_path / "2018-01" / "2018-01-bedfordshire-street.csv", b"".join(lines))
+    db = _store(tmp_path / "store.duckdb")
+    con = connect(db)
+    try:
+        report = run_import(con, "police-uk", [path])
+    finally:
+        con.close()
+    reasons = {(r["line"], r["column_name"]): r["reason"] for r in report.files[0].rejections.iter_rows(named=True)}
+    assert report.files[0].status == "rejected"
+    assert reasons[(3, "Crime type")].startswith("unknown crime type 'Central Bedfordshire 031D'")
