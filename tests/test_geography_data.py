@@ -167,6 +167,68 @@ def test_most_similar_groups(msg, forces):
     assert msg.select(pl.struct("force", "peer").is_unique().all()).item()
     ranks = msg.group_by("force").agg(pl.col("rank").sort(), pl.len())
     for row in ranks.iter_rows(named=True):
-        assert row["rank"] == list(range(1, row["len"] + 1))
-    territorial = set(forces.filter(pl.col("force") != "btp")["force"])
-    assert set(msg["force"]) == territorial
+        assert row["rank"] == list(range(1, 8))  # 7 peers each, ranked 1..7
+    # every territorial force has a group except the City of London, which (as in the published
+    # Home Office MSGs) has none and is in none; BTP has none
+    grouped = set(forces.filter(~pl.col("force").is_in(["btp", "city-of-london"]))["force"])
+    assert set(msg["force"]) == grouped
+    assert set(msg["peer"]) <= grouped
+
+
+@pytest.fixture(scope="module")
+def similarity() -> pl.DataFrame:
+    return read("force_similarity.csv").with_columns(
+        pl.col("population", "lsoas", "deprived_lsoas").cast(pl.Int64),
+        pl.col("area_km2", "density", "deprived_share").cast(pl.Float64),
+        pl.col("grouped") == "true",
+    )
+
+
+def test_force_similarity_inputs(similarity, forces, districts, population):
+    assert similarity.columns == [
+        "force", "nation", "population", "area_km2", "density", "lsoas", "deprived_lsoas",
+        "deprived_share", "grouped",
+    ]
+    assert set(similarity["force"]) == set(forces.filter(pl.col("force") != "btp")["force"])
+    # population is the mid-2023 sum of the force's districts
+    p23 = (population.filter(pl.col("year") == 2023).join(districts.select("lad_code", "force"), on="lad_code")
+           .group_by("force").agg(pl.col("population").sum().alias("p23")))
+    chk = similarity.join(p23, on="force")
+    assert (chk["population"] == chk["p23"]).all()
+    assert abs(similarity["area_km2"].sum() - 151_047.0) < 1  # England and Wales, ONS MYE5
+    wales = {"dyfed-powys", "gwent", "north-wales", "south-wales"}
+    assert set(similarity.filter(pl.col("nation") == "W")["force"]) == wales
+    by_nation = dict(similarity.group_by("nation").agg(pl.col("lsoas").sum()).iter_rows())
+    deprived = dict(similarity.group_by("nation").agg(pl.col("deprived_lsoas").sum()).iter_rows())
+    assert by_nation == {"E": 32_844, "W": 1_909}  # 2011 LSOAs in IMD 2019 and WIMD 2019
+    assert deprived == {"E": 3_284, "W": 191}  # each nation's most deprived decile
+    assert ((similarity["density"] - similarity["population"] / similarity["area_km2"]).abs() <= 0.05).all()
+    assert ((similarity["deprived_share"] - similarity["deprived_lsoas"] / similarity["lsoas"]).abs()
+            <= 0.00005).all()
+    assert similarity.filter(~pl.col("grouped"))["force"].to_list() == ["city-of-london"]
+    staffs = similarity.row(by_predicate=pl.col("force") == "staffordshire", named=True)
+    assert staffs["population"] == 1_161_678 and staffs["lsoas"] == 687
+
+
+def test_most_similar_groups_recomputed_from_inputs(similarity, msg):
+    """The groups are the 7 nearest forces on standardised ln(density), deprived share and
+    ln(population), Euclidean distance, equal weights (data/geography/README.md)."""
+    f = similarity.filter(pl.col("grouped"))
+
+    def z(e: pl.Expr) -> pl.Expr:
+        return (e - e.mean()) / e.std()
+
+    f = f.select(
+        "force",
+        z((pl.col("population") / pl.col("area_km2")).log()).alias("a"),
+        z(pl.col("deprived_lsoas") / pl.col("lsoas")).alias("b"),
+        z(pl.col("population").cast(pl.Float64).log()).alias("c"),
+    )
+    pairs = (f.join(f, how="cross", suffix="_p").filter(pl.col("force") != pl.col("force_p"))
+             .with_columns(d=((pl.col("a") - pl.col("a_p")) ** 2 + (pl.col("b") - pl.col("b_p")) ** 2
+                              + (pl.col("c") - pl.col("c_p")) ** 2).sqrt())
+             .sort("force", "d", "force_p")
+             .with_columns(rank=pl.col("d").rank("ordinal").over("force").cast(pl.Int64))
+             .filter(pl.col("rank") <= 7)
+             .select("force", pl.col("force_p").alias("peer"), "rank"))
+    assert pairs.sort("force", "rank").equals(msg.sort("force", "rank"))
