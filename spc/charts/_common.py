@@ -64,16 +64,24 @@ def _segments(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _phase_sums(columns: list[pl.Series], *, mean: bool) -> pl.Series:
     x, g = columns
-    values = x.fill_null(0.0).cast(pl.Float64).to_numpy()
+    nulls = x.null_count()
+    values = (x.fill_null(0.0) if nulls else x).cast(pl.Float64).to_numpy()
     starts, lengths = _segments(g.to_numpy())
     if not len(values):
         return pl.Series([], dtype=pl.Float64)
     sums = np.add.reduceat(values, starts)
     if mean:
-        counts = np.add.reduceat(x.is_not_null().to_numpy().astype(np.int64), starts)
+        if nulls:  # values per phase: the non-null rows between its edges
+            at = np.searchsorted(np.flatnonzero(x.is_not_null().to_numpy()),
+                                 np.r_[starts, len(values)])
+            counts = np.diff(at)
+        else:
+            counts = lengths
         with np.errstate(invalid="ignore", divide="ignore"):
             sums = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return pl.Series(np.repeat(sums, lengths)).fill_nan(None)
+    out = pl.Series(np.repeat(sums, lengths))
+    # NaN (no values, or 0/0) is no line: null; looked for among the phases, not the rows
+    return out.fill_nan(None) if np.isnan(sums).any() else out
 
 
 def phase_sum(x: pl.Expr) -> pl.Expr:
