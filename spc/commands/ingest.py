@@ -38,7 +38,9 @@ _PARAGRAPHS = [
     "series and is stored under the national area (England and Wales), never under the force; --area naming "
     "another area is refused for it. A file with an area column (MoJ's PCC-area tables) is stored row by row "
     "under its areas; --area then loads only that area's rows. "
-    "fire: stored under the force unless the file has an area column or --area is given. "
+    "fire: stored under the force unless the file has an area column or --area is given (a store of many forces "
+    "needs --area). calls-999 in a store of many forces: a file with a force column is stored under each row's "
+    "force; one without needs --area. "
     "tidy: indicator, area, period, value (or numerator, denominator).",
 ]
 _HELP = "\n\n".join(_PARAGRAPHS)
@@ -134,8 +136,9 @@ def import_command(
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. cp1252 for Windows files).")]
     = "utf-8",
     area: Annotated[str | None, typer.Option(
-        "--area", help="fire: area code for a file without an area column. reoffending: load only this area's rows of "
-        "a file with an area column (a national file, with none, is stored under the national area).")] = None,
+        "--area", help="fire, calls-999: area code for a file without an area column (needed in a store of many "
+        "forces). reoffending: load only this area's rows of a file with an area column (a national file, with none, "
+        "is stored under the national area).")] = None,
     group: Annotated[str, typer.Option(help="reoffending: offender group (All, Adult or Juvenile).")] = "All",
     proportion_scale: Annotated[str, typer.Option(
         "--proportion-scale", help="tidy: proportions in the file are 'fraction' (0-1) or 'percent' (0-100).")]
