@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from spc.charts import CHARTS, SEASONAL_CHARTS, LINES, RATIO_CHARTS, SEQUENTIAL_CHARTS, lines
+from spc.charts import (CHARTS, LINES, RATIO_CHARTS, SEASONAL_CHARTS, SEQUENTIAL_CHARTS, chart_in,
+                        lines)
 from spc.dates import as_date
 from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
@@ -404,7 +405,7 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     # with fewer than 3 years has no per-season limits
     need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
     limits = [c for c in LINES if c != "centre"]
-    sequential = pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
+    sequential = chart_in(SEQUENTIAL_CHARTS)
     scale = pl.col("multiplier")
     # each fix below rewrites 6 or 7 columns of every row: looked for first, done if needed
     nan, few = out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any(),
@@ -436,7 +437,7 @@ def _assurance() -> pl.Expr:
     # EWMA and CUSUM limits bound a statistic, not the figures a target is about: no icon
     return (pl.when(target.is_null() | pl.col("improvement").eq("neutral")
                     | lo.is_null() | hi.is_null()
-                    | pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))).then(None)
+                    | chart_in(SEQUENTIAL_CHARTS)).then(None)
             .when(up & (target <= lo)).then(pl.lit("consistent_pass"))
             .when(up & (target >= hi)).then(pl.lit("consistent_fail"))
             .when(down & (target >= hi)).then(pl.lit("consistent_pass"))
@@ -553,7 +554,7 @@ def _phases(points: pl.DataFrame) -> pl.DataFrame:
     starts = _starts(points["_g"].to_numpy())
     ends = np.r_[starts[1:], points.height] - 1
     # EWMA and CUSUM statistics carry memory: a runs analysis of them means nothing
-    sequential = pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
+    sequential = chart_in(SEQUENTIAL_CHARTS)
     skip = (points.select(sequential).to_series().to_numpy()
             if points.select(sequential.any()).item() else None)
     _, runs = phase_runs(points, skip)

@@ -16,7 +16,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from spc.charts import COUNT_CHARTS, RATIO_CHARTS, SUBGROUP_CHARTS
+from spc.charts import COUNT_CHARTS, RATIO_CHARTS, SUBGROUP_CHARTS, chart_in
 from spc.errors import SpcError
 
 #: series name given to a frame without a ``series`` column
@@ -113,7 +113,7 @@ def subgroups(frame: pl.DataFrame) -> pl.DataFrame:
     standard deviation: on an S chart it has no point (and counts as a skipped value).
     """
     s, p, value = pl.col("series"), pl.col("period"), pl.col("value")
-    grouped = pl.col("chart").is_in(list(SUBGROUP_CHARTS))
+    grouped = chart_in(SUBGROUP_CHARTS)
     if frame.select(grouped.any()).item():
         sub, rest = frame.filter(grouped), frame.filter(~grouped)
         _fail_first(sub, [(value.is_infinite() | value.is_nan(), "value",
@@ -154,10 +154,10 @@ def subgroups(frame: pl.DataFrame) -> pl.DataFrame:
 def check(frame: pl.DataFrame) -> pl.DataFrame:
     """Apply the bad-input rules to a frame with its spec columns; drop missing values
     (counted per series in ``n_missing``)."""
-    ratio = pl.col("chart").is_in(list(RATIO_CHARTS))
+    ratio = chart_in(RATIO_CHARTS)
     num, den, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
-    proportion = pl.col("chart").is_in(["p", "pp"])
-    count = pl.col("chart").is_in(list(COUNT_CHARTS - RATIO_CHARTS))
+    proportion = chart_in(["p", "pp"])
+    count = chart_in(COUNT_CHARTS - RATIO_CHARTS)
     _fail_first(frame, [
         (ratio & num.is_not_null() & den.is_null(), "denominator", "missing denominator"),
         (ratio & num.is_null() & den.is_not_null(), "numerator", "missing numerator"),

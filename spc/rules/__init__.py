@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from spc.charts import SEQUENTIAL_CHARTS
+from spc.charts import SEQUENTIAL_CHARTS, chart_in
 from spc.rules import mdc, nelson, western_electric
 
 RULE_SETS = ("mdc", "western_electric", "nelson")
@@ -62,7 +62,7 @@ def classify(lf: pl.LazyFrame, rule_sets: list[str] | None = None) -> pl.LazyFra
     # CUSUM points, whose statistic carries memory (run rules would fire on that memory)
     beyond = (pl.when(pl.col("value") > pl.col("upper")).then(1)
               .when(pl.col("value") < pl.col("lower")).then(-1).otherwise(0))
-    limits_only = pl.col("excluded") | pl.col("chart").is_in(list(SEQUENTIAL_CHARTS))
+    limits_only = pl.col("excluded") | chart_in(SEQUENTIAL_CHARTS)
     return out.with_columns(
         _rule_code=pl.when(limits_only).then(
             pl.when(beyond == 1).then(100).when(beyond == -1).then(200).otherwise(0))
