@@ -611,13 +611,13 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
     # are sums over its stretch of rows (reduceat), with no group-by
     starts = _starts(points["_s"].to_numpy())
     ends = np.r_[starts[1:], points.height] - 1
-    latest = points.select(
+    latest = points[ends].select(  # rows first: the casts then touch one row per series
         "series", pl.col("chart").cast(pl.String), pl.col("improvement").cast(pl.String),
         "target", pt.alias("variation"), pl.col("period").alias("latest_period"),
         pl.col("value").alias("latest_value"), pl.col("phase").alias("latest_phase"),
         "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("frequency").cast(pl.String),
         pl.col("shift").alias("shift_len"),
-        pl.col("trend").alias("trend_len"), "break_at_gaps")[ends]
+        pl.col("trend").alias("trend_len"), "break_at_gaps")
     flags = points.select(
         # counted from the integer codes behind point_type and rule (cheaper than text)
         n_improvement=(direction * improve == 1),
