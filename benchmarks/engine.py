@@ -5,14 +5,16 @@ same run: a bare polars pass over the same frame computing the mean and the movi
 range per series. Then the whole process: ``spc chart`` run as a new Python process on the
 same frame written to Parquet, with CSV and with Parquet output, against the same floor and
 against NHSRplotthedots' ``ptd_spc()`` at 9,000 points/s (measured in issue 14; R is not
-run here). Usage: ``python benchmarks/engine.py [S ...]`` (default 1000 10000 100000);
-``--no-process`` skips the whole-process runs.
+run here). Usage: ``python benchmarks/engine.py [S ...] [--repeat N]`` (default 1000 10000
+100000, 3 runs of each measurement, medians reported); ``--no-process`` skips the
+whole-process runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,39 +86,62 @@ def process(frame: pl.DataFrame, fmt: str) -> float:
     return seconds
 
 
-def main(sizes: list[int], whole_process: bool = True) -> None:
+def main(sizes: list[int], whole_process: bool = True, repeat: int = 3) -> None:
+    """Floor and engine alternated ``repeat`` times per size (medians, and each engine run's
+    ratio to the floor measured just before it); then each whole-process run ``repeat``
+    times, CSV and Parquet alternated (medians, against the median floor)."""
     spec = SeriesSpec(chart="xmr", improvement="increase", target=100.0)
     print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}, cpus {os.cpu_count()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}, median of {repeat}")
     print(f"{'series':>8} {'points':>10} {'engine s':>9} {'floor s':>8} "
-          f"{'engine pts/s':>13} {'floor pts/s':>12} {'ratio':>6}")
+          f"{'engine pts/s':>13} {'floor pts/s':>12} {'ratio':>6}  (ratios of the runs)")
     analyse_all(make_frame(10), spec)  # warm up: polars' first calls
     floors: dict[int, float] = {}
     for n in sizes:
         frame = make_frame(n)
-        t_floor = floors[n] = min(timed(floor, frame) for _ in range(3))
-        engine._TIMINGS = {}
-        t_engine = timed(analyse_all, frame, spec)
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in engine._TIMINGS.items())
+        t_floors, t_engines, stages = [], [], {}
+        for _ in range(repeat):
+            t_floors.append(min(timed(floor, frame) for _ in range(3)))
+            engine._TIMINGS = {}
+            t_engines.append(timed(analyse_all, frame, spec))
+            for k, v in engine._TIMINGS.items():
+                stages.setdefault(k, []).append(v)
         engine._TIMINGS = None
+        t_floor = floors[n] = statistics.median(t_floors)
+        t_engine = statistics.median(t_engines)
+        ratios = " ".join(f"{e / f:.1f}" for e, f in zip(t_engines, t_floors, strict=True))
+        stage_text = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in stages.items()
+                               if statistics.median(v) >= 0.005)
         pts = frame.height
         print(f"{n:>8} {pts:>10} {t_engine:>9.2f} {t_floor:>8.3f} {pts / t_engine:>13,.0f} "
-              f"{pts / t_floor:>12,.0f} {t_engine / t_floor:>6.1f}   ({stages})", flush=True)
+              f"{pts / t_floor:>12,.0f} {t_engine / t_floor:>6.1f}  ({ratios}; stages: "
+              f"{stage_text})", flush=True)
     if not whole_process:
         return
     print(f"\nwhole process: spc chart INPUT.parquet --output OUT (new Python process), "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}, median of {repeat}")
     print(f"{'series':>8} {'points':>10} {'output':>7} {'seconds':>8} {'pts/s':>10} "
-          f"{'x floor':>8} {'x NHSRplotthedots':>18}")
+          f"{'x floor':>8} {'x NHSRplotthedots':>18}  (runs)")
     for n in sizes:
         frame = make_frame(n)
-        for fmt in ("csv", "parquet"):
-            t = process(frame, fmt)
+        times: dict[str, list[float]] = {"csv": [], "parquet": []}
+        for _ in range(repeat):
+            for fmt in times:
+                times[fmt].append(process(frame, fmt))
+        for fmt, runs in times.items():
+            t = statistics.median(runs)
             pts = frame.height
             print(f"{n:>8} {pts:>10} {fmt:>7} {t:>8.2f} {pts / t:>10,.0f} "
-                  f"{t / floors[n]:>8.1f} {pts / t / NHSR_POINTS_PER_S:>18.1f}", flush=True)
+                  f"{t / floors[n]:>8.1f} {pts / t / NHSR_POINTS_PER_S:>18.1f}  "
+                  f"({' '.join(f'{r:.2f}' for r in runs)})", flush=True)
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--no-process"]
-    main([int(a) for a in args] or [1_000, 10_000, 100_000], "--no-process" not in sys.argv)
+    argv = sys.argv[1:]
+    repeat = 3
+    if "--repeat" in argv:
+        at = argv.index("--repeat")
+        repeat = int(argv[at + 1])
+        del argv[at:at + 2]
+    args = [a for a in argv if a != "--no-process"]
+    main([int(a) for a in args] or [1_000, 10_000, 100_000], "--no-process" not in argv, repeat)
