@@ -450,3 +450,19 @@ def test_a_line_with_an_extra_field_is_rejected_by_the_shifted_values(tmp_path: 
     reasons = {(r["line"], r["column_name"]): r["reason"] for r in report.files[0].rejections.iter_rows(named=True)}
     assert report.files[0].status == "rejected"
     assert reasons[(3, "Crime type")].startswith("unknown crime type 'Central Bedfordshire 031D'")
+
+
+def test_a_row_matches_its_force_when_either_reported_by_or_falls_within_names_it(tmp_path: Path) -> None:
+    lines = _clean_sample("2018-01-avon-and-somerset-street.csv").splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"Constabulary,Avon and Somerset Constabulary", b"Constabulary,British Transport Police")
+    assert b",Avon and Somerset Constabulary,British Transport Police," in lines[2]
+    path = _write(tmp_path / "2018-01" / "2018-01-avon-and-somerset-street.csv", b"".join(lines))
+    db = _store(tmp_path / "store.duckdb")
+    con = connect(db)
+    try:
+        report = run_import(con, "police-uk", [path.parent])
+        total = con.execute("SELECT sum(value) FROM observation WHERE area_code = 'avon-and-somerset' "
+                            "AND indicator_id LIKE 'crime_%'").fetchone()[0]
+    finally:
+        con.close()
+    assert report.rows_rejected == 0 and total == len(lines) - 1

@@ -457,8 +457,12 @@ _FILE_SCHEMA = {"_i": pl.Int32, "_file": pl.String, "_force": pl.String, "_file_
                 "_c_force": pl.String, "_c_force2": pl.String}
 
 
-def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
-    """Count street files (one or many, each with its own force) in one polars query."""
+def _street(files: list[_Read], ctx: Context, reported_by: bool = False) -> list[Parsed]:
+    """Count street files (one or many, each with its own force) in one polars query.
+
+    Scanned files are read without `Reported by` (a fifth less to read) unless `reported_by`:
+    only when a row's `Falls within` names another force is the count made again with it, as a
+    row matches its file's force when either column does."""
     info_rows = []
     parts: list[pl.LazyFrame] = []
     sources: dict[str, int] = {}   # `_src` (a scanned file's path, or #k) -> the file's index
@@ -474,15 +478,20 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
         else:
             parts.append(_street_rows(r.frame.lazy(), r.cols, pl.lit(f"#{k}")))
             sources[f"#{k}"] = k
-            r.frame = None   # the plan holds it
     info = pl.DataFrame(info_rows, schema=_FILE_SCHEMA, orient="row")
     position = {id(r): k for k, r in enumerate(files)}
+
+    def scan_cols(r: _Read) -> dict[str, str]:
+        if reported_by or "falls_within" not in r.cols:
+            return r.cols
+        return {n: c for n, c in r.cols.items() if n != "reported_by"}
+
     for group in scans.values():
         paths = {str(r.path): position[id(r)] for r in group}
         sources |= paths
         scanned = pl.scan_csv(list(paths), infer_schema=False, include_file_paths="_path").with_columns(
             pl.lit(None, pl.Int64).alias("_line"))
-        parts.append(_street_rows(scanned, group[0].cols, pl.col("_path")))
+        parts.append(_street_rows(scanned, scan_cols(group[0]), pl.col("_path")))
     rows = pl.concat(parts, how="vertical")
 
     # --- the rows reduced to their distinct values and counted (after the LSOA lookup, so a
@@ -552,6 +561,8 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
                              (pl.col("_lad_join").is_null() & pl.col("_place").is_null()).alias("_noloc"),
                              pl.any_horizontal(pl.col(f"_why_{k}").is_not_null() for k in reasons).alias("_bad")))
     checked, = pl.collect_all([checked])
+    if not reported_by and scans and not checked.filter(pl.col("_why_force").is_not_null()).is_empty():
+        return _street(files, ctx, reported_by=True)
     bad_combos = checked.filter(pl.col("_bad"))
     rows_read = dict(checked.group_by("_i").agg(pl.col("n").sum()).iter_rows())
     if bad_combos.is_empty():
@@ -560,7 +571,7 @@ def _street(files: list[_Read], ctx: Context) -> list[Parsed]:
     else:   # the lines of the rejected rows (only when there are any): scanned files are read again
         bad_files = set(bad_combos.get_column("_i").unique().to_list())
         again = [_street_rows(read_table(r.file, ctx.encoding, select=lambda h, r=r: _street_columns(h, {}))[0]
-                              .lazy(), r.cols, pl.lit(f"#{k}"))
+                              .lazy(), scan_cols(r), pl.lit(f"#{k}"))
                  for k, r in enumerate(files) if k in bad_files and r.path is not None and r.header]
         sources |= {f"#{k}": k for k in range(len(files))}
         lines = keyed(pl.concat([rows.filter(pl.col("_line").is_not_null()), *again])).with_columns(file_index).join(
