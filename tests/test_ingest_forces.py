@@ -466,3 +466,33 @@ def test_a_row_matches_its_force_when_either_reported_by_or_falls_within_names_i
     finally:
         con.close()
     assert report.rows_rejected == 0 and total == len(lines) - 1
+
+
+def test_outcomes_files_in_the_archive_count_each_outcome_type_force_wide(imported: tuple[Path, Path, object]) -> None:
+    folder, db, _ = imported
+    raw = pl.concat([pl.read_csv(p, infer_schema=False).select(
+        pl.lit(p.name[8:].rsplit("-outcomes", 1)[0]).alias("area_code"), "Outcome type")
+        for p in sorted(folder.rglob("*-outcomes.csv"))])
+    expected = raw.group_by("area_code", "Outcome type").len().with_columns(
+        ("outcome_" + pl.col("Outcome type").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_")
+         .str.strip_chars("_")).alias("indicator_id"))
+    got = _observations(db).filter(pl.col("indicator_id").str.starts_with("outcome_"))
+    assert set(got.get_column("area_code")) == {"avon-and-somerset", "bedfordshire"}
+    joined = got.join(expected, on=["area_code", "indicator_id"], how="left")
+    assert joined.filter(pl.col("value") != pl.col("len").fill_null(0)).is_empty()
+    assert got.get_column("value").sum() == raw.height
+
+
+def test_an_outcomes_file_with_a_bad_row_is_read_line_by_line_to_name_it(tmp_path: Path) -> None:
+    lines = _clean_sample("2018-01-bedfordshire-outcomes.csv").splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"2018-01,", b"2018-02,", 1)
+    path = _write(tmp_path / "2018-01" / "2018-01-bedfordshire-outcomes.csv", b"".join(lines))
+    db = _store(tmp_path / "store.duckdb")
+    con = connect(db)
+    try:
+        report = run_import(con, "police-uk", [path.parent])
+    finally:
+        con.close()
+    (row,) = report.files[0].rejections.iter_rows(named=True)
+    assert (row["line"], row["column_name"], row["value"]) == (3, "Month", "2018-02")
+    assert row["reason"] == "month does not match the file name's month 2018-01"

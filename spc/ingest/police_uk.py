@@ -273,11 +273,15 @@ def _read(index: int, file: SourceFile, ctx: Context, scan: bool = True) -> _Rea
         if kind is None:   # a file named otherwise: outcomes if it has an outcome type column
             kind = "outcomes" if "Outcome type" in read_table(file, ctx.encoding)[0].columns else "street"
         cols: dict[str, str] = {}
-        if scan and kind == "street" and file.path is not None and ctx.encoding.replace("-", "").lower() == "utf8":
+        if scan and file.path is not None and ctx.encoding.replace("-", "").lower() == "utf8":
             header = _probe(file.path)
-            if header is not None:
+            if header is not None and kind == "street":
                 _street_columns(header, cols)   # the hash is made while polars counts (parse_many)
                 return _Read(index, file, force, kind, month, cols, path=file.path, header=tuple(header))
+            if header is not None and month is not None:   # outcomes: scanned if clean, else read below
+                found = find_columns(header, OUTCOME_COLUMNS, ())
+                if "month" in found and "outcome_type" in found:
+                    return _Read(index, file, force, kind, month, found, path=file.path, header=tuple(header))
         file.sha256()
         select = (lambda header: _street_columns(header, cols)) if kind == "street" else None
         frame, notes, problems = read_table(file, ctx.encoding, select=select)
@@ -335,33 +339,93 @@ def parse_many(files: list[SourceFile], ctx: Context) -> list[Parsed | FileRejec
 
     loaded = read_all(True)
     street = [r for r in loaded if isinstance(r, _Read) and r.kind == "street"]
-    scanned = [r.file for r in street if r.frame is None]
+    outcomes = [r for r in loaded if isinstance(r, _Read) and r.kind == "outcomes"]
+    scanned = [r.file for r in street + outcomes if r.frame is None]
     try:
         # the scanned files' hashes (for the load batches) in threads while polars counts them
         with ThreadPoolExecutor(READ_THREADS) as pool:
             hashes = [pool.submit(_hash, f) for f in scanned]
             counted = _street(street, ctx) if street else []
+            outcome_counts = _outcomes_scanned([r for r in outcomes if r.frame is None], ctx)
             for done in hashes:
                 done.result()
     except pl.exceptions.PolarsError:
         # a scanned file polars cannot read as it is: read every file line by line for the exact problem
         loaded = read_all(False)
         street = [r for r in loaded if isinstance(r, _Read) and r.kind == "street"]
-        counted = _street(street, ctx) if street else []
+        outcomes = [r for r in loaded if isinstance(r, _Read) and r.kind == "outcomes"]
+        counted, outcome_counts = _street(street, ctx) if street else [], {}
     results: list[Parsed | FileRejected] = list(loaded)   # type: ignore[arg-type]
     for r, parsed in zip(street, counted, strict=True):
         results[r.index] = parsed
-    for r in loaded:
-        if isinstance(r, _Read) and r.kind == "outcomes":
-            try:
-                results[r.index] = _outcomes(r.file, ctx, r.force, r.frame, r.month)  # type: ignore[arg-type]
-            except FileRejected as problem:
-                results[r.index] = problem
+    for r in outcomes:
+        if r.index in outcome_counts:
+            results[r.index] = outcome_counts[r.index]
+            continue
+        try:   # read and checked line by line (a file not scanned, or with a problem to name)
+            if r.frame is None:
+                r.frame, r.notes, r.problems = read_table(r.file, ctx.encoding)
+            results[r.index] = _outcomes(r.file, ctx, r.force, r.frame, r.month)
+        except FileRejected as problem:
+            results[r.index] = problem
+        finally:
+            r.file.release()
     for r in loaded:
         if isinstance(r, _Read) and not isinstance(results[r.index], FileRejected):
             parsed = results[r.index]
             parsed.notes[:0] = r.notes   # type: ignore[union-attr]
             parsed.read_problems = r.problems   # type: ignore[union-attr]
+    return results
+
+
+def _outcomes_scanned(files: list[_Read], ctx: Context) -> dict[int, Parsed]:
+    """Outcomes files scanned by polars in one query and counted by file, month and outcome type.
+    Only files whose every row passes (month, outcome type, Falls within) get a result here; the
+    others are read line by line by `_outcomes`, which names each problem's line."""
+    if not files:
+        return {}
+    outcome_ids = sorted(i for i in ctx.indicators.get_column("id").to_list() if i.startswith("outcome_"))
+    parts, info_rows = [], []
+    for r in files:
+        fw = r.cols.get("falls_within") or r.cols.get("reported_by")
+        info_rows.append((r.index, r.force, r.month))
+        parts.append(pl.scan_csv(r.path, infer_schema=False).select(
+            pl.lit(r.index, pl.Int32).alias("_i"), pl.col(r.cols["month"]).alias("_month_raw"),
+            pl.col(r.cols["outcome_type"]).alias("_type_raw"),
+            (pl.col(fw) if fw else pl.lit(None, pl.String)).alias("_fw")))
+    info = pl.DataFrame(info_rows, schema={"_i": pl.Int32, "_force": pl.String, "_file_month": pl.String},
+                        orient="row")
+    combos = pl.concat(parts).group_by("_i", "_month_raw", "_type_raw", "_fw").agg(pl.len().alias("n")).collect()
+    from spc.ingest.calls_999 import force_slug
+    wanted = _force_texts(info)
+    month_value, _ = _month("_month_raw")
+    checked = combos.join(info, on="_i").with_columns(
+        month_value.alias("month"),
+        ("outcome_" + pl.col("_type_raw").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_"))
+        .alias("indicator_id")).with_columns(
+        ((pl.col("_month_raw") == pl.col("_file_month")) & pl.col("month").is_not_null()
+         & pl.col("indicator_id").is_in(outcome_ids)
+         & (pl.col("_fw").is_null() | pl.concat_str(pl.col("_force"), pl.lit("|"), _norm(pl.col("_fw"))).is_in(wanted)
+            | (force_slug(pl.col("_fw")) == pl.col("_force")))).fill_null(False).alias("_ok"))
+    clean = checked.group_by("_i").agg(pl.col("_ok").all()).filter(pl.col("_ok")).get_column("_i").to_list()
+    good = checked.filter(pl.col("_i").is_in(clean))
+    counts = good.group_by("_i", "_force", "month", "indicator_id").agg(pl.col("n").sum())
+    grid = good.select("_i", "_force", "month").unique().join(pl.DataFrame({"indicator_id": outcome_ids}),
+                                                               how="cross")
+    obs = (grid.join(counts, on=["_i", "_force", "month", "indicator_id"], how="left")
+           .select("_i", "indicator_id", pl.col("_force").alias("area_code"), pl.col("month").alias("period_start"),
+                   pl.lit("month").alias("period_grain"), pl.col("n").fill_null(0).cast(pl.Float64).alias("value"),
+                   pl.lit(None, pl.Float64).alias("numerator"), pl.lit(None, pl.Float64).alias("denominator"))
+           .sort("_i", "indicator_id", "period_start"))
+    rows_read = dict(checked.group_by("_i").agg(pl.col("n").sum()).iter_rows())
+    by_file = obs.partition_by("_i", as_dict=True, include_key=False)
+    results = {}
+    for r in files:
+        if r.index in clean:
+            file_obs = with_sources(by_file[(r.index,)], indicator=r.cols["outcome_type"], period=r.cols["month"],
+                                    value=r.cols["outcome_type"])
+            results[r.index] = Parsed(observations=file_obs, rows_read=rows_read[r.index],
+                                      notes=["outcome counts are force-wide, by the month of the outcome"])
     return results
 
 
