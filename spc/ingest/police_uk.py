@@ -301,8 +301,8 @@ def _hash(file: SourceFile) -> None:
         file.release()
 
 
-#: Most files imported as one step (one month of the national archive is 44 street files).
-GROUP_FILES = 48
+#: Most files imported as one step (a month of the national archive: 44 street and 44 outcomes files).
+GROUP_FILES = 100
 
 
 def group_files(files: list[SourceFile]) -> list[list[SourceFile]]:
