@@ -14,7 +14,6 @@ from spc.config import db_path
 from spc.errors import SpcError
 from spc.ingest import SOURCES, FileResult, ImportReport, run_import
 from spc.ingest.calls_999 import COLUMNS as CALLS_COLUMNS
-from spc.results import compute_results
 from spc.store import connect
 
 _PARAGRAPHS = [
@@ -174,6 +173,8 @@ def import_command(
                                 encoding=encoding, area=area, group=group, proportion_scale=proportion_scale)
         batches = [f.batch_id for f in report.files if f.loaded or f.revised]
         if recompute and batches:
+            from spc.results import compute_results   # the engine, only when there is something to chart
+
             changed = [r[0] for r in con.execute(
                 f"SELECT DISTINCT indicator_id FROM observation WHERE load_batch_id IN "
                 f"({', '.join('?' for _ in batches)})", batches).fetchall()]
