@@ -8,7 +8,8 @@ Police into a folder (``YYYY-MM/YYYY-MM-<force>-street.csv``, the real 12-column
 (b) ``spc db init --force all`` and ``spc import police-uk FOLDER --no-recompute`` as whole
     processes (wall clock and peak RSS from ``/usr/bin/time -v``), then the results computation
     the import runs by default (``compute_results`` on every changed indicator, in its own
-    process), each against the floor; peak memory against the archive's size on disk;
+    process), each against the floor; peak memory against the archive's size on disk; then
+    ``spc import police-uk FOLDER`` with its default recompute as one process;
 (c) ``spc.engine.analyse`` over every force x crime type, every district x crime type and every
     LSOA x crime type series of the generated data (each in its own process: seconds, points/s,
     peak RSS).
@@ -19,6 +20,8 @@ Run by hand (not in the test suite)::
     .venv/bin/python benchmarks/national.py --quick              # 3 months x 100,000 rows
     .venv/bin/python benchmarks/national.py --months 36 --rows-per-month 500000 --folder /tmp/national
     .venv/bin/python benchmarks/national.py --keep               # reuse the folder if it holds the same archive
+    .venv/bin/python benchmarks/national.py --keep --repeat 3    # floor and import 3 times, medians
+    .venv/bin/python benchmarks/national.py --keep --distributed --limit 250000 500000 1000000 2000000
 
 The rows: each force's share of the national volume follows its population (the mid-year
 estimates in data/geography/population.csv summed over the force's districts when that file is
