@@ -515,7 +515,6 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
 
     # what the phases and summary frames need, kept for when they are asked for
     work = points.select(_WORK_COLUMNS)
-    _lap("work", t0)
 
     def later() -> tuple[pl.DataFrame, pl.DataFrame]:
         t1 = [time.perf_counter()]
@@ -525,9 +524,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         _lap("summary", t1)
         return phases.drop("_g"), summary
 
-    points = points.select(POINT_COLUMNS)
-    _lap("output", t0)
-    return Analysis(points=points, specs=specs, later=later)
+    return Analysis(points=points.select(POINT_COLUMNS), specs=specs, later=later)
 
 
 #: the columns of the engine's working frame that the phases and summary frames read
