@@ -192,6 +192,10 @@ class Analysis:
             self._complete()
         return self._summary
 
+    def __reduce__(self) -> tuple:
+        # pickled (a cache, another process) as the three frames: the deferred work is a closure
+        return (Analysis, (self.points, self.phases, self.summary, self.specs))
+
     def __repr__(self) -> str:
         return (f"Analysis(points={self.points!r}, phases={self.phases!r}, "
                 f"summary={self.summary!r})")

@@ -204,3 +204,22 @@ def test_fewer_than_two_points() -> None:
 def test_series_without_spec() -> None:
     data = pl.concat([series_frame("a", WAITS), series_frame("b", WAITS)])
     expect_error(data, {"a": SeriesSpec()}, "series 'b'", "no spec")
+
+
+def test_phases_and_summary_on_first_use_are_the_same_frames_and_pickle() -> None:
+    """analyse makes the phases and summary frames when first asked for (spc chart never asks);
+    they do not depend on when that is, and the analysis pickles as its three frames."""
+    import pickle
+
+    from polars.testing import assert_frame_equal
+
+    months = pl.date_range(dt.date(2021, 1, 1), dt.date(2023, 12, 1), "1mo", eager=True)
+    data = pl.DataFrame({"series": ["a"] * 36 + ["b"] * 36, "period": [*months, *months],
+                         "value": [float(10 + i % 5 + (6 if i > 24 else 0)) for i in range(72)]})
+    spec = SeriesSpec(improvement="increase", target=12.0)
+    first, second = analyse(data, spec), analyse(data, spec)
+    copy = pickle.loads(pickle.dumps(second))  # asks for both frames
+    for kind in ("points", "phases", "summary"):
+        assert_frame_equal(getattr(first, kind), getattr(second, kind))
+        assert_frame_equal(getattr(copy, kind), getattr(first, kind))
+    assert first.summary["n_points"].to_list() == [36, 36]
