@@ -45,3 +45,57 @@ def test_narrative_says_a_signal_at_the_seasonal_peak_may_be_the_season() -> Non
     idx = next(i for i, s in enumerate(told["sentences"]) if s.startswith("Special cause"))
     assert told["sentences"][idx + 1].startswith("April")
     assert result.points["period"].max() == dt.date(2023, 4, 1)
+
+
+def test_kruskal_for_every_series_at_once_matches_scipy_per_series() -> None:
+    # seasonality tests all series in one pass of polars sums; scipy.stats.kruskal on each
+    # series is the reference, on seeded series with many ties, uneven groups and a NaN
+    import numpy as np
+    from scipy import stats
+
+    from spc.trend.seasonal import _kruskal_by_series
+
+    rng = np.random.default_rng(20261206)
+    sid, group, x = [], [], []
+    for s in range(60):
+        n = int(rng.integers(12, 61))
+        k = int(rng.integers(2, 13))
+        g = np.r_[np.arange(k), rng.integers(0, k, n - k)]  # every group present at least once
+        v = rng.integers(0, [2, 4, 10, 1000][s % 4], n).astype(float) + (0.5 if s % 3 else 0.0)
+        v[np.flatnonzero(v == 0)[::2]] = -0.0  # scipy ranks -0.0 and 0.0 as a tie
+        if s == 7:
+            v[3] = np.nan
+        sid.append(np.full(n, s)), group.append(g), x.append(v)
+    h, p = _kruskal_by_series(np.concatenate(sid), np.concatenate(group), np.concatenate(x))
+    for s in range(60):
+        v, g = x[s], group[s]
+        want = stats.kruskal(*[v[g == m] for m in np.unique(g)])
+        if s == 7:
+            assert np.isnan(want.statistic) and np.isnan(h[s]) and np.isnan(p[s])
+            continue
+        assert abs(h[s] - want.statistic) <= 1e-9 * max(1.0, abs(want.statistic)), (s, h[s], want.statistic)
+        assert abs(p[s] - want.pvalue) <= 1e-9 * max(1e-12, want.pvalue), (s, p[s], want.pvalue)
+
+
+def test_seasonality_h_and_p_are_scipy_kruskal_on_each_series_detrended_values() -> None:
+    import numpy as np
+    from scipy import stats
+
+    from spc.trend.seasonal import _stl
+
+    rng = np.random.default_rng(11)
+    parts = [seasonal_series(s, n=n, amp=amp).with_columns(pl.col("value").round(0))  # ties
+             for s, (n, amp) in enumerate([(24, 0.0), (30, 5.0), (36, 30.0), (48, 2.0), (60, 0.0)])]
+    parts.append(pl.DataFrame({"series": "counts", "period": parts[2]["period"],
+                               "value": rng.poisson(1.5, 36).astype(float)}))
+    data = pl.concat(parts)
+    got = trend.seasonality(data)
+    assert got["kruskal_h"].null_count() == 0
+    for row in got.iter_rows(named=True):
+        part = data.filter(pl.col("series") == row["series"])
+        y = part["value"].to_numpy()
+        detr = y - np.asarray(_stl(y, 12).trend)
+        months = part["period"].dt.month().to_numpy()
+        want = stats.kruskal(*[detr[months == m] for m in range(1, 13)])
+        assert abs(row["kruskal_h"] - want.statistic) <= 1e-9 * max(1.0, want.statistic)
+        assert abs(row["p_value"] - want.pvalue) <= 1e-9 * max(1e-12, want.pvalue)

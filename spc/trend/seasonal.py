@@ -8,7 +8,7 @@ import polars as pl
 from scipy import stats
 
 from spc.errors import SpcError
-from spc.trend.frame import _MONTH_NAMES, _regular, as_series_frame
+from spc.trend.frame import _MONTH_NAMES, _month_index, _regular, as_series_frame
 
 #: Label attached to every seasonally adjusted value, so that no chart shows one unlabelled.
 ADJUSTED_LABEL = "seasonally adjusted (STL)"
@@ -25,6 +25,40 @@ def _stl(y: np.ndarray, period: int):
 
 
 
+def _kruskal_by_series(sid: np.ndarray, group: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kruskal-Wallis H and p-value of `x` across `group` within each `sid` (0..k-1, every id
+    present), all series at once: the same sums as scipy.stats.kruskal (average ranks, tie
+    correction 1 - sum(t^3 - t) / (N^3 - N), chi-squared with groups - 1 degrees of freedom),
+    and NaN for a series with a NaN value, as scipy gives."""
+    k = int(sid.max()) + 1 if len(sid) else 0
+    # + 0.0 makes -0.0 a +0.0, so the two rank and tie together as they do in scipy
+    df = pl.DataFrame({"sid": sid, "g": group, "x": x + 0.0}).with_columns(
+        pl.col("x").rank("average").over("sid").alias("r")
+    )
+    per = (
+        df.group_by("sid", "g")
+        .agg(pl.col("r").sum().alias("rs"), pl.len().alias("ni"))
+        .group_by("sid")
+        .agg((pl.col("rs") ** 2 / pl.col("ni")).sum().alias("ssbn"), pl.len().alias("groups"))
+    )
+    ties = (
+        df.group_by("sid", "x")
+        .agg(pl.len().cast(pl.Float64).alias("t"))
+        .group_by("sid")
+        .agg((pl.col("t") ** 3 - pl.col("t")).sum().alias("tt"))
+    )
+    nan = df.group_by("sid").agg(pl.len().cast(pl.Float64).alias("N"), pl.col("x").is_nan().any().alias("nan"))
+    per = nan.join(per, on="sid").join(ties, on="sid").sort("sid")
+    assert per.height == k
+    n_tot, ssbn = per["N"].to_numpy(), per["ssbn"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = 12.0 / (n_tot * (n_tot + 1)) * ssbn - 3 * (n_tot + 1)
+        h = h / (1 - per["tt"].to_numpy() / (n_tot**3 - n_tot))
+    h[per["nan"].to_numpy()] = np.nan
+    p = stats.chi2.sf(h, per["groups"].to_numpy() - 1.0)
+    return h, p
+
+
 def seasonality(data: pl.DataFrame, *, period: int = 12, alpha: float = 0.01) -> pl.DataFrame:
     """Is each monthly series seasonal? Strength of the seasonal component and a test.
 
@@ -35,59 +69,71 @@ def seasonality(data: pl.DataFrame, *, period: int = 12, alpha: float = 0.01) ->
     and the strength is at least 0.3 (a significant but tiny pattern is not worth adjusting
     for). Needs at least two full years of consecutive months; otherwise `seasonal` is null
     and `note` says why.
+
+    Which series qualify and the Kruskal-Wallis tests are worked out for every series at once;
+    only the STL fit (and the strength and monthly means taken from it) is per series.
     """
     frame = as_series_frame(data).filter(pl.col("value").is_not_null())
-    rows = []
-    for (name,), part in frame.partition_by("series", as_dict=True, maintain_order=True).items():
-        n = part.height
-        if n < 2 * period or not _regular(part):
-            why = (
-                f"needs {2 * period} consecutive months, has {n}"
-                if n < 2 * period
-                else "periods are not consecutive months"
-            )
-            rows.append((name, n, None, None, None, None, None, None, None, why))
-            continue
-        y = part["value"].to_numpy().astype(float)
-        res = _stl(y, period)
-        seas, resid, trend = np.asarray(res.seasonal), np.asarray(res.resid), np.asarray(res.trend)
+    each = frame.group_by("series", maintain_order=True).agg(
+        pl.len().alias("n"),
+        ((pl.len() > 1) & (_month_index().diff().drop_nulls() == 1).all()).alias("regular"),
+    )
+    each = each.with_columns(
+        pl.when(pl.col("n") < 2 * period)
+        .then(pl.format(f"needs {2 * period} consecutive months, has {{}}", pl.col("n")))
+        .when(~pl.col("regular"))
+        .then(pl.lit("periods are not consecutive months"))
+        .alias("note"),
+    )
+    fit = each.filter(pl.col("note").is_null())
+    part = frame.join(fit.select("series"), on="series", how="semi", nulls_equal=True, maintain_order="left")
+    y = part["value"].cast(pl.Float64).to_numpy()
+    months = part["period"].dt.month().to_numpy()
+    ends = np.cumsum(fit["n"].to_numpy())
+    detr = np.empty_like(y)
+    strength = np.empty(fit.height)
+    mean_seas = np.empty((fit.height, 12))
+    for i, (a, b) in enumerate(zip(ends - fit["n"].to_numpy(), ends)):
+        res = _stl(y[a:b], period)
+        seas, resid = np.asarray(res.seasonal), np.asarray(res.resid)
         denom = np.var(seas + resid)
-        strength = float(max(0.0, 1 - np.var(resid) / denom)) if denom > 0 else 0.0
-        months = part["period"].dt.month().to_numpy()
-        detr = y - trend
-        groups = [detr[months == m] for m in np.unique(months)]
-        stat, p = stats.kruskal(*groups)
-        mean_seas = np.array([seas[months == m].mean() for m in range(1, 13)])
-        peak, trough = int(np.nanargmax(mean_seas)) + 1, int(np.nanargmin(mean_seas)) + 1
-        rows.append(
-            (
-                name,
-                n,
-                strength,
-                float(stat),
-                float(p),
-                bool(p < alpha and strength >= 0.3),
-                _MONTH_NAMES[peak - 1],
-                _MONTH_NAMES[trough - 1],
-                float(np.nanmax(mean_seas) - np.nanmin(mean_seas)),
-                None,
-            )
-        )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "series": pl.String,
-            "n": pl.Int64,
-            "seasonal_strength": pl.Float64,
-            "kruskal_h": pl.Float64,
-            "p_value": pl.Float64,
-            "seasonal": pl.Boolean,
-            "peak_month": pl.String,
-            "trough_month": pl.String,
-            "seasonal_range": pl.Float64,
-            "note": pl.String,
-        },
-        orient="row",
+        strength[i] = float(max(0.0, 1 - np.var(resid) / denom)) if denom > 0 else 0.0
+        detr[a:b] = y[a:b] - np.asarray(res.trend)
+        # consecutive months: calendar month m is every 12th value from its first position
+        # (sum / count is what ndarray.mean computes, so a tie for the peak breaks as before)
+        first = (np.arange(1, 13) - months[a]) % 12
+        mean_seas[i] = [seas[j::12].sum() for j in first]
+        mean_seas[i] /= (b - a - first + 11) // 12
+    sid = np.repeat(np.arange(fit.height), fit["n"].to_numpy())
+    h, p = _kruskal_by_series(sid, months, detr)
+    peak = np.nanargmax(mean_seas, axis=1) if fit.height else np.empty(0, dtype=int)
+    trough = np.nanargmin(mean_seas, axis=1) if fit.height else np.empty(0, dtype=int)
+    names = np.array(_MONTH_NAMES)
+    tested = fit.select(
+        "series",
+        pl.Series("seasonal_strength", strength, dtype=pl.Float64),
+        pl.Series("kruskal_h", h, dtype=pl.Float64),
+        pl.Series("p_value", p, dtype=pl.Float64),
+        pl.Series("seasonal", (p < alpha) & (strength >= 0.3), dtype=pl.Boolean),
+        pl.Series("peak_month", names[peak], dtype=pl.String),
+        pl.Series("trough_month", names[trough], dtype=pl.String),
+        pl.Series(
+            "seasonal_range",
+            np.nanmax(mean_seas, axis=1) - np.nanmin(mean_seas, axis=1) if fit.height else np.empty(0),
+            dtype=pl.Float64,
+        ),
+    )
+    return each.join(tested, on="series", how="left", nulls_equal=True, maintain_order="left").select(
+        pl.col("series").cast(pl.String),
+        pl.col("n").cast(pl.Int64),
+        "seasonal_strength",
+        "kruskal_h",
+        "p_value",
+        "seasonal",
+        "peak_month",
+        "trough_month",
+        "seasonal_range",
+        pl.col("note").cast(pl.String),
     )
 
 
