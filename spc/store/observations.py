@@ -97,54 +97,11 @@ def write_observations(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, batch
     """Upsert validated rows as current observations, keeping revised values' history.
 
     `rows` has the columns of `OBSERVATION_COLUMNS` and no duplicate keys. Run inside the
-    caller's transaction.
+    caller's transaction. (One batch of `write_observations_many`.)
     """
-    loaded_at = loaded_at or now()
-    staged = rows.select([pl.col(name).cast(dtype) for name, dtype in OBSERVATION_COLUMNS.items()])
-    con.register("_staged", staged.to_arrow())
-    try:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _classified AS
-            SELECT s.*,
-                   CASE WHEN o.indicator_id IS NULL THEN 'new'
-                        WHEN o.value IS NOT DISTINCT FROM s.value
-                         AND o.numerator IS NOT DISTINCT FROM s.numerator
-                         AND o.denominator IS NOT DISTINCT FROM s.denominator
-                         AND o.period_grain = s.period_grain THEN 'unchanged'
-                        ELSE 'revised' END AS change
-            FROM _staged s
-            LEFT JOIN observation o USING (indicator_id, area_code, period_start)
-        """)
-        counts = dict(con.execute(
-            "SELECT change, count(*) FROM _classified GROUP BY change").fetchall())
-        if counts.get("revised"):
-            con.execute("""
-                INSERT INTO observation_revision
-                SELECT o.indicator_id, o.area_code, o.period_start, o.period_grain, o.value,
-                       o.numerator, o.denominator, o.loaded_at, o.load_batch_id, ?, ?
-                FROM observation o
-                JOIN _classified c USING (indicator_id, area_code, period_start)
-                WHERE c.change = 'revised'
-            """, [loaded_at, batch_id])
-            con.execute("""
-                UPDATE observation o SET period_grain = c.period_grain, value = c.value,
-                       numerator = c.numerator, denominator = c.denominator,
-                       loaded_at = ?, load_batch_id = ?
-                FROM _classified c
-                WHERE c.change = 'revised' AND o.indicator_id = c.indicator_id
-                  AND o.area_code = c.area_code AND o.period_start = c.period_start
-            """, [loaded_at, batch_id])
-        if counts.get("new"):
-            con.execute("""
-                INSERT INTO observation
-                SELECT indicator_id, area_code, period_start, period_grain, value, numerator,
-                       denominator, ?, ? FROM _classified WHERE change = 'new'
-            """, [loaded_at, batch_id])
-        con.execute("DROP TABLE _classified")
-    finally:
-        con.unregister("_staged")
-    return WriteCounts(loaded=counts.get("new", 0), unchanged=counts.get("unchanged", 0),
-                       revised=counts.get("revised", 0))
+    counts = write_observations_many(con, rows.with_columns(pl.lit(batch_id, pl.Int64).alias("load_batch_id")),
+                                     loaded_at)
+    return counts.get(batch_id, WriteCounts(loaded=0, unchanged=0, revised=0))
 
 
 def write_observations_many(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
