@@ -38,17 +38,10 @@ def load_populations(con: Any) -> pl.DataFrame:
     """
     import duckdb
 
+    from spc.store.areas import populations
+
     try:
-        from spc.store.areas import populations
-
         got = populations(con)
-    except ImportError:  # pragma: no cover - before spc.store.areas exists
-        try:
-            from spc.store.queries import frame
-
-            got = frame(con, "SELECT area_code, year, population, source FROM area_population")
-        except duckdb.CatalogException:
-            return empty_populations()
     except duckdb.CatalogException:  # a store from before schema 9
         return empty_populations()
     if not isinstance(got, pl.DataFrame) or got.is_empty():

@@ -298,18 +298,11 @@ def area_forces_of(con) -> pl.DataFrame:
     """area_code, force_code from the store (schema 9); empty for an older store."""
     import duckdb
 
+    from spc.store.areas import area_forces
+
     try:
-        from spc.store.areas import area_forces
-
         got = area_forces(con)
-    except ImportError:  # pragma: no cover - before spc.store.areas exists
-        try:
-            from spc.store.queries import frame
-
-            got = frame(con, "SELECT area_code, force_code FROM area_force")
-        except duckdb.CatalogException:
-            got = None
-    except duckdb.CatalogException:
+    except duckdb.CatalogException:  # a store from before schema 9
         got = None
     if got is None or got.is_empty():
         return pl.DataFrame(schema={"area_code": pl.String, "force_code": pl.String})
