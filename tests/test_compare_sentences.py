@@ -73,3 +73,16 @@ def test_funnel_tooltips_say_what_the_band_means() -> None:
     (units,) = [t for t in fig.data if t.name == "units"]
     assert "well above what chance gives (beyond the 99.8% limit)" in units.customdata
     assert not any("_" in str(c) for c in units.customdata)
+
+
+def test_funnel_title_says_in_plain_words_whether_the_limits_were_widened() -> None:
+    rng = np.random.default_rng(3)
+    den = rng.uniform(1_000, 20_000, 25)
+    plain = pl.DataFrame({"unit": [f"a{i}" for i in range(25)], "numerator": rng.poisson(0.01 * den),
+                          "denominator": den})
+    spread = plain.with_columns(numerator=(pl.col("numerator") * rng.uniform(0.3, 2.5, 25)).round())
+    for data, words in ((spread, "limits widened: the areas vary more than chance alone gives"),
+                        (plain, "limits from chance alone")):
+        f = compare.funnel(data, kind="rate", per=1000)
+        title = compare.funnel_figure(f, title="ASB").layout.title.text
+        assert words in title and "overdispersion" not in title

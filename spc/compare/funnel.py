@@ -345,7 +345,9 @@ def funnel_figure(f: Funnel, *, title: str = "", value_label: str = "", percent:
             name="units",
         )
     )
-    sub = f"adjusted for overdispersion ({f.adjustment})" if f.adjustment != "none" else "no overdispersion adjustment"
+    # plain words for the reader; the adjustment's method is in the table and JSON for analysts
+    sub = ("limits widened: the areas vary more than chance alone gives" if f.adjustment != "none"
+           else "limits from chance alone")
     fig.update_layout(
         title=(title + "<br><sup>" + sub + "</sup>") if title else sub,
         xaxis_title=size_label or ("events in both windows" if f.scale == "ratio" else "denominator"),
