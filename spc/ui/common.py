@@ -72,8 +72,9 @@ ASSURANCE_HELP = (
 )
 
 def setup_page() -> None:
-    """Styles shared by every page."""
-    st.markdown(CSS, unsafe_allow_html=True)
+    """Styles shared by every page: through `st.html` (a style-only block, laid out nowhere), not
+    `st.markdown`, whose renderer parses the 4 kB of CSS as markdown and HTML on every view."""
+    st.html(CSS)
 
 
 def missing_database(path: str, problem: str) -> None:

@@ -395,7 +395,8 @@ def render(ov: Overview, path: str) -> None:
         rated = with_rates(points.select("area_code", "period", "value"), pops)
         table = table.insert_column(2, rated["rate"].round(3).alias("Per 1,000 residents")).insert_column(
             3, rated["population"].alias("Residents"))
-    with st.expander("Show the data table", expanded=False):
+    # a data grid is the heaviest element a browser draws here: drawn when asked for, not on every view
+    if st.toggle("Show the data table", key="opt_table"):
         st.dataframe(table, hide_index=True, width="stretch")
     st.download_button("Download this series (CSV)", table.write_csv(), file_name=f"{ind_id}_{area}.csv",
                        mime="text/csv", key="download_series")
