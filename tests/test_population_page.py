@@ -36,6 +36,7 @@ def test_counts_can_be_shown_per_1000_residents(monkeypatch, demo_db) -> None:
     said = " ".join(c.value for c in at.caption)
     assert "Per 1,000 residents: each period's count divided by the area's population" in said
     assert "marks the same points as unusual" in said
+    at.toggle(key="opt_table").set_value(True).run()   # the data table is drawn when asked for
     assert "Per 1,000 residents" in at.dataframe[0].value.columns
 
 
