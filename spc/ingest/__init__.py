@@ -91,6 +91,20 @@ def _attach_raw(rejected: pl.DataFrame, file: SourceFile, encoding: str) -> pl.D
     return rejected.with_columns(pl.coalesce(pl.col("raw"), line_text).alias("raw"))
 
 
+def _load_status(loads: bool, rejected: pl.DataFrame, counts: WriteCounts, n_good: int | None,
+                 notes: list[str]) -> tuple[str, list[str]]:
+    """A file's load status (loaded, unchanged, partial or rejected) and its notes, with why good
+    rows were held back when the file had errors."""
+    if loads:
+        status = "partial" if not rejected.is_empty() else (
+            "unchanged" if counts.loaded == counts.revised == 0 and counts.unchanged else "loaded")
+        return status, notes
+    if n_good is not None:
+        notes = [*notes, f"nothing loaded: {n_good} good rows held back because the file has errors "
+                         "(--load-good-rows loads them)"]
+    return "rejected", notes
+
+
 def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str, file: SourceFile, ctx: Context,
                  seen: pl.DataFrame, load_good_rows: bool) -> tuple[FileResult, pl.DataFrame]:
     try:
@@ -123,16 +137,11 @@ def _import_file(con: duckdb.DuckDBPyConnection, module: ModuleType, source: str
         good, rejected = None, file_rejection(file.name, problem)
         rows_read, notes, extra = 0, [], {}
     counts = WriteCounts(0, 0, 0)
-    if good is not None and (rejected.is_empty() or load_good_rows):
+    loads = good is not None and (rejected.is_empty() or load_good_rows)
+    if loads:
         counts = write_observations(con, good, batch)
         seen = pl.concat([seen, good.select(_KEY).with_columns(pl.lit(file.name).alias("_from"))])
-        status = "partial" if not rejected.is_empty() else (
-            "unchanged" if counts.loaded == counts.revised == 0 and counts.unchanged else "loaded")
-    else:
-        status = "rejected"
-        if good is not None:
-            notes = [*notes, f"nothing loaded: {good.height} good rows held back because the file has errors "
-                             "(--load-good-rows loads them)"]
+    status, notes = _load_status(loads, rejected, counts, None if good is None else good.height, notes)
     rejected = _attach_raw(rejected, file, ctx.encoding)
     record_rejections(con, batch, rejected)
     n_rejected = rejected_row_count(rejected)
@@ -253,14 +262,7 @@ def _import_group(con: duckdb.DuckDBPyConnection, module: ModuleType, source: st
     for k, (file, (n_good, rejected, rows_read, notes, extra)) in enumerate(zip(files, plans, strict=True)):
         loads = n_good is not None and (rejected.is_empty() or load_good_rows)
         counts = written.get(ids[k], WriteCounts(0, 0, 0))
-        if loads:
-            status = "partial" if not rejected.is_empty() else (
-                "unchanged" if counts.loaded == counts.revised == 0 and counts.unchanged else "loaded")
-        else:
-            status = "rejected"
-            if n_good is not None:
-                notes = [*notes, f"nothing loaded: {n_good} good rows held back because the file has errors "
-                                 "(--load-good-rows loads them)"]
+        status, notes = _load_status(loads, rejected, counts, n_good, notes)
         if not rejected.is_empty():
             rejected = _attach_raw(rejected, file, ctx.encoding)
             record_rejections(con, ids[k], rejected)
