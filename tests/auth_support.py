@@ -55,6 +55,17 @@ def start(monkeypatch: pytest.MonkeyPatch, db: Path, page: str = "summary", *, t
     return at
 
 
+def open_address(monkeypatch: pytest.MonkeyPatch, db: Path, *, timeout: float = 120, **params: str) -> AppTest:
+    """The app on `db`, opened at an address with these query parameters (a bookmark or a link)."""
+    monkeypatch.setenv("SPC_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def sign_in(at: AppTest, name: str, password: str | None = None) -> AppTest:
     """Sign in through the sidebar's form, as a person would."""
     at.sidebar.text_input(key="signin_name").input(name)

@@ -11,6 +11,7 @@ tests/data/geography), then given a few monthly observations per area and their 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from auth_support import APP, query
+from auth_support import query
+from auth_support import open_address as _open_address
 from auth_support import start as run_app
 from spc.errors import SpcError
 
@@ -35,6 +37,8 @@ def _months(n: int = 24) -> list[dt.date]:
 
 
 MONTHS = _months()
+#: the app opened at an address, as test_address does (with this file's shorter timeout)
+open_address = functools.partial(_open_address, timeout=90)
 
 
 def _series(area: str, indicator: str, base: float, rise_from: int | None = None) -> list[dict]:
@@ -91,16 +95,6 @@ def forces_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of one force that is not Staffordshire (read only)."""
     return build_store(tmp_path_factory.mktemp("city") / "city.duckdb", ["city-of-london"], concern="city-of-london")
-
-
-def open_address(monkeypatch: pytest.MonkeyPatch, db: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("SPC_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def text(at: AppTest) -> str:
