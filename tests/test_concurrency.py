@@ -25,7 +25,7 @@ from spc.cli import main
 READER = r"""
 import json, sys, time
 from spc.store import connect
-db, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+db, stop, out, ready = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 import os
 reads = errors = 0
 slowest = 0.0
@@ -40,6 +40,8 @@ while not os.path.exists(stop):
         finally:
             con.close()
         reads += 1
+        if reads == 1:
+            open(ready, "w").close()
     except Exception as exc:
         errors += 1
         first_error = first_error or repr(exc)
@@ -98,8 +100,15 @@ def test_app_reads_and_annotations_during_a_refresh(site):
     db, sources, tmp_path = site
     stop, out, log = tmp_path / "stop", tmp_path / "reads.json", tmp_path / "refresh.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(out)], cwd=ROOT, env=env)
-    time.sleep(0.5)  # the reader is up and reading
+    ready = tmp_path / "reader-ready"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(out), str(ready)],
+                              cwd=ROOT, env=env)
+    # the reader is up and reading before the refresh starts (a loaded machine can take seconds
+    # to start a Python process, and a reader that starts late never meets the write)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert reader.poll() is None and time.monotonic() < deadline, "the reader did not start reading"
+        time.sleep(0.05)
     refresh = _refresh_process(db, sources, tmp_path, log, pause=1.5)
     _wait_for_event(log, "computed", refresh)
     annotator = subprocess.Popen([sys.executable, "-c", ANNOTATOR, str(db), "4"], cwd=ROOT, env=env)
