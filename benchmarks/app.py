@@ -8,7 +8,10 @@ element has rendered: the script has finished, the page's own last element is on
 every plotly chart on it has drawn. Reports the median, the ratio to the floor, and the time a
 toggle takes (Indicator page, 'Show 2-sigma lines': click until the chart is redrawn).
 
-    .venv/bin/python benchmarks/app.py [--db PATH] [--repeat 5]
+    .venv/bin/python benchmarks/app.py [--db PATH] [--repeat 5] [--pages Summary Briefing toggle ...]
+
+Each page is alternated with the floor (floor, page, floor, page, ...), and its ratio is to the
+floor's median over those same rounds, so load that changes during a run moves both.
 
 Without --db, the demo store is built in a temporary folder (`spc db init`).
 """
@@ -136,12 +139,30 @@ def median_of(measure: Callable[[], float], repeat: int) -> float:
     return statistics.median(measure() for _ in range(repeat))
 
 
+def paired_medians(measure: Callable[[], float], floor: Callable[[], float], repeat: int) -> tuple[float, float]:
+    """One warm-up of each, then `repeat` rounds alternating the floor and the measure; the two
+    medians. Alternating keeps the ratio honest when the machine's load changes during a run."""
+    floor(), measure()
+    floors, times = [], []
+    for _ in range(repeat):
+        floors.append(floor())
+        times.append(measure())
+    return statistics.median(floors), statistics.median(times)
+
+
 def main() -> None:
     """Build or take the store, serve the app and the floor, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="store to serve (default: the demo store, built now)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pages", nargs="*", metavar="WORD",
+                        help="only the pages whose label contains one of these words (e.g. Summary Briefing toggle)")
     args = parser.parse_args()
+    wanted = [w.lower() for w in args.pages or []]
+
+    def chosen(label: str) -> bool:
+        return not wanted or any(w in label.lower() for w in wanted)
+
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="spc-bench-app-") as tmp:
@@ -164,24 +185,32 @@ def main() -> None:
         floor_dir.mkdir()
         (floor_dir / "floor.py").write_text(FLOOR_PAGE.format(parquet=tmp_path / "points.parquet"))
         env = dict(os.environ, SPC_DB=str(db))
-        results: list[tuple[str, float]] = []
+        results: list[tuple[str, float, float]] = []
         with serve(floor_dir / "floor.py", env, tmp_path / "floor.log") as floor_url, \
                 serve(ROOT / "app.py", env, tmp_path / "app.log") as app_url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             pg = browser.new_page(viewport={"width": 1440, "height": 900})
-            floor = median_of(lambda: load_time(pg, floor_url, ""), args.repeat)
+            def floor() -> float:
+                return load_time(pg, floor_url, "")
+
             for label, query, last in PAGES:
-                results.append((label, median_of(lambda: load_time(pg, f"{app_url}/?{query}", last), args.repeat)))
-            toggle = median_of(lambda: toggle_time(pg, f"{app_url}/?page=indicator&indicator=calls_999_answered_10s"),
-                               args.repeat)
+                if chosen(label):
+                    floor_s, page_s = paired_medians(lambda: load_time(pg, f"{app_url}/?{query}", last), floor,
+                                                     args.repeat)
+                    results.append((label, floor_s, page_s))
+            toggle = None
+            if chosen("toggle"):
+                toggle = median_of(
+                    lambda: toggle_time(pg, f"{app_url}/?page=indicator&indicator=calls_999_answered_10s"), args.repeat)
             browser.close()
         load = os.getloadavg()[0]
-        print(f"load average {load:.1f}; median of {args.repeat} warm loads\n")
-        print("| page | seconds | × floor |\n|---|---:|---:|")
-        print(f"| floor: bare Streamlit page, one plotly chart | {floor:.2f} | 1.0 |")
-        for label, seconds in results:
-            print(f"| {label} | {seconds:.2f} | {seconds / floor:.1f} |")
-        print(f"| toggle: Show 2-sigma lines (Indicator) | {toggle:.2f} | |")
+        print(f"load average {load:.1f} at the end; median of {args.repeat} warm loads, each page alternated "
+              "with the floor (a bare Streamlit page drawing one plotly chart)\n")
+        print("| page | floor s | page s | × floor |\n|---|---:|---:|---:|")
+        for label, floor_s, seconds in results:
+            print(f"| {label} | {floor_s:.2f} | {seconds:.2f} | {seconds / floor_s:.1f} |")
+        if toggle is not None:
+            print(f"| toggle: Show 2-sigma lines (Indicator) | | {toggle:.2f} | |")
 
 
 if __name__ == "__main__":
