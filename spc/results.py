@@ -30,6 +30,7 @@ from spc.chance import latest_point_rate
 from spc.charts import SEASONAL_CHARTS
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
+from spc.store.areas import EVERY_AREA, area_forces, force_scope
 from spc.store.observations import now
 from spc.store.queries import frame, load_annotations, load_indicators, load_observations
 
@@ -115,9 +116,12 @@ def _dates_by_series(annotations: pl.DataFrame, kind: str, keys: pl.DataFrame) -
 
 
 def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame,
-                 annotations: pl.DataFrame) -> tuple[dict[str, SeriesSpec], dict[str, str]]:
+                 annotations: pl.DataFrame, area_forces: pl.DataFrame | None = None
+                 ) -> tuple[dict[str, SeriesSpec], dict[str, str]]:
     """The engine spec of each series: the catalogue's choice, overridden by the analyst's
-    settings (area-specific before '*'), with recalculation and exclusion dates from annotations.
+    settings (the area's own, then its force's (`force_scope`, matched through `area_forces`:
+    area_code, force_code), then every area's), with recalculation and exclusion dates from
+    annotations.
 
     Returns the specs and, per series, a note when the chart had to change (a p or u chart
     needs a denominator for every point; survey proportions without one go on an XmR chart).
@@ -126,14 +130,22 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
                       left_on="indicator_id", right_on="id", how="left")
     tunables = ["chart", "improvement", "two_sigma", "screen_outliers", "shift", "trend", "rule_set",
                 "baseline_points", *CHART_OPTIONS]
-    for scope in ("area", "all"):
-        chosen = settings.filter(pl.col("area_code") != "*") if scope == "area" else \
-            settings.filter(pl.col("area_code") == "*").drop("area_code")
-        on = ["indicator_id", "area_code"] if scope == "area" else ["indicator_id"]
-        frame = frame.join(chosen.select(*on, *[pl.col(t).alias(f"{t}_{scope}") for t in tunables]),
+    if area_forces is None:
+        area_forces = pl.DataFrame(schema={"area_code": pl.String, "force_code": pl.String})
+    frame = frame.join(area_forces.select("area_code", "force_code"), on="area_code", how="left")
+    scoped = settings.with_columns(
+        force_code=pl.when(pl.col("area_code").str.starts_with(force_scope(""))).then(
+            pl.col("area_code").str.strip_prefix(force_scope(""))))
+    levels = {
+        "area": (scoped.filter(~pl.col("area_code").str.starts_with(EVERY_AREA)), ["indicator_id", "area_code"]),
+        "force": (scoped.filter(pl.col("force_code").is_not_null()), ["indicator_id", "force_code"]),
+        "all": (scoped.filter(pl.col("area_code") == EVERY_AREA), ["indicator_id"]),
+    }
+    for level, (chosen, on) in levels.items():
+        frame = frame.join(chosen.select(*on, *[pl.col(t).alias(f"{t}_{level}") for t in tunables]),
                            on=on, how="left")
     frame = frame.with_columns(
-        [pl.coalesce(f"{t}_area", f"{t}_all", *([t] if t in ("chart", "improvement") else [])).alias(t)
+        [pl.coalesce(*(f"{t}_{level}" for level in levels), *([t] if t in ("chart", "improvement") else [])).alias(t)
          for t in tunables])
     rebase = _dates_by_series(annotations, "recalculate", keys)
     exclude = _dates_by_series(annotations, "exclude", keys)
@@ -176,7 +188,8 @@ def compute(con: duckdb.DuckDBPyConnection, indicator_ids: Sequence[str] | None 
     if keys.is_empty():
         return Results(series=scope, points=pl.DataFrame(), phases=pl.DataFrame(), summary=pl.DataFrame(),
                        computed_at=computed_at)
-    specs, notes = series_specs(keys, indicators, _settings(con), load_annotations(con, indicator_ids))
+    specs, notes = series_specs(keys, indicators, _settings(con), load_annotations(con, indicator_ids),
+                                area_forces(con))
     data = obs.join(keys.select("series"), on="series").with_columns(
         # p and u charts take numerator and denominator; every other chart the value itself
         pl.when(pl.col("series").is_in([s for s, spec in specs.items() if spec.chart in RATIO_CHARTS]))

@@ -8,6 +8,9 @@ Reads (each a polars frame, sorted):
 - `populations(con)`: area_code, year, population, source.
 - `built_for(con)`: the forces the store was built for with `--force`, or None for the demo's store.
 
+Scopes of an analyst's chart setting (series_setting.area_code): an area's code, `force_scope(f)`
+for every area of one force, `EVERY_AREA` for every area; `setting_scopes` orders them nearest first.
+
 Writes (inside the caller's transaction): `fill_geography` replaces the three tables' rows for
 the store's areas from the reference lookup (spc.geography).
 """
@@ -22,6 +25,22 @@ from spc.store.queries import frame
 
 #: `store_setting` name holding the --force list a store was built with.
 FORCES_SETTING = "forces"
+
+#: series_setting.area_code of a setting for every area of the indicator, in every force
+EVERY_AREA = "*"
+
+
+def force_scope(force_code: str) -> str:
+    """series_setting.area_code of a setting for every area of one force (the force itself and
+    its local areas, not the national context): a store of many forces keeps one force's
+    analysts' choices to that force."""
+    return f"{EVERY_AREA}:{force_code}"
+
+
+def setting_scopes(area_code: str, force_code: str | None) -> list[str]:
+    """The series_setting.area_code values that apply to one area, nearest first: the area
+    itself, every area of its force (when it has one), every area."""
+    return [area_code, *([force_scope(force_code)] if force_code else []), EVERY_AREA]
 
 
 def store_forces(con: duckdb.DuckDBPyConnection) -> list[str]:

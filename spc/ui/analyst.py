@@ -12,6 +12,8 @@ import streamlit as st
 from spc import autocorrelation, plots
 from spc.errors import SpcError
 from spc.auth import Identity
+from spc.store.areas import EVERY_AREA, force_scope
+from spc.store.areas import setting_scopes as scopes_of
 from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
 from spc.ui import common, data, signin
 from spc.ui.data import Overview, series_data, stamp
@@ -91,6 +93,21 @@ def suggestion(points: pl.DataFrame, unit: str, frequency: str) -> dict | None:
             "reason": suggestion_reason(row, unit, frequency)}
 
 
+def setting_scopes(ov: Overview, path: str, area: str) -> dict[str, str]:
+    """The scopes a chart setting for `area` can have, nearest first, as series_setting.area_code
+    to what the page calls it (spc.store.areas.setting_scopes). In a store of many forces, "every area"
+    of one force is offered apart from every area of every force, so one force's analysts do not
+    change another's charts without saying so."""
+    force = data.store_forces(path, stamp(path)).force_of(area) if ov.many_forces else None
+    codes = scopes_of(area, force)
+    names = {area: "this area", EVERY_AREA: "every area of this indicator"}
+    if force:
+        force_names = dict(zip(ov.forces["code"].to_list(), ov.forces["name"].to_list()))
+        names[force_scope(force)] = f"every area of {force_names.get(force, force)}"
+        names[EVERY_AREA] = "every area of this indicator, in every force"
+    return {c: names[c] for c in codes}
+
+
 def render(ov: Overview, path: str) -> None:
     """The analyst page: editable for analysts and admins, read-only (saying why) for everyone else."""
     st.title("Analyst controls")
@@ -110,18 +127,20 @@ def render(ov: Overview, path: str) -> None:
     sd = series_data(path, stamp(path), ind_id)
     summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
 
-    setting = sd.settings.filter(pl.col("area_code").is_in([area, "*"])).sort("area_code", descending=True)
+    scopes = setting_scopes(ov, path, area)
+    setting = sd.settings.filter(pl.col("area_code").is_in(list(scopes))).sort(
+        pl.col("area_code").replace_strict(list(scopes), list(range(len(scopes)))))
     current = setting.row(0, named=True) if setting.height else {}
     s = summ.row(0, named=True) if summ.height else {}
     st.subheader("Chart settings")
     if current:
-        scope_text = "every area" if current["area_code"] == "*" else "this area"
+        scope_text = scopes[current["area_code"]]
         st.caption(f"Overridden for {scope_text} by {literal(current['author'])} on "
                    f"{common.fmt_time(current['updated_at'])}; the catalogue says {meta['chart']}, {meta['improvement']}.")
     elif not editable:
         st.caption(f"The catalogue's settings: {meta['chart']} chart, {DIRECTIONS[meta['improvement']].lower()}.")
     if editable:
-        _settings_form(path, ind_id, area, meta, sd, current, s, who)
+        _settings_form(path, ind_id, area, meta, sd, current, s, who, scopes)
 
     st.subheader("Recalculation, exclusion and annotation dates")
     periods = sd.points.filter(pl.col("area_code") == area)["period"].to_list()
@@ -197,8 +216,9 @@ def render(ov: Overview, path: str) -> None:
 
 
 def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: dict, s: dict,
-                   who: Identity) -> None:
-    """Chart type, direction and rule options for the series, saved with a reason."""
+                   who: Identity, scopes: dict[str, str]) -> None:
+    """Chart type, direction and rule options for the series, saved with a reason, for one of
+    `scopes` (series_setting.area_code to its name on the page)."""
     name = literal(meta["name"])
     # p and u charts need a denominator for every point; offer them only when there is one
     obs = sd.observations.filter(pl.col("area_code") == area)
@@ -244,13 +264,13 @@ def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: d
         seasonal = st.checkbox("Limits per calendar month (each month against the same month of other years; "
                                "needs 3 years)", value=bool(current.get("seasonal_limits")), key="set_seasonal",
                                help="Not for run, g, t, EWMA or CUSUM charts. Shown on the chart.")
-        scope = st.radio("Apply to", ["this area", "every area of this indicator"], horizontal=True, key="set_scope")
+        scope = st.radio("Apply to", list(scopes), format_func=scopes.get, horizontal=True, key="set_scope")
         reason = st.text_input("Reason for the change (kept in the audit trail)", key="set_reason",
                                max_chars=MAX_REASON)
         saved = st.form_submit_button("Save settings and recompute")
     if saved:
-        code = area if scope == "this area" else "*"
-        _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({'this area' if code != '*' else 'every area'}).",
+        code = scope
+        _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({scopes[code]}).",
                lambda: data.save_setting(path, who, ind_id, code, reason, chart=chart, improvement=improvement,
                                          shift=int(shift), trend=int(trend), two_sigma=two_sigma,
                                          screen_outliers=bool(screen), rule_set=rule_set,

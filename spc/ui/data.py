@@ -347,14 +347,15 @@ def overview(path: str, key: tuple[int, int] | None, force: str | None = None) -
                   WHERE {where} GROUP BY ALL) o
             LEFT JOIN result_summary r USING (indicator_id, area_code)""", params).fetchone()
         demo = bool(con.execute("SELECT count(*) FROM load_batch WHERE source = 'demo'").fetchone()[0])
-    options = _rule_options(summary, indicators, settings)
+    options = _rule_options(summary, indicators, settings, known.area_force)
     freshness = dict(zip(("newest_data", "oldest_result", "newest_result", "stale_series", "series"), fresh))
     last = runs.row(0, named=True) if runs.height else None
     return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2, options,
                     force=force, forces=known.forces, store_areas=known.areas)
 
 
-def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame) -> pl.DataFrame:
+def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame,
+                  forces_of_areas: pl.DataFrame) -> pl.DataFrame:
     """Each series' rule options, resolved as the engine's specs were (spc.results.series_specs)."""
     from spc.chance import OPTION_COLUMNS
     from spc.results import SEPARATOR, series_specs
@@ -367,7 +368,7 @@ def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.
         series=pl.concat_str("indicator_id", "area_code", separator=SEPARATOR), has_denominator=pl.lit(True))
     no_annotations = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String,
                                           "kind": pl.String, "date": pl.Date})
-    specs, _ = series_specs(keys, indicators, settings, no_annotations)
+    specs, _ = series_specs(keys, indicators, settings, no_annotations, forces_of_areas)
     rows = [{"indicator_id": k["indicator_id"], "area_code": k["area_code"],
              **{c: getattr(specs[k["series"]], c) for c in OPTION_COLUMNS}}
             for k in keys.iter_rows(named=True)]
@@ -502,7 +503,8 @@ def _guarded(path: str | Path, who: Identity, role: str, action: str, body: Call
 
 def save_setting(path: str | Path, who: Identity, indicator_id: str, area_code: str, reason: str,
                  **fields: Any) -> None:
-    """Store an analyst's chart settings for a series ('*' = every area of the indicator), with why.
+    """Store an analyst's chart settings for a series, with why. `area_code` is the area, or a
+    scope of many (spc.results: `force_scope(force)` for every area of a force, `EVERY_AREA`).
 
     Fields left out or None fall back to the catalogue. One transaction.
     """
