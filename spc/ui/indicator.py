@@ -182,6 +182,37 @@ def per_1000_caption(pops: pl.DataFrame, area: str, points: pl.DataFrame) -> str
             "its average and limits move by no more than the population does.")
 
 
+@st.fragment
+def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_source: str | None,
+                has_pop: bool, drawn_per_1000: bool) -> None:
+    """The control chart with its options (2-sigma lines, target, per 1,000 residents) and the
+    moving range chart under an XmR chart: a fragment, so ticking an option redraws these alone,
+    not the whole page. 'Per 1,000 residents' changes the data table too: turning it redraws the
+    page (`drawn_per_1000` is the value the page was drawn with)."""
+    o1, o2, o3, _ = st.columns([2, 2, 2, 2])
+    two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
+                            help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' rule.")
+    per_1000 = has_pop and o3.toggle("Per 1,000 residents", key="opt_per_1000",
+                                     help="The counts divided by the area's resident population, times 1,000.")
+    if per_1000 != drawn_per_1000:
+        st.rerun()  # the whole page: the data table and its download have the rates too
+    show_target = False
+    if look.target is not None and not per_1000:
+        show_target = o2.checkbox(f"Show target ({plots.format_value(look.target, look.unit)})", key="opt_target",
+                                  help=f"Source: {literal(target_source or 'catalogue')}. A reference, not the judgement.")
+    if per_1000:
+        look = Look(PER_1000, look.frequency, None, look.chart, None)
+    st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target, per_1000),
+                    width="stretch", key="control_chart")
+    if per_1000:
+        points = series_data(path, key, ind_id).points.filter(pl.col("area_code") == area)
+        st.caption(per_1000_caption(area_populations(path, key), area, points))
+    if look.chart == "xmr":
+        # the moving range chart under every XmR chart, as Making Data Count shows it
+        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look, per_1000=per_1000), width="stretch",
+                        key="moving_range_chart")
+
+
 def render(ov: Overview, path: str) -> None:
     """The indicator page."""
     common.notices(ov)
@@ -235,29 +266,15 @@ def render(ov: Overview, path: str) -> None:
         st.info(f"{literal(told['suggestion'])} (Analyst controls offers this date; nothing changes until an analyst "
                 "confirms it.)")
 
-    o1, o2, o3, _ = st.columns([2, 2, 2, 2])
-    two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
-                            help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' rule.")
     pops = area_populations(path, key) if unit == "count" else None
     has_pop = pops is not None and not pops.filter(pl.col("area_code") == area).is_empty()
-    per_1000 = has_pop and o3.toggle("Per 1,000 residents", key="opt_per_1000",
-                                     help="The counts divided by the area's resident population, times 1,000.")
-    show_target = False
-    if s["target"] is not None and not per_1000:
-        show_target = o2.checkbox(f"Show target ({plots.format_value(s['target'], unit)})", key="opt_target",
-                                  help=f"Source: {literal(meta.get('target_source') or 'catalogue')}. A reference, not the judgement.")
-    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    # the toggle's value as the whole page is drawn with it (the data table's columns follow it)
+    per_1000 = has_pop and bool(st.session_state.get("opt_per_1000", False))
     look = Look(unit, freq, s["target"], s.get("chart"), s.get("chart_label"))
+    chart_panel(path, key, ind_id, area, look, meta.get("target_source"), has_pop, per_1000)
+    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
     if per_1000:
         look = Look(PER_1000, freq, None, s.get("chart"), None)
-    st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target, per_1000),
-                    width="stretch", key="control_chart")
-    if per_1000:
-        st.caption(per_1000_caption(pops, area, points))
-    if s["chart"] == "xmr":
-        # the moving range chart under every XmR chart, as Making Data Count shows it
-        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look, per_1000=per_1000), width="stretch",
-                        key="moving_range_chart")
     if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
         st.info(plots.statistic_note(s["chart"]))
     listed = plots.annotation_list(anns, freq)
