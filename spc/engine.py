@@ -31,7 +31,8 @@ from spc.charts import (CHARTS, LINES, RATIO_CHARTS, SEASONAL_CHARTS, SEQUENTIAL
 from spc.dates import as_date
 from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
 from spc.errors import SpcError
-from spc.rules import RULE_SETS, classify, point_type, rule_labels
+from spc.rules import (RULE_SETS, classify, classify_numpy, point_type, point_types,
+                       rule_labels)
 from spc.rules.anhoj import phase_runs
 from spc.timeliness import GRAIN_MONTHS
 
@@ -492,6 +493,38 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
     frame = frame.with_columns(
         outside_limits=((v > pl.col("upper")) | (v < pl.col("lower"))).fill_null(False))
     rule_sets = _distinct(frame["rule_set"])
+    if rule_sets == ["mdc"]:
+        # the usual case, one rule set: its rules in one NumPy pass over whole columns, and the
+        # point types and labels gathered from their few texts
+        code, direction = classify_numpy(frame)
+        improvement = frame["improvement"]
+        improve = ((improvement == "increase").to_numpy().view(np.int8)
+                   - (improvement == "decrease").to_numpy().view(np.int8))
+        rule_code = pl.Series("_rule_code", code, dtype=pl.Int16)
+        points = frame.hstack([rule_code, pl.Series("_dir", direction, dtype=pl.Int8),
+                               pl.Series("_improve", improve, dtype=pl.Int32),
+                               point_types(direction, improve), rule_labels(rule_code)])
+    else:
+        points = _classify_lazy(frame, rule_sets)
+    _lap("rules", t0)
+
+    # what the phases and summary frames need, kept for when they are asked for
+    work = points.select(_WORK_COLUMNS)
+
+    def later() -> tuple[pl.DataFrame, pl.DataFrame]:
+        t1 = [time.perf_counter()]
+        phases = _phases(work)
+        _lap("phases", t1)
+        summary = _summary(work, phases, specs)
+        _lap("summary", t1)
+        return phases.drop("_g"), summary
+
+    return Analysis(points=points.select(POINT_COLUMNS), specs=specs, later=later)
+
+
+def _classify_lazy(frame: pl.DataFrame, rule_sets: list[str]) -> pl.DataFrame:
+    """Rule codes, direction, improvement, point type and rule label of every point by the
+    polars rule expressions (:func:`spc.rules.classify`): frames with several rule sets."""
     if frame["excluded"].any():
         # rules see the used points as adjacent; excluded points only meet the limits
         parts = [classify(frame.lazy().filter(pl.col("excluded") == e), rule_sets)
@@ -514,21 +547,7 @@ def analyse(data: pl.DataFrame | pl.LazyFrame,
         points = frame.hstack(new)
     else:
         points = points.collect(engine=_ENGINE)
-    points = points.with_columns(rule_labels(points["_rule_code"]))
-    _lap("rules", t0)
-
-    # what the phases and summary frames need, kept for when they are asked for
-    work = points.select(_WORK_COLUMNS)
-
-    def later() -> tuple[pl.DataFrame, pl.DataFrame]:
-        t1 = [time.perf_counter()]
-        phases = _phases(work)
-        _lap("phases", t1)
-        summary = _summary(work, phases, specs)
-        _lap("summary", t1)
-        return phases.drop("_g"), summary
-
-    return Analysis(points=points.select(POINT_COLUMNS), specs=specs, later=later)
+    return points.with_columns(rule_labels(points["_rule_code"]))
 
 
 #: the columns of the engine's working frame that the phases and summary frames read

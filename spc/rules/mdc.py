@@ -8,6 +8,7 @@ as separate frames, and an excluded point is only judged against the limits.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from spc.rules._runs import prev, run_length
@@ -136,3 +137,101 @@ def label_code(shift_len: pl.Expr, trend_len: pl.Expr) -> tuple[pl.Expr, pl.Expr
 def label_text(code: int) -> str:
     """The rule label of a code from :func:`label_code`."""
     return KINDS[code // 100].format(code % 100)
+
+
+# ---------------------------------------------------------------- the same rules in NumPy
+
+def _cmp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """+1 where a > b, −1 where a < b, 0 where equal or either is NaN (a null), as Int8.
+
+    For finite floats a − b > 0 exactly when a > b (IEEE subtraction with gradual underflow
+    is 0 only for equal operands), so this is the sign of the difference the polars rules
+    take, without the float temporary."""
+    return (a > b).view(np.int8) - (a < b).view(np.int8)
+
+
+def _runs(x: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row, length) of each run of equal ``x`` within windows (``first`` starts one)."""
+    brk = first.copy()
+    brk[1:] |= x[1:] != x[:-1]
+    starts = np.flatnonzero(brk)
+    return starts, np.diff(starts, append=len(x))
+
+
+def _at(param: np.ndarray | int | bool, rows: np.ndarray) -> np.ndarray | int | bool:
+    """A spec value at ``rows``: per-row arrays are read there, one value for all is itself."""
+    return param[rows] if np.ndim(param) else param
+
+
+def codes_numpy(value: np.ndarray, centre: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+                upper_2s: np.ndarray, lower_2s: np.ndarray, window: np.ndarray,
+                shift_len: np.ndarray | int, trend_len: np.ndarray | int,
+                legacy: np.ndarray | bool, seasonal: np.ndarray | bool
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(rule code as Int16, direction as Int8) of used points: :func:`add_flags` and
+    :func:`label_code` in one NumPy pass over whole columns, for frames of the used points of
+    one rule set (the engine's usual case). Lines are float arrays with NaN for null;
+    ``window`` is the run segment id (rows contiguous); the spec values are one for all or
+    one per row. Identical codes to the polars expressions (tests/test_rules_numpy.py).
+
+    Written for memory traffic: signs and flags are Int8 or booleans (one byte a row), run
+    lengths are compared once per run and spread back as booleans; no float temporaries but
+    the seasonal level."""
+    n = len(value)
+    if n == 0:
+        return np.zeros(0, np.int16), np.zeros(0, np.int8)
+    first = np.ones(n, dtype=bool)
+    np.not_equal(window[1:], window[:-1], out=first[1:])
+    beyond = (value > upper).view(np.int8) - (value < lower).view(np.int8)
+    side = _cmp(value, centre)
+    if np.any(seasonal):  # see level(): with limits per calendar month, the distance from them
+        level = np.where(seasonal, value - centre, value)
+    else:
+        level = value
+    step = np.zeros(n, dtype=np.int8)
+    step[1:] = _cmp(level[1:], level[:-1])
+    step[first] = 0
+    # shift: a run of shift_len or more on one side (a point on the centre line breaks it)
+    starts, lengths = _runs(side, first)
+    long_run = (lengths >= _at(shift_len, starts)) & (side[starts] != 0)
+    shift = np.where(np.repeat(long_run, lengths), side, np.int8(0))
+    # trend: trend_len − 1 or more steps one way; the point before the first step is in it
+    starts, lengths = _runs(step, first)
+    long_run = (lengths >= _at(trend_len, starts) - 1) & (step[starts] != 0)
+    own = np.where(np.repeat(long_run, lengths), step, np.int8(0))
+    # the next row's own trend (a step is never a window's first row: no edge check)
+    trend = np.where(own != 0, own, np.append(own[1:], np.int8(0)))
+    # 2 of 3 beyond 2σ on one side, all three on that side of the centre line
+    if np.any(legacy):
+        hi2 = (value > upper_2s) & (~np.asarray(legacy) | (value <= upper))
+        lo2 = (value < lower_2s) & (~np.asarray(legacy) | (value >= lower))
+    else:
+        hi2, lo2 = value > upper_2s, value < lower_2s
+    third = ~first  # rows with two earlier rows in their window
+    third[1:] &= ~first[:-1]
+
+    def two_of_three(flag: np.ndarray, sign: int) -> np.ndarray:
+        on = side == sign
+        f = flag.view(np.int8)
+        ending = np.zeros(n, dtype=bool)  # a qualifying window of three ends here
+        ending[2:] = on[2:] & on[1:-1] & on[:-2] & ((f[2:] + f[1:-1] + f[:-2]) >= 2)
+        ending &= third
+        # a flagged point in a window ending here or up to two rows later (a window holds
+        # its three rows, so no edge check)
+        near = ending.copy()
+        near[:-1] |= ending[1:]
+        near[:-2] |= ending[2:]
+        return flag & near
+
+    two_hi, two_lo = two_of_three(hi2, 1), two_of_three(lo2, -1)
+    two = two_hi.view(np.int8) - (two_lo & ~two_hi).view(np.int8)
+    # precedence beyond limit, trend, 2 of 3, shift: written lowest first, each over the last
+    code = np.zeros(n, dtype=np.int16)
+    direction = np.zeros(n, dtype=np.int8)
+    for flags, base, length in ((shift, 15, shift_len), (two, 11, 0), (trend, 7, trend_len),
+                                (beyond, 3, 0)):
+        rows = np.flatnonzero(flags)
+        d = flags[rows]
+        code[rows] = (base - d.astype(np.int16)) // 2 * 100 + _at(length, rows)
+        direction[rows] = d
+    return code, direction
