@@ -102,6 +102,53 @@ def phase_mean(x: pl.Expr) -> pl.Expr:
                           return_dtype=pl.Float64)
 
 
+def _last_before(flags: np.ndarray) -> np.ndarray:
+    """For each row, the last earlier row where ``flags`` holds (−1 when none): a forward
+    fill of row numbers, shifted one row."""
+    out = np.empty(len(flags), dtype=np.int64)
+    out[0] = -1
+    if flags.all():
+        out[1:] = np.arange(len(flags) - 1)
+    else:
+        np.maximum.accumulate(np.where(flags[:-1], np.arange(len(flags) - 1), -1), out=out[1:])
+    return out
+
+
+def _group_means(x: np.ndarray, has: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+                 ) -> np.ndarray:
+    """Mean of ``x`` over the rows where ``has`` holds in each group, per row (NaN when a
+    group has none): the sums and counts of :func:`_phase_sums`, on the same values."""
+    sums = np.add.reduceat(np.where(has, x, 0.0), starts)
+    counts = np.diff(np.searchsorted(np.flatnonzero(has), np.r_[starts, len(x)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.repeat(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), lengths)
+
+
+def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
+    x, base, segment, phase, screen = columns
+    n = len(x)
+    if n == 0:
+        return pl.Series([], dtype=pl.Float64)
+    values = x.cast(pl.Float64).to_numpy()
+    used = base.to_numpy()
+    has_x = used & x.is_not_null().to_numpy() if x.null_count() else used
+    r = segment.to_numpy()
+    # the previous used point's value and run segment (forward fills, as the polars form had)
+    prev = _last_before(has_x)
+    prev_r = prev if has_x is used else _last_before(used)
+    has = has_x & (prev >= 0) & (prev_r >= 0) & (r[np.maximum(prev_r, 0)] == r)
+    mr = np.abs(values - values[np.maximum(prev, 0)])
+    starts, lengths = _segments(phase.to_numpy())
+    mr_all = _group_means(mr, has, starts, lengths)
+    screening = screen.to_numpy()
+    if screening.any():
+        screened = _group_means(mr, has & (mr < SCREEN * mr_all), starts, lengths)
+        mr_all = np.where(screening, screened, mr_all) if not screening.all() else screened
+    out = pl.Series(mr_all)
+    # NaN (no ranges, or ranges that are not numbers) is no line: null
+    return out.fill_nan(None) if np.isnan(mr_all).any() else out
+
+
 def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFrame:
     """Add ``name``: the mean moving range of ``x`` over the used points of each phase.
 
@@ -109,18 +156,14 @@ def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFra
     points are skipped, so their neighbours become adjacent; a range across a gap of missing
     periods is dropped, see :data:`SEGMENT`). With screening (column
     ``screen_outliers``), MR_i ≥ 3.267 MR̄ are dropped and MR̄ recomputed.
+
+    In NumPy over whole columns (previous used point by a running maximum of row numbers,
+    sums per phase with ``add.reduceat`` as :func:`phase_mean`): the same sums on the same
+    values as the polars form (forward fills, three phase means) at a third of the cost.
     """
-    r = pl.col(SEGMENT)
-    # previous used point of the same run segment: forward-fill values and their segment ids
-    # (a range across a gap in the periods is not a period-to-period difference: dropped)
-    prev = base_only(x).forward_fill().shift(1)
-    prev_r = base_only(r).forward_fill().shift(1)
-    lf = lf.with_columns(_mr=base_only(pl.when(prev_r == r).then((x - prev).abs())))
-    lf = lf.with_columns(_mr_all=phase_mean(pl.col("_mr")))
-    mr = pl.col("_mr")
-    screened = phase_mean(pl.when(mr < SCREEN * pl.col("_mr_all")).then(mr))
-    return lf.with_columns(pl.when(pl.col("screen_outliers")).then(screened)
-                           .otherwise(pl.col("_mr_all")).alias(name)).drop("_mr", "_mr_all")
+    return lf.with_columns(pl.map_batches(
+        [x, BASE, pl.col(SEGMENT), pl.col(PHASE), pl.col("screen_outliers")],
+        _mean_moving_range, return_dtype=pl.Float64).alias(name))
 
 
 def bands(lf: pl.LazyFrame, scale: Scale) -> pl.LazyFrame:
