@@ -386,8 +386,12 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                   annotations: pl.DataFrame | None = None, two_sigma: bool = False,
                   target: float | None = None, show_target: bool = False, height: int = 520,
                   frequency: str | None = None, large: bool = True, limits_note: str | None = None,
-                  statistic: str | None = None) -> go.Figure:
+                  statistic: str | None = None, moving_range: bool = False) -> go.Figure:
     """The control chart of one series.
+
+    `moving_range`: the moving range chart (`moving_range_chart`'s panel, for an XmR chart) drawn
+    under the control chart in the same figure, on the same time axis; `height` is then the
+    control chart's, and the figure is taller by the moving range panel.
 
     `statistic` names what is plotted when it is not the value itself, as the y-axis title (the
     engine's chart label: "EWMA (λ 0.2) of minutes", "u chart per 1,000", see
@@ -408,7 +412,17 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     base = 18 if large else 12
     # no line crosses missing periods: the value line, centre and limits break at each gap
     spans = gap_spans(points["period"], frequency)
-    fig = go.Figure()
+    # the moving range panel: about half the control chart's plot height, under it
+    mr_px = round(0.45 * (height - 80)) if moving_range else 0
+    gap_px = 72 if moving_range else 0  # room for the dates under the control chart and the title
+    if moving_range:
+        panels = height + mr_px + gap_px - 80  # the plot areas and the gap between them
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=gap_px / panels,
+                            row_heights=[(panels - gap_px - mr_px) / (panels - gap_px), mr_px / (panels - gap_px)])
+        fig.update_xaxes(showticklabels=True, row=1, col=1)  # the dates under the control chart too
+    else:
+        fig = go.Figure()
+    panel1 = {"row": 1, "col": 1} if moving_range else {}  # the control chart's panel
     _shade_gaps(fig, spans, base - 5)
     x, y = _broken(points["period"].to_list(), (points["value"] * scale).to_list(), spans)
     fig.add_scatter(x=x, y=y, mode="lines", line={"color": "#9A9A9A", "width": 1.5}, hoverinfo="skip",
@@ -446,7 +460,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
     if target is not None and show_target:
         fig.add_hline(y=target * scale, line={"dash": "dash", "color": TARGET, "width": 2},
                       annotation_text=f"Target {format_value(target, unit)}", annotation_position="top left",
-                      annotation_font={"color": TARGET, "size": base - 4})
+                      annotation_font={"color": TARGET, "size": base - 4}, **panel1)
     values = points["value"].drop_nulls()
     uppers = points["upper"].drop_nulls()
     top = max([v for v in (values.max() if values.len() else None, uppers.max() if uppers.len() else None)
@@ -467,7 +481,7 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
             hover=pl.format("{}: {}", pl.col("kind").replace(ANNOTATION_KINDS).map_elements(literal, return_dtype=pl.String),
                             pl.col("text").fill_null("").map_elements(literal, return_dtype=pl.String)).str.join("<br>"))
         for d in marks["date"].to_list():
-            fig.add_shape(type="line", x0=d, x1=d, y0=0, y1=1, yref="paper",
+            fig.add_shape(type="line", x0=d, x1=d, y0=0, y1=1, yref="y domain",
                           line={"color": "#555555", "width": 1, "dash": "dot"})
         fig.add_scatter(
             x=marks["date"].to_list(), y=[marker_y] * marks.height, mode="markers+text",
@@ -479,24 +493,30 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
                                                                          marks["hover"].to_list())],
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>", cliponaxis=False)
         span = (marker_y - bottom) or 1.0
-        fig.update_yaxes(range=[bottom - 0.05 * span, marker_y + 0.12 * span])
+        fig.update_yaxes(range=[bottom - 0.05 * span, marker_y + 0.12 * span], **panel1)
     first, last = points["period"].min(), points["period"].max()
     if first is not None and last is not None:
         pad = dt.timedelta(days=max(15, (last - first).days // 60))
         fig.update_xaxes(range=[first - pad, last + pad])
+    if moving_range:
+        _moving_range_panel(fig, points, unit=unit, frequency=frequency, large=large, row=2)
     fig.update_layout(
         title={"text": literal(title), "font": {"size": base + 4}} if title else None,
-        height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white", paper_bgcolor="white",
-        margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "font": {"size": base - 4}},
+        height=height + mr_px + gap_px, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
+        paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 40},
+        # under the chart (both panels' entries when the moving range is drawn too); a narrow
+        # screen wraps it into more lines, and the figure grows for them
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12 * (height - 80) / (height + mr_px + gap_px - 80),
+                "font": {"size": base - 4}},
         hovermode="closest",
     )
     fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **_period_ticks(first, last, frequency))
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
-                     title={"text": literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)})
+                     title={"text": literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)},
+                     **panel1)
     if limits_note:
         # a non-default choice of limits is part of what the chart says
-        fig.add_annotation(text=literal(limits_note), xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+        fig.add_annotation(text=literal(limits_note), xref="paper", yref="y domain", x=1, y=1.02, xanchor="right",
                            yanchor="bottom", showarrow=False, font={"size": base - 4, "color": "#555555"})
     return fig
 
@@ -548,28 +568,10 @@ def moving_range_chart(points: pl.DataFrame, *, unit: str = "", height: int = 26
     has its average moving range (the one its limits used) and the upper range limit 3.267 × MR̄;
     a range above it is marked.
     """
-    from spc.charts.xmr import moving_ranges
-
-    mr = moving_ranges(points.sort("period"))
-    frequency = frequency or infer_frequency(mr["period"])
-    scale = axis_scale(unit)
-    base = 18 if large else 12
-    spans = gap_spans(mr["period"], frequency)
     fig = go.Figure()
-    _shade_gaps(fig, spans, base - 5)
-    x, y = _broken(mr["period"].to_list(), (mr["moving_range"] * scale).to_list(), spans)
-    fig.add_scatter(x=x, y=y, mode="lines+markers", name="Moving range (difference from the point before)",
-                    line={"color": "#9A9A9A", "width": 1.5}, marker={"color": GREY, "size": 7 if large else 5},
-                    connectgaps=False, hovertemplate="%{y}<extra></extra>")
-    _phase_lines(fig, mr, "mr_bar", scale, name="Average moving range", dash="solid", colour="#333333",
-                 width=2, spans=spans)
-    _phase_lines(fig, mr, "mr_upper", scale, name="Upper range limit (3.267 × average)", dash="dash",
-                 colour=LIMIT, width=1.6, spans=spans)
-    above = mr.filter("mr_above")
-    if not above.is_empty():
-        fig.add_scatter(x=above["period"].to_list(), y=(above["moving_range"] * scale).to_list(), mode="markers",
-                        name="Range above the upper range limit",
-                        marker={"color": POINT_COLOURS["special_cause_neutral_high"], "size": 11 if large else 7})
+    mr = _moving_range_panel(fig, points, unit=unit, frequency=frequency, large=large)
+    frequency = frequency or infer_frequency(mr["period"])
+    base = 18 if large else 12
     # the legend sits on the right, so a short chart (the briefing pack's) keeps its plot area
     fig.update_layout(height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
                       paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 26, "b": 24},
@@ -577,9 +579,44 @@ def moving_range_chart(points: pl.DataFrame, *, unit: str = "", height: int = 26
                       title={"text": "Moving range chart", "font": {"size": base - 2}})
     fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside",
                      **_period_ticks(mr["period"].min(), mr["period"].max(), frequency))
-    fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", rangemode="tozero",
-                     ticksuffix="%" if unit == "%" else "", title={"text": "moving range"})
     return fig
+
+
+def _moving_range_panel(fig: go.Figure, points: pl.DataFrame, *, unit: str, frequency: str | None, large: bool,
+                        row: int | None = None) -> pl.DataFrame:
+    """The moving range chart's traces and y-axis on `fig` (its own figure, or the panel `row`
+    under the control chart, titled there); returns the moving ranges drawn."""
+    from spc.charts.xmr import moving_ranges
+
+    mr = moving_ranges(points.sort("period"))
+    frequency = frequency or infer_frequency(mr["period"])
+    scale = axis_scale(unit)
+    base = 18 if large else 12
+    spans = gap_spans(mr["period"], frequency)
+    at = {"row": row, "col": 1} if row is not None else {}
+    if row is None:  # under a control chart, its gap bands already cover this panel
+        _shade_gaps(fig, spans, base - 5)
+    x, y = _broken(mr["period"].to_list(), (mr["moving_range"] * scale).to_list(), spans)
+    fig.add_scatter(x=x, y=y, mode="lines+markers", name="Moving range (difference from the point before)",
+                    line={"color": "#9A9A9A", "width": 1.5}, marker={"color": GREY, "size": 7 if large else 5},
+                    connectgaps=False, hovertemplate="%{y}<extra></extra>", **at)
+    _phase_lines(fig, mr, "mr_bar", scale, name="Average moving range", dash="solid", colour="#333333",
+                 width=2, spans=spans, **at)
+    _phase_lines(fig, mr, "mr_upper", scale, name="Upper range limit (3.267 × average)", dash="dash",
+                 colour=LIMIT, width=1.6, spans=spans, **at)
+    above = mr.filter("mr_above")
+    if not above.is_empty():
+        fig.add_scatter(x=above["period"].to_list(), y=(above["moving_range"] * scale).to_list(), mode="markers",
+                        name="Range above the upper range limit",
+                        marker={"color": POINT_COLOURS["special_cause_neutral_high"], "size": 11 if large else 7},
+                        **at)
+    fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", rangemode="tozero",
+                     ticksuffix="%" if unit == "%" else "", title={"text": "moving range"}, **at)
+    if row is not None:  # the panel's title, as the chart of its own has it
+        fig.add_annotation(text="Moving range chart", xref="paper", yref=f"y{row} domain", x=0, y=1,
+                           xanchor="left", yanchor="bottom", showarrow=False,
+                           font={"size": base - 2, "color": "#31333F", "weight": "bold"})
+    return mr
 
 
 def _period_ticks(first: dt.date | None, last: dt.date | None, frequency: str) -> dict:

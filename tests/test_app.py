@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_summary_area_filter_shows_only_that_areas_indicators(monkeypatch, demo_
 def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo_db):
     at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
     # the areas side by side are drawn on request (issue 14: below the fold, the largest chart)
-    assert [c.key for c in at.get("plotly_chart")] == ["control_chart", "moving_range_chart"]
+    assert [c.key for c in at.get("plotly_chart")] == ["control_chart"]
     at.toggle(key="opt_areas").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Anti-social behaviour incidents"
@@ -107,8 +108,14 @@ def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo
                     "Across the areas", "Data"):
         assert heading in headers
     charts = at.get("plotly_chart")
-    # the control chart, the moving range chart under it (ASB is an XmR chart), small multiples
-    assert [c.key for c in charts] == ["control_chart", "moving_range_chart", "small_multiples"]
+    # the control chart with the moving range chart under it (ASB is an XmR chart: one figure,
+    # two panels), then the small multiples
+    assert [c.key for c in charts] == ["control_chart", "small_multiples"]
+    control = json.loads(charts[0].proto.spec)
+    assert "Moving range chart" in [a.get("text") for a in control["layout"]["annotations"]]
+    panel = [t for t in control["data"] if t.get("yaxis") == "y2"]
+    assert "Moving range (difference from the point before)" in [t.get("name") for t in panel]
+    assert control["layout"]["yaxis2"]["title"]["text"] == "moving range"
     text = all_markdown(at)
     assert "Long-term trend" in text
     assert re.search(r"(beyond|within) what chance alone gives", text), "the year-on-year sentence is missing"

@@ -67,8 +67,11 @@ def test_indicator_page_from_a_summary_link_in_chromium(app_url, page):
     for text in ("What the rules found", "Trend and seasonality", "This year against last year",
                  "Across the areas", "Limits recalculated", "Download this series (CSV)"):
         assert text in body, text
-    # the control chart and the small multiples are drawn as plotly SVGs with points
-    assert page.locator(".js-plotly-plot").count() >= 2
+    # the control chart and the moving range chart under it (ASB is an XmR chart) are drawn as
+    # plotly SVGs with points: one figure of two panels, the second titled (issue 14)
+    chart = page.locator(".js-plotly-plot").first
+    assert chart.locator(".cartesianlayer .subplot").count() == 2
+    assert "Moving range chart" in chart.inner_text()
     assert page.locator(".js-plotly-plot .scatterlayer .point").count() > 50
     page.screenshot(path=str(ARTIFACTS / "indicator.png"))
 

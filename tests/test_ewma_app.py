@@ -3,6 +3,7 @@ Indicator page (axis and words), with no moving range chart (that is for XmR cha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -47,6 +48,10 @@ def test_analyst_chooses_ewma_and_the_indicator_page_says_so(monkeypatch, demo_d
     page.run()
     assert not page.exception, [e.value for e in page.exception]
     keys = [c.key for c in page.get("plotly_chart")]
-    assert "control_chart" in keys and "moving_range_chart" not in keys
+    assert keys == ["control_chart"]
+    # no moving range chart under an EWMA chart (its panel is drawn for XmR charts only)
+    control = json.loads(page.get("plotly_chart")[0].proto.spec)
+    assert "yaxis2" not in control["layout"]
+    assert "Moving range chart" not in [a.get("text") for a in control["layout"].get("annotations", [])]
     assert any("EWMA values, not the periods' own figures" in i.value for i in page.info)
     assert any("EWMA (λ 0.3)" in c.value for c in page.caption)

@@ -42,6 +42,25 @@ def test_software_verification_moving_range_chart() -> None:
     assert list(fig.data[names.index("Range above the upper range limit")].y) == [1737.0]
 
 
+def test_the_moving_range_chart_under_the_control_chart_in_one_figure() -> None:
+    """The Indicator page draws the moving range chart as a panel of the control chart's figure:
+    the same traces as the chart of its own, on a second y-axis sharing the time axis, titled."""
+    data = xmr_verification()
+    points = analyse(data.select("period", "value"), SeriesSpec(screen_outliers=False)).points
+    alone = plots.moving_range_chart(points)
+    fig = plots.control_chart(points, moving_range=True)
+    panel = [t for t in fig.data if t.yaxis == "y2"]
+    assert [t.name for t in panel] == [t.name for t in alone.data]
+    for mine, theirs in zip(panel, alone.data, strict=True):
+        assert list(mine.y) == list(theirs.y) and list(mine.x) == list(theirs.x)
+    assert fig.layout.yaxis2.title.text == "moving range"
+    assert "Moving range chart" in [a.text for a in fig.layout.annotations]
+    assert fig.layout.xaxis2.matches == "x" or fig.layout.xaxis.matches == "x2"  # one time axis
+    # the control chart's own panel is unchanged: the same traces as without the moving range
+    assert [t.name for t in fig.data if t.yaxis in (None, "y")] == [t.name for t in plots.control_chart(points).data]
+    assert fig.layout.height > plots.control_chart(points).layout.height
+
+
 def test_with_screening_the_line_is_the_average_the_limits_used() -> None:
     data = xmr_verification()
     points = analyse(data.select("period", "value"), SeriesSpec()).points

@@ -137,8 +137,9 @@ class Look(NamedTuple):
 @st.cache_resource(show_spinner=False, max_entries=64)
 def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: Look, two_sigma: bool = False,
            show_target: bool = False, per_1000: bool = False) -> go.Figure:
-    """One chart of the Indicator page ('control', 'moving_range' or 'areas': the partnership
-    areas side by side; 'brief': Briefing mode's), built once per data version and option: a view, a toggle back or
+    """One chart of the Indicator page ('control': the control chart, with the moving range chart
+    under it in the same figure for an XmR chart; 'areas': the partnership areas side by side;
+    'brief': Briefing mode's), built once per data version and option: a view, a toggle back or
     another visitor draws it again without building it (a figure is only read once built).
     `per_1000`: a count chart as rates per 1,000 residents (spc.population.rate_points: the
     stored chart scaled by each period's population; see the caption in `render`)."""
@@ -148,8 +149,6 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
         from spc.population import rate_points
 
         points = rate_points(points, area_populations(path, key))
-    if kind == "moving_range":
-        return plots.moving_range_chart(points, unit=look.unit, frequency=look.frequency)
     if kind == "areas":
         local = same_force_areas(path, key, sd.points, area)
         return plots.small_multiples(local, unit=look.unit, frequency=look.frequency)
@@ -159,7 +158,9 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
     return plots.control_chart(points, unit=look.unit, annotations=anns, two_sigma=two_sigma, target=look.target,
                                show_target=show_target, frequency=look.frequency,
                                limits_note=plots.limits_note(look.chart, look.frequency),
-                               statistic=plots.statistic_title(look.chart_label, look.unit))
+                               statistic=plots.statistic_title(look.chart_label, look.unit),
+                               # the moving range chart under every XmR chart, as Making Data Count shows it
+                               moving_range=look.chart == "xmr")
 
 
 def per_1000_caption(pops: pl.DataFrame, area: str, points: pl.DataFrame) -> str:
@@ -185,8 +186,8 @@ def per_1000_caption(pops: pl.DataFrame, area: str, points: pl.DataFrame) -> str
 @st.fragment
 def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_source: str | None,
                 has_pop: bool, drawn_per_1000: bool) -> None:
-    """The control chart with its options (2-sigma lines, target, per 1,000 residents) and the
-    moving range chart under an XmR chart: a fragment, so ticking an option redraws these alone,
+    """The control chart (with the moving range chart under an XmR chart, one figure) and its
+    options (2-sigma lines, target, per 1,000 residents): a fragment, so ticking an option redraws these alone,
     not the whole page. 'Per 1,000 residents' changes the data table too: turning it redraws the
     page (`drawn_per_1000` is the value the page was drawn with)."""
     o1, o2, o3, _ = st.columns([2, 2, 2, 2])
@@ -207,10 +208,6 @@ def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_
     if per_1000:
         points = series_data(path, key, ind_id).points.filter(pl.col("area_code") == area)
         st.caption(per_1000_caption(area_populations(path, key), area, points))
-    if look.chart == "xmr":
-        # the moving range chart under every XmR chart, as Making Data Count shows it
-        st.plotly_chart(figure(path, key, ind_id, area, "moving_range", look, per_1000=per_1000), width="stretch",
-                        key="moving_range_chart")
 
 
 def render(ov: Overview, path: str) -> None:
