@@ -107,21 +107,20 @@ def _last_before(flags: np.ndarray) -> np.ndarray:
     fill of row numbers, shifted one row."""
     out = np.empty(len(flags), dtype=np.int64)
     out[0] = -1
-    if flags.all():
-        out[1:] = np.arange(len(flags) - 1)
-    else:
-        np.maximum.accumulate(np.where(flags[:-1], np.arange(len(flags) - 1), -1), out=out[1:])
+    np.maximum.accumulate(np.where(flags[:-1], np.arange(len(flags) - 1), -1), out=out[1:])
     return out
 
 
 def _group_means(x: np.ndarray, has: np.ndarray, starts: np.ndarray, lengths: np.ndarray
                  ) -> np.ndarray:
-    """Mean of ``x`` over the rows where ``has`` holds in each group, per row (NaN when a
-    group has none): the sums and counts of :func:`_phase_sums`, on the same values."""
-    sums = np.add.reduceat(np.where(has, x, 0.0), starts)
-    counts = np.diff(np.searchsorted(np.flatnonzero(has), np.r_[starts, len(x)]))
+    """Mean of ``x`` over the rows where ``has`` holds in each group (NaN when a group has
+    none), ``x`` being 0 elsewhere: the sums and counts of :func:`_phase_sums` on the same
+    values. Counts are lengths less the rows without (few: a phase's first row, excluded
+    points, screened ranges)."""
+    sums = np.add.reduceat(x, starts)
+    counts = lengths - np.diff(np.searchsorted(np.flatnonzero(~has), np.r_[starts, len(x)]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.repeat(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), lengths)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
@@ -133,20 +132,30 @@ def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
     used = base.to_numpy()
     has_x = used & x.is_not_null().to_numpy() if x.null_count() else used
     r = segment.to_numpy()
-    # the previous used point's value and run segment (forward fills, as the polars form had)
-    prev = _last_before(has_x)
-    prev_r = prev if has_x is used else _last_before(used)
-    has = has_x & (prev >= 0) & (prev_r >= 0) & (r[np.maximum(prev_r, 0)] == r)
-    mr = np.abs(values - values[np.maximum(prev, 0)])
+    mr = np.empty(n)
+    if has_x.all():  # every point used: the previous used point is the row before
+        has = np.empty(n, dtype=bool)
+        has[0] = False
+        np.equal(r[1:], r[:-1], out=has[1:])
+        np.subtract(values[1:], values[:-1], out=mr[1:])
+    else:  # the previous used point's value and run segment (forward fills of row numbers)
+        prev = _last_before(has_x)
+        prev_r = prev if has_x is used else _last_before(used)
+        has = has_x & (prev >= 0) & (prev_r >= 0)
+        has[has] = r[prev_r[has]] == r[has]
+        np.subtract(values, values[np.maximum(prev, 0)], out=mr)
+    np.abs(mr, out=mr)
+    mr[~has] = 0.0  # the rows without a range add nothing (polars' null filled with 0)
     starts, lengths = _segments(phase.to_numpy())
-    mr_all = _group_means(mr, has, starts, lengths)
+    means = _group_means(mr, has, starts, lengths)
     screening = screen.to_numpy()
     if screening.any():
-        screened = _group_means(mr, has & (mr < SCREEN * mr_all), starts, lengths)
-        mr_all = np.where(screening, screened, mr_all) if not screening.all() else screened
-    out = pl.Series(mr_all)
+        kept = has & (mr < np.repeat(SCREEN * means, lengths))
+        screened = _group_means(np.where(kept, mr, 0.0), kept, starts, lengths)
+        means = screened if screening.all() else np.where(screening[starts], screened, means)
+    out = pl.Series(np.repeat(means, lengths))
     # NaN (no ranges, or ranges that are not numbers) is no line: null
-    return out.fill_nan(None) if np.isnan(mr_all).any() else out
+    return out.fill_nan(None) if np.isnan(means).any() else out
 
 
 def add_mean_moving_range(lf: pl.LazyFrame, x: pl.Expr, name: str) -> pl.LazyFrame:
