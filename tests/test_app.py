@@ -25,6 +25,16 @@ def all_markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def page_html(at: AppTest) -> str:
+    """The page's st.html blocks (the Summary's text and tables), in page order."""
+    return "\n".join(h.proto.body for h in at.html)
+
+
+def summary_tables(at: AppTest) -> list[str]:
+    """The Summary's tables (drawn with st.html), in page order: the main one first."""
+    return re.findall(r'<table class="spc-summary".*?</table>', page_html(at), re.S)
+
+
 def _button(at: AppTest, label: str):
     matches = [b for b in at.button if b.label == label]
     assert matches, f"no button {label!r}: {[b.label for b in at.button]}"
@@ -56,12 +66,13 @@ def test_summary_shows_every_indicator_with_icons_and_status(monkeypatch, demo_d
     assert expected.height >= 10
     at = run_app(monkeypatch, demo_db, "summary")
     # the main table and the police.uk outcomes' own block between them show every indicator
-    table = "".join(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    table = "".join(summary_tables(at))
     for row in expected.iter_rows(named=True):
         assert row["name"].replace("'", "&#x27;") in table, row["name"]
         assert (row["status"] or "").replace("'", "&#x27;") in table
-    # one variation and one assurance icon per indicator, each with its words
-    assert table.count("<svg") >= 3 * expected.height  # icons + sparkline
+    # one variation and one assurance icon per indicator, each with its words (a labelled picture:
+    # st.html keeps no inline SVG, so each is drawn as a CSS background image)
+    assert table.count('role="img"') >= 3 * expected.height  # icons + sparkline
     for variation in expected["variation"].unique().to_list():
         assert plots.VARIATION_LABELS[variation] in table
     assert plots.ASSURANCE_LABELS[None] in table
@@ -77,7 +88,7 @@ def test_summary_needs_attention_puts_concerns_first(monkeypatch, demo_db):
         WHERE r.area_code = 'staffordshire' AND r.variation = 'special_cause_concern'""")
     assert concern.height, "the demo data should have at least one concern"
     at = run_app(monkeypatch, demo_db, "summary", summary_sort="Needs attention first")
-    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    table = summary_tables(at)[0]
     calm = query(demo_db, """
         SELECT i.name, i.priority FROM result_summary r JOIN indicator i ON i.id = r.indicator_id
         WHERE r.area_code = 'staffordshire' AND r.variation = 'common_cause'""")
@@ -91,7 +102,7 @@ def test_summary_area_filter_shows_only_that_areas_indicators(monkeypatch, demo_
     local = query(demo_db, "SELECT name FROM indicator WHERE local")["name"].to_list()
     force_only = query(demo_db, "SELECT name FROM indicator WHERE NOT local")["name"].to_list()
     at = run_app(monkeypatch, demo_db, "summary", summary_area="tamworth")
-    table = next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    table = summary_tables(at)[0]
     assert all(f">{n}<" in table for n in local)
     assert not any(f">{n}<" in table for n in force_only)
 
@@ -162,7 +173,7 @@ def test_results_older_than_the_data_are_flagged(monkeypatch, demo_db_copy):
 
 
 def _summary_table(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if "<table class=\"spc-summary\"" in m.value)
+    return summary_tables(at)[0]
 
 
 def test_summary_marks_what_changed_since_the_previous_refresh(monkeypatch, demo_db_copy):
@@ -170,7 +181,7 @@ def test_summary_marks_what_changed_since_the_previous_refresh(monkeypatch, demo
 
     at = run_app(monkeypatch, demo_db_copy, "summary", summary_area="tamworth")
     assert "NEW since last refresh" not in _summary_table(at)  # only db init so far: nothing to compare
-    assert "first run" in all_markdown(at)
+    assert "first run" in page_html(at)
     # a revised figure arrives: Tamworth's latest burglary count triples; the scheduled refresh
     # recomputes and records a new concern signal
     con = duckdb.connect(str(demo_db_copy))
@@ -184,7 +195,7 @@ def test_summary_marks_what_changed_since_the_previous_refresh(monkeypatch, demo
     marked = [row for row in _summary_table(at).split("<tr") if "NEW since last refresh" in row]
     assert len(marked) == 1
     assert ">Crime: Burglary<" in marked[0] and "concern" in marked[0]
-    assert "1</strong> new signal" in all_markdown(at) or "**1** new signal" in all_markdown(at)
+    assert "<strong>1</strong> new signal" in page_html(at)
     # the force-wide view has no new signal of its own
     at = run_app(monkeypatch, demo_db_copy, "summary", summary_area="staffordshire")
     assert "NEW since last refresh" not in _summary_table(at)
@@ -306,7 +317,7 @@ def test_pages_wait_for_a_refresh_that_holds_the_database(monkeypatch, demo_db_c
     finally:
         holder.wait(timeout=30)
     assert not at.error, [e.value for e in at.error]
-    assert any("<table class=\"spc-summary\"" in m.value for m in at.markdown)
+    assert summary_tables(at)
     assert waited >= 1.5  # it really waited for the lock rather than reading half-written data
 
 

@@ -99,7 +99,8 @@ def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def text(at: AppTest) -> str:
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title]
-                     + [e.value for kind in ("info", "warning", "success", "error") for e in at.get(kind)])
+                     + [e.value for kind in ("info", "warning", "success", "error") for e in at.get(kind)]
+                     + [h.proto.body for h in at.html])  # the Summary draws its text and tables with st.html
 
 
 def force_choice(at: AppTest):
@@ -112,12 +113,12 @@ def area_codes(at: AppTest, key: str) -> list[str]:
 
 
 def attention_block(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if '<div class="spc-attention">' in m.value)
+    return next(h.proto.body for h in at.html if '<div class="spc-attention">' in h.proto.body)
 
 
 def linked_areas(at: AppTest) -> set[str]:
     """The areas the Summary's links point at, and the force each names."""
-    html = "".join(m.value for m in at.markdown)
+    html = "".join([m.value for m in at.markdown] + [h.proto.body for h in at.html])
     return set(re.findall(r"[?&](?:amp;)?area=([\w-]+)", html)), set(re.findall(r"force=([\w-]+)", html))
 
 

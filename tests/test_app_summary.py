@@ -33,14 +33,36 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bool]:
     return path, national
 
 
+def _page_html(at: AppTest) -> str:
+    """The page's HTML blocks (st.html), in page order: the Summary draws its text and tables there."""
+    return "\n".join(h.proto.body for h in at.html)
+
+
 def _html(at: AppTest, marker: str) -> str:
-    found = [m.value for m in at.markdown if marker in m.value]
-    assert found, f"nothing on the page contains {marker!r}"
-    return found[0]
+    """The element of the page whose opening tag carries `marker` (e.g. 'class="spc-matrix"'), with
+    what it holds up to the next element of its kind at its level: the block a reader sees."""
+    page = _page_html(at)
+    start = page.find(marker)
+    assert start >= 0, f"nothing on the page contains {marker!r}"
+    start = page.rfind("<", 0, start)
+    tag = re.match(r"<(\w+)", page[start:]).group(1)
+    depth = 0
+    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", page[start:]):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            return page[start:start + m.end()]
+    raise AssertionError(f"{marker!r}: the element is not closed")
 
 
 def _tables(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown if '<table class="spc-summary"' in m.value]
+    """Every summary table on the page, in page order (the main one first)."""
+    return re.findall(r'<table class="spc-summary".*?</table>', _page_html(at), re.S)
+
+
+def _details(at: AppTest) -> dict[str, str]:
+    """The page's expandable blocks (<details>): label -> what it holds."""
+    return {html.unescape(label): inside for label, inside in re.findall(
+        r'<details class="spc-expander"><summary>(.*?)</summary>(.*?)</details>', _page_html(at), re.S)}
 
 
 def _names_in_order(table: str) -> list[str]:
@@ -217,10 +239,9 @@ def test_outcomes_are_one_expandable_block_not_rows_of_the_main_table(monkeypatc
     at = run_app(monkeypatch, demo_db, "summary")
     main = _tables(at)[0]
     assert "Outcome:" not in main
-    block = next(e for e in at.expander if "outcome" in e.label.lower())
+    label, inside = next((k, v) for k, v in _details(at).items() if "outcome" in k.lower())
     changed = outcomes.filter(pl.col("variation") != "common_cause").height
-    assert f"{outcomes.height} outcome types, {changed} beyond normal variation" in block.label
-    inside = "".join(m.value for m in block.markdown)
+    assert f"{outcomes.height} outcome types, {changed} beyond normal variation" in label
     assert sorted(_names_in_order(inside)) == sorted(outcomes["name"].to_list())
 
 
@@ -254,8 +275,8 @@ def test_says_how_many_concerns_chance_alone_would_give(monkeypatch, demo_db, pl
 def test_late_indicator_is_counted_named_and_marked(monkeypatch, planted):
     db, _ = planted
     at = run_app(monkeypatch, db, "summary")
-    text = "\n".join(m.value for m in at.markdown)
-    assert "**1 late**" in text
+    text = _page_html(at)
+    assert "<b>1 late</b>" in text
     age = data_age(dt.date(2024, 4, 1), "month", today())
     late = _html(at, 'class="spc-late-list"')
     assert _names_in_order(late) == ["Crime: Shoplifting"] and html.escape(age.text()) in late
@@ -270,8 +291,8 @@ def test_demo_late_count_follows_the_timeliness_rule(monkeypatch, demo_db):
     late = [r["name"] for r in rows.iter_rows(named=True)
             if data_age(r["latest_period"], r["frequency"], today(), indicator_id=r["indicator_id"]).late]
     at = run_app(monkeypatch, demo_db, "summary")
-    text = "\n".join(m.value for m in at.markdown)
-    assert (f"**{len(late)} late**" in text) if late else ("none late" in text)
+    text = _page_html(at)
+    assert (f"<b>{len(late)} late</b>" in text) if late else ("none late" in text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,10 +305,10 @@ def test_national_figures_are_context_for_the_force_never_its_own(monkeypatch, p
     if not national:
         pytest.skip("this store's schema has no national area type yet")
     at = run_app(monkeypatch, db, "summary")
-    text = "\n".join(m.value for m in at.markdown)
+    text = _page_html(at)
     own = query(db, "SELECT count(*) AS n FROM result_summary WHERE area_code = ?", [FORCE])["n"][0]
-    assert f"**{own} indicators** for Staffordshire (force-wide)" in text
-    assert f"#### {NATIONAL_NAME} (national context)" in text
+    assert f"<b>{own} indicators</b> for Staffordshire (force-wide)" in text
+    assert f"<h4>{NATIONAL_NAME} (national context)</h4>" in text
     tables = _tables(at)
     context = next(t for t in tables if "Proven reoffending rate" in t)
     assert f"area={NATIONAL_CODE}" in context
@@ -298,14 +319,14 @@ def test_national_figures_are_context_for_the_force_never_its_own(monkeypatch, p
     assert NATIONAL_NAME not in at.selectbox(key="summary_area").options
     # a partnership area's page shows no national block
     at = run_app(monkeypatch, db, "summary", summary_area="tamworth")
-    assert "(national context)" not in "\n".join(m.value for m in at.markdown)
+    assert "(national context)" not in _page_html(at)
 
 
 def test_no_national_block_without_national_figures(monkeypatch, demo_db):
     has = query(demo_db, "SELECT count(*) AS n FROM result_summary r JOIN area a ON a.code = r.area_code "
                          "WHERE a.type = 'national'")["n"][0]
     at = run_app(monkeypatch, demo_db, "summary")
-    text = "\n".join(m.value for m in at.markdown)
+    text = _page_html(at)
     assert ("(national context)" in text) == bool(has)
 
 

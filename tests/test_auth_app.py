@@ -429,7 +429,8 @@ def test_with_sign_in_required_nobody_reads_without_signing_in(monkeypatch, stor
     at.run()
     assert not at.exception
     assert [i.value for i in at.info] == ["Please sign in to see the indicators."]
-    assert not any('<table class="spc-summary"' in m.value for m in at.markdown) and not at.get("plotly_chart")
+    assert not any('<table class="spc-summary"' in m for m in [m.value for m in at.markdown] + [h.proto.body for h in at.html])
+    assert not at.get("plotly_chart")
     assert not at.sidebar.radio   # no pages offered
     at.text_input(key="signin_name").input("viewer")
     at.text_input(key="signin_password").input("viewer-pass-1")

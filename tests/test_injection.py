@@ -160,12 +160,18 @@ def _charts(at: AppTest) -> list[str]:
 
 
 def assert_app_page_is_literal(at: AppTest, *expected: str) -> str:
-    """Every Markdown body renders with nothing made from the data, and the page reads `expected`."""
+    """Every Markdown body renders, and every st.html body is, with nothing made from the data, and
+    the page reads `expected`."""
     bodies = _markdown_bodies(at)
     for body in bodies:
         assert "$x^2$" not in body, f"a formula would be made of: {body[:300]}"
         assert_nothing_made_from_the_data(MD.render(body))
-    page = same_text(" ".join(html.unescape(TAG.sub("", MD.render(b))) for b in bodies))
+    # st.html bodies are HTML already (no Markdown): checked as they are, their text as a reader sees it
+    htmls = [e.proto.body for e in at.get("html")]
+    for body in htmls:
+        assert_nothing_made_from_the_data(body)
+    page = same_text(" ".join([html.unescape(TAG.sub("", MD.render(b))) for b in bodies]
+                              + [" ".join(parse(b).text) for b in htmls]))
     for text in expected:
         assert same_text(text) in page, text
     for spec in _charts(at):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import streamlit as st
 
@@ -15,6 +16,20 @@ html, body, [class*="css"] { font-size: 19px; }
 .block-container { padding-top: 2.2rem; padding-left: 2.5rem; padding-right: 2.5rem; max-width: 1600px; }
 h1 { font-size: 2.1rem !important; }
 h2 { font-size: 1.6rem !important; }
+/* st.html blocks drawn as Streamlit draws markdown (the Summary: spc.ui.summary) */
+.spc-md { overflow-wrap: break-word; text-align: left; }
+.spc-md b, .spc-md strong { font-weight: 600; }
+.spc-md p, .spc-md ul, .spc-md ol, .spc-md li { font-size: inherit; }
+.spc-md p { margin: 0 0 1rem 0; word-break: break-word; }
+.spc-md li { margin: 0.2em 0 0.2em 1.15em; padding: 0 0 0 0.3em; }
+.spc-md th, .spc-md td { padding: 0.375rem 0.75rem; border: 1px solid rgb(232, 229, 226); }
+.spc-md table { border-collapse: collapse; margin: 0; }
+.spc-md h4 { font-size: 1.25rem; font-weight: 600; line-height: 1.2; margin: 0; padding: 0.75rem 0 0 0; }
+.spc-md > :last-child, .spc-md p:last-child { margin-bottom: 0; }
+.spc-md .spc-attention ul, .spc-md .spc-late-list ul { padding-left: 0; }
+/* an icon or sparkline: its picture is a background image (spc.ui.summary.svg_as_images), printed too */
+.spc-i { display: inline-block; vertical-align: middle; background-repeat: no-repeat; background-size: contain;
+         -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 table.spc-summary { border-collapse: collapse; width: 100%; font-size: 1.0rem; table-layout: fixed; }
 table.spc-summary th { text-align: left; border-bottom: 2px solid #444; padding: 6px 8px; font-size: 0.95rem; }
 table.spc-summary td { border-bottom: 1px solid #ddd; padding: 6px 8px; vertical-align: middle; }
@@ -30,7 +45,7 @@ tr.spc-priority td { background: #F0F4F5; font-weight: 700; font-size: 1.05rem; 
 .spc-h { font-size: 1.2rem; font-weight: 700; margin: 0 0 0.35rem 0; }
 .spc-attention ul, .spc-late-list ul { list-style: none; padding-left: 0; margin: 0; }
 .spc-attention li { margin: 0 0 0.4rem 0; line-height: 1.25; }
-.spc-attention li svg { vertical-align: -4px; }
+.spc-attention li svg, .spc-attention li .spc-i { vertical-align: -4px; }
 .spc-attention a, .spc-late-list a { color: #005EB8; font-weight: 700; text-decoration: none; }
 .spc-kind { font-size: 0.8rem; font-weight: 700; color: #5C4400; white-space: nowrap; }
 .spc-why { font-size: 0.82rem; color: #333; display: block; padding-left: 28px; }
@@ -43,11 +58,29 @@ table.spc-matrix { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
 table.spc-matrix th, table.spc-matrix td { border-bottom: 1px solid #ddd; padding: 1px 4px; text-align: center; }
 table.spc-matrix thead th { font-weight: 600; font-size: 0.68rem; line-height: 1.05; vertical-align: bottom; }
 table.spc-matrix th[scope=row] { text-align: left; font-weight: 600; white-space: nowrap; }
-table.spc-matrix th[scope=row] svg { vertical-align: middle; margin-right: 4px; }
+table.spc-matrix th[scope=row] svg, table.spc-matrix th[scope=row] .spc-i { vertical-align: middle; margin-right: 4px; }
 table.spc-matrix td a { color: #005EB8; font-weight: 700; font-size: 0.95rem; text-decoration: underline; }
 table.spc-matrix td.spc-zero { color: #999; }
 .spc-status { font-size: 0.95rem; }
 .spc-small { font-size: 0.85rem; color: #444; }
+.spc-md .spc-caption { font-size: 0.875rem; }
+.spc-first { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); column-gap: 2rem; row-gap: 1rem; margin: 0; }
+.spc-first .spc-chance { margin-top: 0.7rem; }
+.spc-first > div:last-child { padding-bottom: 1rem; }
+.spc-first table.spc-matrix { margin-bottom: 1rem; }
+@media (max-width: 640px) { .spc-first { grid-template-columns: minmax(0, 1fr); } }
+.spc-md.spc-body > * { margin-top: 0; margin-bottom: 0; }
+.spc-md.spc-body > * + * { margin-top: 1rem; }
+details.spc-expander { border: 1px solid rgb(220, 216, 212); border-radius: 0.5rem; }
+details.spc-expander > summary { list-style: none; display: flex; align-items: center; gap: 0.5rem; cursor: pointer;
+  padding: 0.25rem 0.75rem; min-height: 2.4rem; border-radius: 0.5rem; font-size: 0.875rem; }
+details.spc-expander > summary::-webkit-details-marker { display: none; }
+details.spc-expander > summary::before { content: ""; flex-shrink: 0; width: 0.42em; height: 0.42em; margin: 0 0.3em;
+  border-right: 2px solid currentColor; border-bottom: 2px solid currentColor; transform: rotate(-45deg); }
+details.spc-expander[open] > summary::before { transform: rotate(45deg); }
+details.spc-expander > summary:hover { color: rgb(255, 75, 75); }
+details.spc-expander > div { padding: 1rem; }
+details.spc-expander > div > * + * { margin-top: 1rem; }
 @media print {
   [data-testid="stSidebar"], header, [data-testid="stToolbar"], .stDownloadButton, .spc-noprint { display: none !important; }
   .block-container { padding: 0 !important; max-width: 100% !important; }
@@ -70,6 +103,12 @@ ASSURANCE_HELP = (
     "now, will meet it: **P** will consistently meet it, **F** will consistently miss it, **?** may "
     "or may not. The target is a reference point, never the judgement."
 )
+
+
+def markdown_html(text: str) -> str:
+    """One of the help paragraphs above (bold and italic only) as an HTML paragraph, for `st.html`."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return "<p>" + re.sub(r"\*(.+?)\*", r"<em>\1</em>", text) + "</p>"
 
 def setup_page() -> None:
     """Styles shared by every page: through `st.html` (a style-only block, laid out nowhere), not

@@ -10,7 +10,10 @@ and, on the force's page, national figures as context of their own.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -126,6 +129,34 @@ def summary_link(area_code: str, force: str | None = None, **filters: str) -> st
     """The address of the Summary for an area, filtered to one cell of the matrix (with the
     force, in a store of many)."""
     return "?" + urlencode({"page": "summary", "area": area_code, **({"force": force} if force else {}), **filters})
+
+
+_SVG = re.compile(r"<svg\b[^>]*>.*?</svg>", re.S)
+_ATTR = re.compile(r'\b(width|height|aria-label)="([^"]*)"')
+
+
+def svg_as_images(parts: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Every inline SVG in `parts` (name -> HTML) as a labelled box drawn by a CSS background
+    image, and the CSS rules that draw them (one per distinct picture).
+
+    `st.html` draws HTML without the markdown renderer (far cheaper for the Summary's tables), but
+    its sanitiser keeps HTML elements only: inline SVG would vanish. A picture used many times
+    (the icons) is decoded once, and one inside a closed <details> (the outcomes) only when opened.
+    The SVG's label becomes the box's aria-label and tooltip."""
+    rules: dict[str, str] = {}
+
+    def box(match: re.Match[str]) -> str:
+        svg = match.group(0)
+        attrs = dict(_ATTR.findall(svg[:svg.index(">")]))
+        name = "spc-i-" + hashlib.sha1(svg.encode()).hexdigest()[:12]
+        if name not in rules:
+            data = base64.b64encode(svg.encode()).decode()
+            rules[name] = (f'.{name}{{width:{attrs.get("width", "0")}px;height:{attrs.get("height", "0")}px;'
+                           f'background-image:url("data:image/svg+xml;base64,{data}")}}')
+        label = attrs.get("aria-label", "")
+        return f'<span class="spc-i {name}" role="img" aria-label="{label}" title="{label}"></span>'
+
+    return {k: _SVG.sub(box, v) for k, v in parts.items()}, "".join(rules.values())
 
 
 def _when(r: dict) -> str:
@@ -375,36 +406,45 @@ def summary_view(ov: Overview, area: str, priorities: list[str] | None = None, *
 @st.cache_data(show_spinner=False, max_entries=64)
 def summary_parts(path: str, key: tuple[int, int] | None, area: str, priorities: tuple[str, ...] | None,
                   attention_first: bool, variation: str | None, direction: str | None, assurance: str | None,
-                  on: dt.date, force: str | None = None) -> tuple[SummaryView, dict[str, str]]:
-    """The Summary's view and its tables as HTML ('main', 'outcomes', and one per national
-    area), made once per data version, force, choice and day: the tables' sparklines take a while to
-    draw, and a view (or another visitor) only reads them."""
+                  on: dt.date, force: str | None = None) -> tuple[SummaryView, dict]:
+    """The Summary's view and its parts as HTML for `st.html` (icons and sparklines as images):
+    the tables ('main', 'outcomes', and 'national:NAME' for each national area), the first
+    screen's 'attention' list, 'matrix', 'late' list and 'chance' line, and the 'css' that draws
+    their icons and sparklines. Made once per data version, force,
+    choice and day: the tables' sparklines take a while to draw, and a view (or another visitor)
+    only reads them."""
     ov = overview(path, key, force)
     view = summary_view(ov, area, list(priorities) if priorities else None,
                         attention_first=attention_first, variation=variation, direction=direction,
                         assurance=assurance, on=on)
     link = ov.force_param
-    tables = {"main": summary_table_html(view.main, grouped=not attention_first, force=link),
-              "outcomes": summary_table_html(view.outcomes, grouped=False, force=link),
-              **{name: summary_table_html(context, grouped=False, sparklines=False, force=link)
-                 for name, context in view.national.items()}}
-    return view, tables
+    parts = {"main": summary_table_html(view.main, grouped=not attention_first, force=link),
+             "outcomes": summary_table_html(view.outcomes, grouped=False, force=link),
+             "attention": attention_html(view.attention, link),
+             "matrix": matrix_html(view.rows, area, link),
+             "late": late_html(view.late, link)}
+    parts.update({f"national:{name}": summary_table_html(context, grouped=False, sparklines=False, force=link)
+                  for name, context in view.national.items()})
+    parts, css = svg_as_images(parts)
+    parts["css"] = f"<style>{css}</style>"
+    parts["chance"] = chance_html(chance_figure(view.series))
+    return view, parts
 
 
 def headline(view: SummaryView, area_name: str) -> str:
-    """'**64 indicators** for City of London Police: 4 of concern, ...' (markdown)."""
+    """'<b>64 indicators</b> for City of London Police: <b>4 of concern</b>, ...' (HTML)."""
     rows = view.rows
     counts = rows["variation"].value_counts()
     n = dict(zip(counts["variation"].to_list(), counts["count"].to_list()))
     changed = n.get("special_cause_neutral_high", 0) + n.get("special_cause_neutral_low", 0)
     fail = rows.filter(pl.col("assurance") == "consistent_fail").height
-    text = (f"**{rows.height} indicators** for {literal(area_name)}: "
-            f"**{n.get('special_cause_concern', 0)} of concern**, {n.get('special_cause_improvement', 0)} improving, "
+    text = (f"<b>{rows.height} indicators</b> for {literal(area_name)}: "
+            f"<b>{n.get('special_cause_concern', 0)} of concern</b>, {n.get('special_cause_improvement', 0)} improving, "
             f"{changed} changed (no better direction), {n.get('common_cause', 0)} within normal variation")
     if fail:
-        text += f"; **{fail} will not meet {'their targets' if fail != 1 else 'its target'}**"
+        text += f"; <b>{fail} will not meet {'their targets' if fail != 1 else 'its target'}</b>"
     late = view.late.height
-    return text + (f"; **{late} late** (a newer figure is due)." if late else "; none late.")
+    return text + (f"; <b>{late} late</b> (a newer figure is due)." if late else "; none late.")
 
 
 def _areas(ov: Overview) -> pl.DataFrame:
@@ -432,7 +472,12 @@ def _clear_matrix_filter() -> None:
 
 
 def render(ov: Overview, path: str) -> None:
-    """The summary page."""
+    """The summary page.
+
+    Drawn in a few `st.html` blocks (no markdown renderer: the tables are 100 kB of HTML) around
+    the widgets: the headline; the first screen (what needs attention, the chance line, the
+    matrix, the late list and the refresh line); then the tables, the outcomes and the help
+    (native <details>, which lays nothing out until opened)."""
     st.title("Indicator summary")
     common.notices(ov)
     areas = _areas(ov)
@@ -449,22 +494,18 @@ def render(ov: Overview, path: str) -> None:
         area = st.selectbox("Area", codes, format_func=names.get, key="summary_area")
     sort = st.session_state.get("summary_sort", "Plan order")
     chosen = st.session_state.get("summary_priorities") or None
-    view, tables = summary_parts(path, stamp(path), area, tuple(chosen) if chosen else None,
-                                 sort == "Needs attention first", variation, direction, assurance, today(),
-                                 ov.force)
+    view, parts = summary_parts(path, stamp(path), area, tuple(chosen) if chosen else None,
+                                sort == "Needs attention first", variation, direction, assurance, today(),
+                                ov.force)
     with top_right:
-        st.markdown(headline(view, names.get(area, area)))
+        st.html(f'<div class="spc-md"><p>{headline(view, names.get(area, area))}</p></div>')
 
-    left, right = st.columns([11, 9], gap="medium")
-    with left:
-        st.markdown(attention_html(view.attention, ov.force_param), unsafe_allow_html=True)
-        # filled in last, from the chance rates stored with the results
-        chance_slot = st.empty()
-    with right:
-        st.markdown(matrix_html(view.rows, area, ov.force_param), unsafe_allow_html=True)
-        st.markdown(late_html(view.late, ov.force_param), unsafe_allow_html=True)
+    chance = f'<div class="spc-chance">{parts["chance"]}</div>' if parts["chance"] else ""
+    st.html(parts["css"] + '<div class="spc-md"><div class="spc-first">'
+            f'<div>{parts["attention"]}{chance}</div>'
+            f'<div>{parts["matrix"]}{parts["late"]}</div></div>'
+            f"<p>{refresh_html(ov, area, names)}</p></div>")
 
-    _refresh_line(ov, area, names)
     c2, c3 = st.columns([3, 2])
     with c2:
         priorities = ov.indicators["priority"].unique(maintain_order=True).to_list()
@@ -482,37 +523,48 @@ def render(ov: Overview, path: str) -> None:
         st.button("Show every indicator", on_click=_clear_matrix_filter, key="summary_clear")
     if view.rows.is_empty():
         st.info(f"No indicators are reported for {literal(names.get(area, area))} with these filters.")
-    else:
-        st.caption("Click an indicator for its chart. **Special cause** = a change beyond normal "
-                   "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
-        grouped = sort != "Needs attention first"
+    st.html(body_html(ov, view, parts, area, codes))
+
+
+def _caption(text: str) -> str:
+    return f'<p class="spc-caption">{text}</p>'
+
+
+def _details(summary: str, inside: str) -> str:
+    """A closed expandable block, drawn like Streamlit's expander."""
+    return f'<details class="spc-expander"><summary>{summary}</summary><div>{inside}</div></details>'
+
+
+def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: list[str]) -> str:
+    """Everything below the choices, as one HTML block: the main table, the police.uk outcomes
+    (closed), national context, what has no data and 'How to read this page' (closed)."""
+    out = []
+    if not view.rows.is_empty():
+        out.append(_caption("Click an indicator for its chart. <strong>Special cause</strong> = a change beyond normal "
+                            "variation (unlikely to be chance). See 'How to read this page' at the bottom."))
         if view.main.height:
-            st.markdown(tables["main"], unsafe_allow_html=True)
+            out.append(parts["main"])
         if view.outcomes.height:
             changed = view.outcomes.filter(pl.col("variation") != "common_cause").height
-            with st.expander(f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, "
-                             f"{changed} beyond normal variation", expanded=False):
-                st.caption("How many crimes had each outcome recorded in the month (police.uk outcomes data, "
-                           "force-wide). A rise or fall is neither better nor worse in itself.")
-                st.markdown(tables["outcomes"], unsafe_allow_html=True)
-    for name, context in view.national.items():
-        st.markdown(f"#### {literal(name)} (national context)")
-        st.caption(f"National figures for {literal(name)}, shown beside the force's own for context. "
-                   "They are not the force's figures and are not counted above.")
-        st.markdown(tables[name], unsafe_allow_html=True)
+            out.append(_details(
+                f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, {changed} beyond normal variation",
+                _caption("How many crimes had each outcome recorded in the month (police.uk outcomes data, "
+                         "force-wide). A rise or fall is neither better nor worse in itself.") + parts["outcomes"]))
+    for name in view.national:
+        out.append(f"<h4>{literal(name)} (national context)</h4>")
+        out.append(_caption(f"National figures for {literal(name)}, shown beside the force's own for context. "
+                            "They are not the force's figures and are not counted above."))
+        out.append(parts[f"national:{name}"])
     no_results = ov.indicators.filter(~pl.col("id").is_in(ov.summary["indicator_id"].unique().to_list()))
     if no_results.height:
-        st.caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
-                   + ", ".join(literal(n) for n in no_results["name"].to_list()) + ". See the Data page.")
+        out.append(_caption(f"{no_results.height} indicators in the catalogue have no data loaded yet: "
+                            + ", ".join(literal(n) for n in no_results["name"].to_list()) + ". See the Data page."))
     local_only = ov.indicators.filter(~pl.col("local")).height
     if area != codes[0] and local_only:
-        st.caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area.")
-    with st.expander("How to read this page", expanded=False):
-        st.markdown(common.SPECIAL_CAUSE_HELP)
-        st.markdown(common.ASSURANCE_HELP)
-        st.markdown(CHANCE_HELP)
-    chance_slot.markdown(f'<div class="spc-chance">{chance_html(chance_figure(view.series))}</div>',
-                         unsafe_allow_html=True)
+        out.append(_caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area."))
+    out.append(_details("How to read this page", "".join(
+        common.markdown_html(text) for text in (common.SPECIAL_CAUSE_HELP, common.ASSURANCE_HELP, CHANCE_HELP))))
+    return '<div class="spc-md spc-body">' + "".join(out) + "</div>"
 
 
 CHANCE_HELP = (
@@ -534,7 +586,8 @@ def chance_html(c: ChanceFigure) -> str:
             f"{literal('; '.join(c.rule_options))}).")
 
 
-def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
+def refresh_html(ov: Overview, area: str, names: dict[str, str]) -> str:
+    """When results were computed and how many new signals the last refresh found (HTML)."""
     last = ov.last_refresh
     new = ov.changes.filter(pl.col("change") == "new") if ov.changes.height else ov.changes
     n_new, n_here = new.height, (new.filter(pl.col("area_code") == area).height if new.height else 0)
@@ -542,13 +595,12 @@ def _refresh_line(ov: Overview, area: str, names: dict[str, str]) -> None:
     # in a store of many forces, the counts are the chosen force's (its areas and national context)
     where = f"the areas of {literal(ov.force_name or '')}" if ov.many_forces else "all areas"
     if last and ov.compared:
-        st.markdown(
-            f"Last refresh **{when}** ({last.get('trigger')}, {last.get('status')}). Since the refresh before it: "
-            f"**{n_new}** new signal{'s' if n_new != 1 else ''} beyond normal variation across {where}, "
-            f"**{n_here}** for {literal(names.get(area, area))}, marked **NEW** below.")
-    elif last:
-        st.markdown(f"Results computed **{when}** ({last.get('trigger')}). This is the first run, so there is "
-                    "no earlier refresh to compare with and nothing is marked as changed.")
-    else:
-        st.markdown(f"Results computed **{common.fmt_time(ov.freshness.get('newest_result'))}**. "
-                    "No refresh has run yet, so nothing is marked as changed.")
+        return (f"Last refresh <strong>{when}</strong> ({literal(str(last.get('trigger')))}, "
+                f"{literal(str(last.get('status')))}). Since the refresh before it: "
+                f"<strong>{n_new}</strong> new signal{'s' if n_new != 1 else ''} beyond normal variation across {where}, "
+                f"<strong>{n_here}</strong> for {literal(names.get(area, area))}, marked <strong>NEW</strong> below.")
+    if last:
+        return (f"Results computed <strong>{when}</strong> ({literal(str(last.get('trigger')))}). This is the first run, "
+                "so there is no earlier refresh to compare with and nothing is marked as changed.")
+    return (f"Results computed <strong>{common.fmt_time(ov.freshness.get('newest_result'))}</strong>. "
+            "No refresh has run yet, so nothing is marked as changed.")
