@@ -12,7 +12,7 @@ from spc.text import html_text, literal
 from spc.ui import common, data
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import Look, figure, stored_view
-from spc.ui.summary import summary_rows, summary_table_html
+from spc.ui.summary import summary_rows, summary_table_html, svg_as_images
 
 
 def narrative_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> list[str]:
@@ -85,23 +85,47 @@ def render(ov: Overview, path: str) -> None:
         st.info("Choose at least one indicator in the sidebar.")
         return
     rows = summary_rows(ov, area).filter(pl.col("indicator_id").is_in(chosen))
-    st.markdown(summary_table_html(rows, links=False), unsafe_allow_html=True)
-    st.markdown(common.SPECIAL_CAUSE_HELP)
+    st.html(head_html(rows))
     c1, c2 = st.columns(2)
     _html_button(c1, ov, path, chosen, area, title)
     _pdf_button(c2, path, chosen, area)
     for r in rows.iter_rows(named=True):
-        st.markdown("<div class='spc-page-break'></div>", unsafe_allow_html=True)
+        st.html(PAGE_BREAK)
         st.subheader(literal(r["name"]))
         sd = series_data(path, stamp(path), r["indicator_id"])
         anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
         look = Look(r["unit"], r["frequency"], r["target"], r["chart"], r.get("chart_label"))
+        # plotly's own look, as in the HTML download and the PDF (Streamlit's theme costs the
+        # browser a sixth of the page's work, for six charts)
         st.plotly_chart(figure(path, stamp(path), r["indicator_id"], area, "brief", look),
-                        width="stretch", key=f"brief_chart_{r['indicator_id']}")
-        listed = plots.annotation_list(anns, r["frequency"])
-        if listed:
-            st.caption("  \n".join(literal(x) for x in listed))
-        st.markdown("\n".join(f"- {literal(s)}" for s in narrative_sentences(ov, path, r["indicator_id"], area)))
+                        width="stretch", theme=None, key=f"brief_chart_{r['indicator_id']}")
+        st.html(notes_html(plots.annotation_list(anns, r["frequency"]),
+                           narrative_sentences(ov, path, r["indicator_id"], area)))
+
+
+#: Before each indicator: in print, it starts a new page.
+PAGE_BREAK = "<div class='spc-page-break'></div>"
+
+#: The briefing's text is drawn with `st.html` (HTML as it is, no markdown renderer), styled as
+#: Streamlit draws markdown (common.CSS's .spc-md); the recorded dates as a caption.
+_CSS = ("<style>.spc-md p.spc-brief-notes { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0 0 1rem 0; }"
+        ".spc-md ul.spc-brief-narrative { margin: 0 0 1rem 0; padding-left: 0; }"
+        ".spc-md table.spc-summary + p { margin-top: 1rem; }</style>")
+
+
+def head_html(rows: pl.DataFrame) -> str:
+    """The summary table of the chosen indicators (its icons and sparklines as pictures: st.html
+    keeps no inline SVG) and how to read the charts, as one HTML block."""
+    parts, css = svg_as_images({"table": summary_table_html(rows, links=False)})
+    return (f"<style>{css}</style>{_CSS}<div class='spc-md'>{parts['table']}"
+            f"{common.markdown_html(common.SPECIAL_CAUSE_HELP)}</div>")
+
+
+def notes_html(listed: list[str], sentences: list[str]) -> str:
+    """Under a chart: its recorded dates (numbered as on the chart) and its narrative, as HTML."""
+    notes = ("<p class='spc-brief-notes'>" + "<br>".join(html_text(x) for x in listed) + "</p>") if listed else ""
+    return (f"<div class='spc-md'>{notes}<ul class='spc-brief-narrative'>"
+            + "".join(f"<li>{html_text(s)}</li>" for s in sentences) + "</ul></div>")
 
 
 def _html_button(container, ov: Overview, path: str, ids: list[str], area: str, title: str) -> None:
