@@ -150,12 +150,20 @@ def _cmp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a > b).view(np.int8) - (a < b).view(np.int8)
 
 
-def _runs(x: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first row, length) of each run of equal ``x`` within windows (``first`` starts one)."""
+def _long_runs(x: np.ndarray, first: np.ndarray, min_len: np.ndarray | int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(first rows, every row) of the runs of equal non-zero ``x`` within windows (``first``
+    starts one) that are ``min_len`` or more rows long. Long runs are few: their rows are
+    listed directly rather than a flag spread over every row."""
     brk = first.copy()
     brk[1:] |= x[1:] != x[:-1]
     starts = np.flatnonzero(brk)
-    return starts, np.diff(starts, append=len(x))
+    lengths = np.diff(starts, append=len(x))
+    long = (lengths >= _at(min_len, starts)) & (x[starts] != 0)
+    starts, lengths = starts[long], lengths[long]
+    # rows start .. start + length − 1 of each: a running position less its run's offset
+    offset = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return starts, offset + np.arange(len(offset))
 
 
 def _at(param: np.ndarray | int | bool, rows: np.ndarray) -> np.ndarray | int | bool:
@@ -175,14 +183,13 @@ def codes_numpy(value: np.ndarray, centre: np.ndarray, upper: np.ndarray, lower:
     one per row. Identical codes to the polars expressions (tests/test_rules_numpy.py).
 
     Written for memory traffic: signs and flags are Int8 or booleans (one byte a row), run
-    lengths are compared once per run and spread back as booleans; no float temporaries but
-    the seasonal level."""
+    lengths are compared once per run, and the points of each rule are listed by row number
+    (few) and written by precedence; no float temporaries but the seasonal level."""
     n = len(value)
     if n == 0:
         return np.zeros(0, np.int16), np.zeros(0, np.int8)
     first = np.ones(n, dtype=bool)
     np.not_equal(window[1:], window[:-1], out=first[1:])
-    beyond = (value > upper).view(np.int8) - (value < lower).view(np.int8)
     side = _cmp(value, centre)
     if np.any(seasonal):  # see level(): with limits per calendar month, the distance from them
         level = np.where(seasonal, value - centre, value)
@@ -192,15 +199,16 @@ def codes_numpy(value: np.ndarray, centre: np.ndarray, upper: np.ndarray, lower:
     step[1:] = _cmp(level[1:], level[:-1])
     step[first] = 0
     # shift: a run of shift_len or more on one side (a point on the centre line breaks it)
-    starts, lengths = _runs(side, first)
-    long_run = (lengths >= _at(shift_len, starts)) & (side[starts] != 0)
-    shift = np.where(np.repeat(long_run, lengths), side, np.int8(0))
-    # trend: trend_len − 1 or more steps one way; the point before the first step is in it
-    starts, lengths = _runs(step, first)
-    long_run = (lengths >= _at(trend_len, starts) - 1) & (step[starts] != 0)
-    own = np.where(np.repeat(long_run, lengths), step, np.int8(0))
-    # the next row's own trend (a step is never a window's first row: no edge check)
-    trend = np.where(own != 0, own, np.append(own[1:], np.int8(0)))
+    _, shift_rows = _long_runs(side, first, shift_len)
+    # trend: trend_len − 1 or more steps one way, and the point before the first step (a step
+    # is never a window's first row, so that point is in the window; it may end another run)
+    trend_starts, trend_rows = _long_runs(step, first, trend_len - 1)
+    trend = np.zeros(n, dtype=np.int8)
+    trend[trend_rows] = step[trend_rows]
+    before = trend_starts - 1
+    before = before[trend[before] == 0]
+    trend[before] = step[before + 1]
+    trend_rows = np.concatenate([trend_rows, before])
     # 2 of 3 beyond 2σ on one side, all three on that side of the centre line
     if np.any(legacy):
         hi2 = (value > upper_2s) & (~np.asarray(legacy) | (value <= upper))
@@ -223,15 +231,20 @@ def codes_numpy(value: np.ndarray, centre: np.ndarray, upper: np.ndarray, lower:
         near[:-2] |= ending[2:]
         return flag & near
 
-    two_hi, two_lo = two_of_three(hi2, 1), two_of_three(lo2, -1)
-    two = two_hi.view(np.int8) - (two_lo & ~two_hi).view(np.int8)
+    two_hi = two_of_three(hi2, 1)
+    two_lo = two_of_three(lo2, -1) & ~two_hi
+    two_rows = np.flatnonzero(two_hi | two_lo)
+    above, below = value > upper, value < lower
+    beyond_rows = np.flatnonzero(above ^ below)
     # precedence beyond limit, trend, 2 of 3, shift: written lowest first, each over the last
     code = np.zeros(n, dtype=np.int16)
     direction = np.zeros(n, dtype=np.int8)
-    for flags, base, length in ((shift, 15, shift_len), (two, 11, 0), (trend, 7, trend_len),
-                                (beyond, 3, 0)):
-        rows = np.flatnonzero(flags)
-        d = flags[rows]
+    for rows, d, base, length in (
+            (shift_rows, side[shift_rows], 15, shift_len),
+            (two_rows, two_hi[two_rows].view(np.int8) - two_lo[two_rows].view(np.int8), 11, 0),
+            (trend_rows, trend[trend_rows], 7, trend_len),
+            (beyond_rows, above[beyond_rows].view(np.int8) - below[beyond_rows].view(np.int8),
+             3, 0)):
         code[rows] = (base - d.astype(np.int16)) // 2 * 100 + _at(length, rows)
         direction[rows] = d
     return code, direction
