@@ -564,13 +564,17 @@ def _starts(ids: np.ndarray) -> np.ndarray:
 
 
 def _group_sums(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Sum of ``x`` (booleans or integers, mostly zero) over each run of rows from ``starts``,
+    """Sum of ``x`` (booleans, or integers mostly zero) over each run of rows from ``starts``,
     as Int64: a running total of the non-zero rows read at each run's edges (faster than
     ``reduceat``, which casts every row to Int64 first)."""
+    edges = np.r_[starts, len(x)]
+    if x.dtype == np.bool_:  # a count: the true rows between the edges, or if most are
+        if np.count_nonzero(x) > len(x) // 2:  # true, the lengths less the false ones
+            return (np.diff(edges) - np.diff(np.searchsorted(np.flatnonzero(~x), edges))
+                    ).astype(np.int64)
+        return np.diff(np.searchsorted(np.flatnonzero(x), edges)).astype(np.int64)
     hits = np.flatnonzero(x)
-    at = np.searchsorted(hits, np.r_[starts, len(x)])
-    if x.dtype == np.bool_:  # a count: the non-zero rows between the edges
-        return np.diff(at).astype(np.int64)
+    at = np.searchsorted(hits, edges)
     return np.diff(np.r_[0, np.cumsum(x[hits], dtype=np.int64)][at])
 
 

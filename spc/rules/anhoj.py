@@ -93,22 +93,31 @@ def phase_runs(points: pl.DataFrame, skip: np.ndarray | None = None
     over its contiguous stretch of useful rows (``reduceat``).
     """
     g, r = points[PHASE].to_numpy(), points[SEGMENT].to_numpy()
-    with np.errstate(invalid="ignore"):  # a null centre (NaN here) leaves a point off the line
-        side = np.sign(points["value"].to_numpy() - points["centre"].to_numpy())
+    value, centre = points["value"].to_numpy(), points["centre"].to_numpy()
+    # side of the centre line as Int8: +1, −1, or 0 on it (and for a null centre, NaN here)
+    side = (value > centre).view(np.int8) - (value < centre).view(np.int8)
     n_rows = len(g)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if n_rows else np.zeros(0, np.int64)
-    useful = (side != 0) & ~np.isnan(side) & ~points["excluded"].to_numpy()
+    useful = side != 0
+    excluded = points["excluded"]
+    if excluded.any():
+        useful &= ~excluded.to_numpy()
     if skip is not None:
         useful &= ~skip
-    idx = np.flatnonzero(useful)
-    ru, su = r[idx], side[idx]
-    # number of useful rows before each phase's first row: where its useful rows begin
-    before = np.searchsorted(idx, starts)
-    n_useful = np.diff(np.r_[before, len(idx)])
-    seg_start = np.r_[True, ru[1:] != ru[:-1]] if len(idx) else np.zeros(0, bool)
-    run_start = seg_start | (np.r_[True, su[1:] != su[:-1]] if len(idx) else seg_start)
+    if useful.all():  # the usual case: no point on the line, none excluded (no gathers)
+        idx, ru, su, before = None, r, side, starts
+        n_idx = n_rows
+    else:
+        idx = np.flatnonzero(useful)
+        ru, su = r[idx], side[idx]
+        # number of useful rows before each phase's first row: where its useful rows begin
+        before = np.searchsorted(idx, starts)
+        n_idx = len(idx)
+    n_useful = np.diff(np.r_[before, n_idx])
+    seg_start = np.r_[True, ru[1:] != ru[:-1]] if n_idx else np.zeros(0, bool)
+    run_start = seg_start | (np.r_[True, su[1:] != su[:-1]] if n_idx else seg_start)
     run_first = np.flatnonzero(run_start)
-    run_len = np.diff(np.r_[run_first, len(idx)])
+    run_len = np.diff(np.r_[run_first, n_idx])
     has = n_useful > 0
     at = before[has]  # first useful row of each phase that has one (a run and segment start)
     longest = np.zeros(len(starts), np.int64)
@@ -117,7 +126,7 @@ def phase_runs(points: pl.DataFrame, skip: np.ndarray | None = None
     if len(at):
         # a phase's first useful row starts a run: its index among the runs; runs and
         # segments per phase are counted between those edges
-        edges = np.r_[at, len(idx)]
+        edges = np.r_[at, n_idx]
         run_at = np.searchsorted(run_first, edges)
         longest[has] = np.maximum.reduceat(run_len, run_at[:-1])
         crossings[has] = np.diff(run_at)
