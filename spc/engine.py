@@ -639,8 +639,6 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
              specs: SeriesSpec | Mapping[str, SeriesSpec]) -> pl.DataFrame:
     """One row per series: icons, latest point and limits, counts, warnings."""
     pt = pl.col("point_type")
-    direction, improve = pl.col("_dir").cast(pl.Int8), pl.col("_improve").cast(pl.Int8)
-    kind = pl.col("_rule_code") // 100  # see spc.rules.mdc.KINDS
     # series are contiguous rows: the latest point is each one's last row, and the counts
     # are sums over its stretch of rows (reduceat), with no group-by
     starts = _starts(points["_s"].to_numpy())
@@ -652,24 +650,33 @@ def _summary(points: pl.DataFrame, phases: pl.DataFrame,
         "centre", "lower", "upper", "n_missing", "seasonal_limits", pl.col("frequency").cast(pl.String),
         pl.col("shift").alias("shift_len"),
         pl.col("trend").alias("trend_len"), "break_at_gaps")
-    flags = points.select(
-        # counted from the integer codes behind point_type and rule (cheaper than text)
-        n_improvement=(direction * improve == 1),
-        n_concern=(direction * improve == -1),
-        n_neutral=((direction != 0) & ((improve == 0) | (direction.abs() == 2))),
-        n_beyond_limits=pl.col("outside_limits"),
-        n_shift=(kind == 7) | (kind == 8),
-        n_trend=(kind == 3) | (kind == 4),
-        n_two_of_three=(kind == 5) | (kind == 6),
-        _gaps=(pl.col("gap_before") > 0),
-        _gap_periods=pl.col("gap_before"),
+    # counted in NumPy from the integer codes behind point_type and rule (one byte a row for
+    # the directions; a kind of rule is a range of codes, see spc.rules.mdc.KINDS)
+    d = points["_dir"].to_numpy()
+    imp = points["_improve"].to_numpy().astype(np.int8)
+    code = points["_rule_code"].to_numpy()
+    signed = d * imp
+    gap = points["gap_before"].to_numpy()
+    seasonal = points["seasonal_limits"]
+    no_season = ((seasonal & points["upper"].is_null()).to_numpy() if seasonal.any()
+                 else np.zeros(points.height, dtype=bool))
+    flags = {
+        "n_improvement": signed == 1,
+        "n_concern": signed == -1,
+        "n_neutral": (d != 0) & ((imp == 0) | (d == 2) | (d == -2)),
+        "n_beyond_limits": points["outside_limits"].to_numpy(),
+        "n_shift": (code >= 700) & (code < 900),
+        "n_trend": (code >= 300) & (code < 500),
+        "n_two_of_three": (code >= 500) & (code < 700),
+        "_gaps": gap > 0,
+        "_gap_periods": gap,
         # points of a calendar month with fewer than 3 years: no per-season limits
-        _no_season=(pl.col("seasonal_limits") & pl.col("upper").is_null()),
-    )
+        "_no_season": no_season,
+    }
     counts = pl.DataFrame(
         {"n_points": np.diff(np.r_[starts, points.height]),
-         **{c: _group_sums(flags[c].to_numpy(), starts) for c in flags.columns}},
-        schema={"n_points": pl.Int64, **{c: pl.Int64 for c in flags.columns}})
+         **{c: _group_sums(x, starts) for c, x in flags.items()}},
+        schema={"n_points": pl.Int64, **{c: pl.Int64 for c in flags}})
     summary = pl.concat([latest, counts], how="horizontal")
     _, last_phase = _edges(phases, "series")
     latest = last_phase.select("series", "runs_signal", "trial_limits")
