@@ -127,7 +127,9 @@ def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo
     panel = [t for t in control["data"] if t.get("yaxis") == "y2"]
     assert "Moving range (difference from the point before)" in [t.get("name") for t in panel]
     assert control["layout"]["yaxis2"]["title"]["text"] == "moving range"
-    text = all_markdown(at)
+    from test_app_indicator_narrative import page_text
+
+    text = page_text(at)
     assert "Long-term trend" in text
     assert re.search(r"(beyond|within) what chance alone gives", text), "the year-on-year sentence is missing"
     # the demo marks a recalculation for ASB: it is listed under the chart

@@ -54,4 +54,7 @@ def test_analyst_chooses_ewma_and_the_indicator_page_says_so(monkeypatch, demo_d
     assert "yaxis2" not in control["layout"]
     assert "Moving range chart" not in [a.get("text") for a in control["layout"].get("annotations", [])]
     assert any("EWMA values, not the periods' own figures" in i.value for i in page.info)
-    assert any("EWMA (λ 0.3)" in c.value for c in page.caption)
+    # the chart's name under it, in the page's caption text ("Chart: EWMA (λ 0.3). ...")
+    from test_app_indicator_narrative import page_text
+
+    assert "Chart: EWMA (λ 0.3)." in page_text(page)

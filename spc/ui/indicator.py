@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
+import re
 from typing import Any, NamedTuple
 
 import plotly.graph_objects as go
@@ -183,6 +186,61 @@ def per_1000_caption(pops: pl.DataFrame, area: str, points: pl.DataFrame) -> str
             "its average and limits move by no more than the population does.")
 
 
+#: How the page's words are drawn: a few `st.html` blocks (no markdown parse, one element each)
+#: styled as Streamlit draws markdown, captions and expanders (issue 14: the browser's time).
+CSS = """<style>
+.spc-ind { overflow-wrap: break-word; }
+.spc-ind p, .spc-ind ul { margin: 0 0 1rem 0; }
+.spc-ind > :last-child { margin-bottom: 0; }
+.spc-ind ul { padding-left: 1.5rem; }
+.spc-ind li { margin: 0.2em 0; padding-left: 0; }
+.spc-ind strong { font-weight: 600; }
+.spc-ind h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; margin: 0 0 1rem 0; padding: 0.25rem 0 0 0; }
+.spc-ind-icon { display: inline-block; flex-shrink: 0; width: 48px; height: 48px; background-repeat: no-repeat;
+  background-size: contain; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.spc-ind details[open] > summary { border-bottom: 1px solid rgba(49, 51, 63, 0.1); margin-bottom: 0.5rem; }
+.spc-ind .spc-cap { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); }
+.spc-ind details { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; margin: 0 0 1rem 0; }
+.spc-ind details:last-child { margin-bottom: 0; }
+.spc-ind summary { padding: 0.6rem 1rem; cursor: pointer; font-size: 0.875rem; }
+.spc-ind summary:hover { color: rgb(255, 75, 75); }
+.spc-ind details > div { padding: 0.25rem 1rem 1rem 1rem; }
+</style>"""
+
+
+def _icon(svg: str, label: str) -> str:
+    """`plots.icon_with_label` for `st.html`, which draws no inline SVG: the icon is the same SVG
+    as an image (its accessible name kept), followed by its words."""
+    name = re.search(r'aria-label="([^"]*)"', svg)
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return (f'<span class="spc-icon" style="display:inline-flex;align-items:center;gap:0.4em">'
+            f'<span class="spc-ind-icon" role="img" aria-label="{name[1] if name else html.escape(label)}" '
+            f'style="background-image:url(\'{uri}\')"></span><span>{html.escape(label)}</span></span>')
+
+
+def _para(inner: str) -> str:
+    """A paragraph of the page (`inner`: HTML, data in it through `literal`)."""
+    return f"<p>{inner}</p>"
+
+
+def _caption(inner: str) -> str:
+    """A paragraph drawn as `st.caption` draws one."""
+    return f"<p class='spc-cap'>{inner}</p>"
+
+
+def _details(summary: str, inner: str) -> str:
+    """An analyst's detail, closed until opened (as `st.expander(expanded=False)`)."""
+    return f"<details><summary>{summary}</summary><div>{inner}</div></details>"
+
+
+def _text(*parts: str) -> list[str]:
+    """Draw `parts` as one block (nothing when there are none); returns an empty list to gather
+    the next block in."""
+    if parts:
+        st.html("<div class='spc-ind'>" + "\n".join(parts) + "</div>")
+    return []
+
+
 @st.fragment
 def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_source: str | None,
                 has_pop: bool, drawn_per_1000: bool) -> None:
@@ -212,6 +270,7 @@ def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_
 
 def render(ov: Overview, path: str) -> None:
     """The indicator page."""
+    st.html(CSS)  # a style-only block: laid out nowhere
     common.notices(ov)
     ind_id, area = choose_indicator(ov)
     meta = ov.indicators.filter(pl.col("id") == ind_id).row(0, named=True)
@@ -227,25 +286,25 @@ def render(ov: Overview, path: str) -> None:
     unit, freq = meta["unit"], meta["frequency"]
     direction = {"increase": "higher is better", "decrease": "lower is better",
                  "neutral": "no better direction (a rise may mean more reporting)"}[s["improvement"] or meta["improvement"]]
-    st.markdown(
-        f"<div class='spc-small'>{literal(meta['description'])} "
-        f"{literal(s['area_name'])}; {literal(direction)}; "
-        f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>",
-        unsafe_allow_html=True)
+    st.html(f"<div class='spc-small'>{literal(meta['description'])} "
+            f"{literal(s['area_name'])}; {literal(direction)}; "
+            f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>")
     c1, c2, c3 = st.columns([2, 3, 3])
     c1.metric(f"Latest ({plots.format_period(s['latest_period'], freq)})", plots.format_value(s["latest_value"], unit))
-    c2.markdown(plots.icon_with_label(plots.variation_icon_svg(s["variation"], s["improvement"], 48),
-                                      plots.variation_label(s["variation"])), unsafe_allow_html=True)
-    c3.markdown(plots.icon_with_label(plots.assurance_icon_svg(s["assurance"], 48),
-                                      plots.assurance_label(s["assurance"])), unsafe_allow_html=True)
+    c2.html(_icon(plots.variation_icon_svg(s["variation"], s["improvement"], 48), plots.variation_label(s["variation"])))
+    c3.html(_icon(plots.assurance_icon_svg(s["assurance"], 48), plots.assurance_label(s["assurance"])))
     phases = sd.phases.filter(pl.col("area_code") == area)
     view = stored_view(path, key, ind_id, area, s["latest_period"], freq, dt.date.today())
     told = view["narrative"]
     # narrative sentences name the indicator and area: data, so shown literally
-    st.markdown(f"### {literal(told.get('status') or s.get('status') or '')}")
+    top = [f"<h3>{literal(told.get('status') or s.get('status') or '')}</h3>"]
     if told.get("age"):
         age = told["age"][0].upper() + told["age"][1:] + "."
-        (st.warning if told.get("late") else st.caption)(literal(age))
+        if told.get("late"):
+            top = _text(*top)
+            st.warning(literal(age))
+        else:
+            top.append(_caption(literal(age)))
     # the latest point and its limits, in words (the episodes follow under "What the rules found")
     said = set(told.get("episodes") or []) | {told.get("suggestion"), told.get("gaps")}
     # each figure close to the one before: said on its own, where it cannot be missed
@@ -253,12 +312,14 @@ def render(ov: Overview, path: str) -> None:
     lead = [x for x in (told.get("sentences") or [])[1:]
             if x not in said and x != dependence and not x.startswith("Latest data:")]
     if lead:
-        st.markdown(" ".join(literal(x) for x in lead))
+        top.append(_para(" ".join(literal(x) for x in lead)))
     if dependence:
+        top = _text(*top)
         (st.info if s.get("chart") == "xmr_ar1" else st.warning)(literal(dependence), icon="ℹ️")
     if "special cause" in (s.get("status") or "").lower() or told.get("episodes"):
-        st.caption("*Special cause* means a change beyond normal variation: a statistical rule says it is "
-                   "unlikely to be chance.")
+        top.append(_caption("<em>Special cause</em> means a change beyond normal variation: a statistical rule says "
+                            "it is unlikely to be chance."))
+    _text(*top)
     if told.get("suggestion"):
         st.info(f"{literal(told['suggestion'])} (Analyst controls offers this date; nothing changes until an analyst "
                 "confirms it.)")
@@ -274,54 +335,62 @@ def render(ov: Overview, path: str) -> None:
         look = Look(PER_1000, freq, None, s.get("chart"), None)
     if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
         st.info(plots.statistic_note(s["chart"]))
+    under = []  # the words under the chart, one block
     listed = plots.annotation_list(anns, freq)
     if listed:
-        st.markdown("  \n".join(literal(x) for x in listed))
+        under.append(_para("<br>".join(literal(x) for x in listed)))
     chart_name = {"xmr": "XmR (individuals)", "run": "run chart", "p": "p chart", "pp": "p′ chart (Laney)",
                   "u": "u chart", "up": "u′ chart (Laney)", "c": "c chart", "g": "g chart", "t": "t chart",
                   "xmr_ar1": "XmR allowing for month-to-month dependence (an analyst's choice)"}
-    trial = " Limits are **trial limits** (fewer than 12 points in the latest phase)." if s["trial_limits"] else ""
+    trial = (" Limits are <strong>trial limits</strong> (fewer than 12 points in the latest phase)."
+             if s["trial_limits"] else "")
     # the engine's label where it says more than the chart's name (EWMA's λ, per 1,000, limits per month)
     chart_text = s.get("chart_label") if plots.statistic_title(s.get("chart_label")) else \
         chart_name.get(s["chart"], s["chart"])
-    st.caption(f"Chart: {chart_text}. Results computed "
-               f"{common.fmt_time(s['computed_at'])}.{trial}")
+    under.append(_caption(f"Chart: {literal(chart_text)}. Results computed "
+                          f"{common.fmt_time(s['computed_at'])}.{trial}"))
     overrides = sd.settings.filter(pl.col("area_code").is_in([area, "*"]))
     for o in overrides.iter_rows(named=True):
         scope = "every area" if o["area_code"] == "*" else "this area"
-        st.caption(f"Chart settings for {scope} were changed by {literal(o['author'])} on {common.fmt_time(o['updated_at'])} "
-                   "(see Analyst controls).")
+        under.append(_caption(f"Chart settings for {scope} were changed by {literal(o['author'])} on "
+                              f"{common.fmt_time(o['updated_at'])} (see Analyst controls)."))
     warnings = [w for w in (s.get("warnings") or []) if w]
     if warnings:
-        st.caption("Notes: " + "; ".join(literal(w) for w in warnings) + ".")
+        under.append(_caption("Notes: " + "; ".join(literal(w) for w in warnings) + "."))
     if s.get("acf1") is not None:
-        with st.expander("Month-to-month dependence (analyst detail)", expanded=False):
-            st.markdown(f"{autocorrelation.detail(s['acf1'], s.get('acf1_basis'))} (latest phase). Where it is "
-                        "material, the Analyst controls offer an XmR chart allowing for it (residuals from an AR(1) "
-                        "fit, drawn around each point's prediction from the one before); it is never the default.")
+        under.append(_details(
+            "Month-to-month dependence (analyst detail)",
+            _para(f"{literal(autocorrelation.detail(s['acf1'], s.get('acf1_basis')))} (latest phase). Where it is "
+                  "material, the Analyst controls offer an XmR chart allowing for it (residuals from an AR(1) "
+                  "fit, drawn around each point's prediction from the one before); it is never the default.")))
+    _text(*under)
 
     left, right = st.columns(2)
     with left:
         st.subheader("What the rules found")
+        found = []
         lines = told.get("episodes") or []
         if not lines:
-            st.markdown("No point is beyond normal variation: every change is within the range this "
-                        "measure normally moves in.")
+            found.append(_para("No point is beyond normal variation: every change is within the range this "
+                               "measure normally moves in."))
         else:
-            st.markdown(literal(lines[0]))
-            st.markdown("\n".join(f"- {literal(line)}" for line in reversed(lines[1:])))  # most recent first
+            found.append(_para(literal(lines[0])))
+            if lines[1:]:  # most recent first
+                found.append("<ul>" + "".join(f"<li>{literal(line)}</li>" for line in reversed(lines[1:])) + "</ul>")
         if told.get("gaps"):
-            st.markdown(literal(told["gaps"]))
+            found.append(_para(literal(told["gaps"])))
         if phases.height:
             latest = phases.row(-1, named=True)
             if latest.get("runs_signal"):
-                st.markdown(f"The runs analysis also finds non-random variation in the latest phase "
-                            f"(longest run {latest['longest_run']}, more than {latest['longest_run_max']} "
-                            f"would be unusual; {narrative.plural(latest['crossings'], 'crossing')} of the "
-                            "average).")
+                found.append(_para(f"The runs analysis also finds non-random variation in the latest phase "
+                                   f"(longest run {latest['longest_run']}, more than {latest['longest_run_max']} "
+                                   f"would be unusual; {narrative.plural(latest['crossings'], 'crossing')} of the "
+                                   "average)."))
             if phases.height > 1:
-                st.caption(f"{phases.height} phases: the limits were recalculated "
-                           + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:]) + ".")
+                found.append(_caption(f"{phases.height} phases: the limits were recalculated "
+                                      + ", ".join(plots.format_period(d, freq) for d in phases["start"].to_list()[1:])
+                                      + "."))
+        _text(*found)
     with right:
         st.subheader("Trend and seasonality")
         want_expected = st.checkbox("Show the expected range (a few seconds)",
@@ -329,63 +398,72 @@ def render(ov: Overview, path: str) -> None:
         t = view.get("trend") or {"error": "not computed"}
         se = view.get("season") or {"error": "not computed"}
         ex = expected_panel(path, key, ind_id, area, points) if want_expected else {"error": "not requested"}
+        shape = []
         if "error" in t:
-            st.markdown(f"Long-term trend: not available ({t['error']}).")
+            shape.append(_para(f"Long-term trend: not available ({literal(t['error'])})."))
         else:
             pct = t.get("pct_change")
             size = f", about {abs(pct):.0f}% over the period" if pct is not None and t["direction"] in ("rising", "falling") else ""
             if t["direction"] == "step" and t.get("step_start") is not None:
                 # one shift in level fits better than a steady trend (spc.trend.step_or_line)
-                st.markdown(f"**Long-term trend** (last {t.get('n')} points): **a step "
-                            f"{'up' if (t.get('step_change') or 0) > 0 else 'down'} in "
-                            f"{plots.format_period(t['step_start'], freq)}**, not a steady trend.")
+                shape.append(_para(f"<strong>Long-term trend</strong> (last {t.get('n')} points): <strong>a step "
+                                   f"{'up' if (t.get('step_change') or 0) > 0 else 'down'} in "
+                                   f"{plots.format_period(t['step_start'], freq)}</strong>, not a steady trend."))
             else:
-                st.markdown(f"**Long-term trend** (last {t.get('n')} points): **{t['direction']}**{size}.")
+                shape.append(_para(f"<strong>Long-term trend</strong> (last {t.get('n')} points): "
+                                   f"<strong>{literal(t['direction'])}</strong>{size}."))
             detail = narrative.trend_detail(t)
             if detail:
-                with st.expander("Analyst detail: the trend tests", expanded=False):
-                    st.markdown(f"{detail}. Theil-Sen slope with the Mann-Kendall test, its variance widened "
-                                "for how each value follows the last; a step in level is named instead when "
-                                "one step fits better than a line.")
+                shape.append(_details(
+                    "Analyst detail: the trend tests",
+                    _para(f"{literal(detail)}. Theil-Sen slope with the Mann-Kendall test, its variance widened "
+                          "for how each value follows the last; a step in level is named instead when "
+                          "one step fits better than a line.")))
         if "error" not in se:
             if se.get("seasonal") is None:
-                st.markdown(f"**Seasonality**: cannot tell ({se.get('note') or 'not enough data'}).")
+                shape.append(_para(f"<strong>Seasonality</strong>: cannot tell "
+                                   f"({literal(se.get('note') or 'not enough data')})."))
             else:
                 if se["seasonal"]:
-                    word = (f"a clear seasonal pattern, highest in {se.get('peak_month')} and lowest in "
-                            f"{se.get('trough_month')}")
+                    word = (f"a clear seasonal pattern, highest in {literal(se.get('peak_month'))} and lowest in "
+                            f"{literal(se.get('trough_month'))}")
                 else:
                     word = "no strong seasonal pattern"
                 strength = se.get("seasonal_strength") or 0.0
-                st.markdown(f"**Seasonality**: {word} (strength {strength:.2f} on a 0 to 1 scale). "
-                            "The control chart is not seasonally adjusted.")
+                shape.append(_para(f"<strong>Seasonality</strong>: {word} (strength {strength:.2f} on a 0 to 1 "
+                                   "scale). The control chart is not seasonally adjusted."))
         if "error" not in ex and ex.get("lower") is not None:
             inside = "inside" if ex.get("within") else "outside"
-            st.markdown(f"**Expected range** for the latest point, given the trend and season: "
-                        f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
-                        f"the latest value is {inside} it.")
+            shape.append(_para(f"<strong>Expected range</strong> for the latest point, given the trend and season: "
+                               f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
+                               f"the latest value is {inside} it."))
+        _text(*shape)
         st.subheader("This year against last year")
         yoy = view.get("year_on_year") or {"error": "not computed"}
         if "error" in yoy:
-            st.markdown(f"Not available ({yoy['error']}).")
+            _text(_para(f"Not available ({literal(yoy['error'])})."))
         else:
-            st.markdown(literal(yoy["sentence"]))
-            st.caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
-                       f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
-                       "'Beyond what chance gives' means the difference is larger than normal year-to-year variation.")
+            _text(_para(literal(yoy["sentence"])),
+                  _caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
+                           f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
+                           "'Beyond what chance gives' means the difference is larger than normal year-to-year "
+                           "variation."))
 
     interventions = view.get("interventions") or []
     if interventions:
         st.subheader("Did the intervention work?")
+        judged = []
         for item in interventions:
-            st.markdown(f"**{literal(item['heading'])}.** {literal(item['verdict'])}")
+            judged.append(_para(f"<strong>{literal(item['heading'])}.</strong> {literal(item['verdict'])}"))
             if item["year_on_year"]:
-                st.markdown(f"Against the same period the year before: {literal(item['year_on_year'])}")
+                judged.append(_para(f"Against the same period the year before: {literal(item['year_on_year'])}"))
             if item["detail"]:
-                with st.expander("How this was judged (analyst detail)", expanded=False):
-                    st.markdown(literal(item["detail"]) + ". The prediction is the trend and season of the "
-                                "three years before the intervention carried forward; the difference is judged "
-                                "against what chance gives for a series that moves like this one.")
+                judged.append(_details(
+                    "How this was judged (analyst detail)",
+                    _para(literal(item["detail"]) + ". The prediction is the trend and season of the "
+                          "three years before the intervention carried forward; the difference is judged "
+                          "against what chance gives for a series that moves like this one.")))
+        _text(*judged)
 
     all_points = sd.points
     # the partnership areas side by side: not the force, and never national context
