@@ -332,7 +332,7 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     """
     frame = _flag_dates(_flag_dates(frame, rebase, "_rebase"), exclude, "excluded")
     at = pl.col  # shorthand
-    new_series = (at("series") != at("series").shift(1)).fill_null(True)
+    new_series = (at("_sid") != at("_sid").shift(1)).fill_null(True)  # see prepare
     # _i: row number, to restore the order after work split by chart type or rule set
     frame = frame.with_columns(_new=new_series, _i=pl.int_range(pl.len(), dtype=pl.Int64))
     frame = frame.with_columns(_s=at("_new").cum_sum().cast(pl.Int64))
@@ -359,7 +359,7 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
         base = base & (at("baseline_points").is_null() | (rank <= at("baseline_points")))
     # telling polars the ids are sorted lets group-bys and windows work on slices (5x faster)
     return frame.with_columns(_base=base, _g=at("_g").set_sorted(), _s=at("_s").set_sorted(),
-                              _r=at("_r").set_sorted()).drop("_rebase", "_new")
+                              _r=at("_r").set_sorted()).drop("_rebase", "_new", "_sid")
 
 
 def _seasonal_windows(frame: pl.DataFrame) -> pl.DataFrame:

@@ -81,11 +81,29 @@ def prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                  else frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col)))
     line = ["_line"] if "_line" in frame.columns else []  # source row, for error messages
     frame = frame.select("series", "period", "value", "numerator", "denominator", *line)
-    s, p = pl.col("series"), pl.col("period")
-    ordered = ((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1)))).fill_null(True).all()
-    if not frame.select(ordered).item():
+    if not _ordered(frame):
         frame = frame.sort("series", "period", maintain_order=True)
-    return frame
+    # _sid: an integer id of each series (rows are sorted by series), so later steps compare
+    # integers where they would compare names row by row
+    return frame.with_columns(_sid=pl.col("series").rle_id())
+
+
+def _ordered(frame: pl.DataFrame) -> bool:
+    """Rows sorted by series and, within a series, by strictly increasing period.
+
+    Names are compared only where the series changes (one row in sixty for monthly data);
+    within a series the periods are compared as the integers behind the dates."""
+    if frame.height < 2 or frame["period"].null_count():
+        s, p = pl.col("series"), pl.col("period")
+        return frame.select(((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1))))
+                            .fill_null(True).all()).item()
+    sid = frame["series"].rle_id().to_numpy()
+    new = sid[1:] != sid[:-1]
+    day = frame["period"].to_physical().to_numpy()
+    if not (new | (day[1:] > day[:-1])).all():
+        return False
+    names = frame["series"].gather(np.flatnonzero(np.r_[True, new]))
+    return bool((names.slice(1) > names.slice(0, len(names) - 1)).all())
 
 
 def _segment_stats(values: np.ndarray, starts: np.ndarray
@@ -144,7 +162,8 @@ def subgroups(frame: pl.DataFrame) -> pl.DataFrame:
                                  _skip=value.is_null().cast(pl.Int64))
         frame = pl.concat([rest, agg.select(rest.columns)]).sort("series", "period",
                                                                   maintain_order=True)
-    _fail_first(frame, [((s == s.shift(1)) & (p == p.shift(1)), "period",
+    sid = pl.col("_sid")  # the series, as an integer id (see prepare)
+    _fail_first(frame, [((sid == sid.shift(1)) & (p == p.shift(1)), "period",
                          "duplicate period within the series")])
     # one contiguous chunk: arithmetic kernels then treat every row alike, so a series
     # gets bit-identical results whatever else is analysed with it
@@ -186,9 +205,11 @@ def check(frame: pl.DataFrame) -> pl.DataFrame:
             raise SpcError(f"series {lost['series'][0]!r}, column value: every value is missing")
     else:
         frame = frame.with_columns(n_missing=pl.lit(0, dtype=pl.Int64))
-    runs = frame["series"].rle()
-    short = runs.filter(runs.struct.field("len") < 2)
-    if len(short):
-        raise SpcError(f"series {short.struct.field('value')[0]!r}, column value: "
-                       "expected at least 2 points with values")
+    if frame.height:  # each series' points are a run of equal _sid (see prepare)
+        sid = frame["_sid"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+        short = np.flatnonzero(np.diff(starts, append=len(sid)) < 2)
+        if len(short):
+            raise SpcError(f"series {frame['series'][int(starts[short[0]])]!r}, column value: "
+                           "expected at least 2 points with values")
     return frame
