@@ -396,32 +396,44 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     else:
         out = pl.concat([lines(frame.lazy().filter(pl.col("chart") == chart), chart)
                          for chart in charts]).sort("_i").collect(engine=_ENGINE).rechunk().lazy()
-    n_window = pl.col("_base").sum().over("_g")
-    out = out.with_columns(_n_window=n_window)
+    need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
     if seasonal:
+        out = out.with_columns(_n_window=pl.col("_base").sum().over("_g"))
         out = out.with_columns(_g=pl.col("_phase_g"), _r=pl.col("_phase_r")).drop(
             "_phase_g", "_phase_r", "_season")
     out = out.with_columns(pl.col("_g").set_sorted(), pl.col("_s").set_sorted(),
                            pl.col("_r").set_sorted())
-    # used points per phase (the same as per window unless limits are per calendar month)
-    out = out.with_columns(_n_base=pl.col("_base").sum().over("_g") if seasonal
-                           else pl.col("_n_window")).collect(engine=_ENGINE)
+    if seasonal:
+        # used points per phase (per window, _n_window, when limits are per calendar month)
+        out = out.with_columns(_n_base=pl.col("_base").sum().over("_g")).collect(engine=_ENGINE)
+        few = out.select((pl.col("_n_window") < need).any()).item()
+    else:
+        # used points per phase counted in NumPy over its contiguous rows; the rows need
+        # them only where a phase has too few (rare)
+        out = out.collect(engine=_ENGINE)
+        starts = _starts(out["_g"].to_numpy())
+        lengths = np.diff(np.r_[starts, out.height])
+        n_base = _group_sums(out["_base"].to_numpy(), starts)
+        few = bool((n_base < 2).any())
+        out = out.with_columns(trial_limits=pl.Series(np.repeat(n_base < TRIAL_BELOW, lengths)))
+        if few:
+            out = out.with_columns(_n_window=pl.Series(np.repeat(n_base, lengths)))
     # a phase with one used point has that value as centre and no limits; a calendar month
     # with fewer than 3 years has no per-season limits
-    need = pl.when(pl.col("seasonal_limits")).then(SEASON_MIN_YEARS).otherwise(2)
     limits = [c for c in LINES if c != "centre"]
     sequential = chart_in(SEQUENTIAL_CHARTS)
     scale = pl.col("multiplier")
     # each fix below rewrites 6 or 7 columns of every row: looked for first, done if needed
-    nan, few = out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any(),
-                          (pl.col("_n_window") < need).any()).row(0)
+    nan = out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any()).item()
     if nan:  # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
         out = out.with_columns(pl.col(LINES).fill_nan(None))
     if few:
         out = out.with_columns(
             [pl.when(pl.col("_n_window") >= need).then(pl.col(c)).alias(c) for c in limits])
-    out = out.with_columns(trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop(
-        "_n_base", "_n_window")
+    if seasonal:
+        out = out.with_columns(trial_limits=pl.col("_n_base") < TRIAL_BELOW).drop("_n_base")
+    if "_n_window" in out.columns:
+        out = out.drop("_n_window")
     # EWMA and CUSUM are judged by their limits alone: no 1σ and 2σ lines
     if any(c in SEQUENTIAL_CHARTS for c in charts):
         inner = ["lower_2s", "upper_2s", "lower_1s", "upper_1s"]
