@@ -62,6 +62,10 @@ table.spc-matrix th[scope=row] svg, table.spc-matrix th[scope=row] .spc-i { vert
 table.spc-matrix td a { color: #005EB8; font-weight: 700; font-size: 0.95rem; text-decoration: underline; }
 table.spc-matrix td.spc-zero { color: #999; }
 .spc-status { font-size: 0.95rem; }
+.spc-il { display: inline-flex; align-items: center; gap: 0.4em; }
+.spc-il > :first-child { flex-shrink: 0; }
+.spc-care { background: #FFF4CE; color: #5C4400; border: 1px solid #C9A227; border-radius: 4px; padding: 0 4px;
+            font-size: 0.75rem; font-weight: 600; }
 .spc-small { font-size: 0.85rem; color: #444; }
 .spc-md .spc-caption { font-size: 0.875rem; }
 .spc-first { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); column-gap: 2rem; row-gap: 1rem; margin: 0; }

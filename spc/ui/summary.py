@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from html import escape
 from urllib.parse import urlencode
 
 import polars as pl
@@ -212,7 +213,7 @@ def attention_html(items: pl.DataFrame, force: str | None = None) -> str:
                 else plots.assurance_icon_svg(r["assurance"], 22)
             badges = (' <span class="spc-new">NEW</span>' if r["is_new"] else "") + \
                 (' <span class="spc-late">late</span>' if r["late"] else "") + \
-                (f' <span style="{_CARE_STYLE}">read with care</span>'
+                (f' <span {_CARE}>read with care</span>'
                  if r.get("autocorrelated") and r.get("chart") != "xmr_ar1" else "")
             out.append(f'<li>{icon} {_link(r["indicator_id"], r["area_code"], r["name"], force)} '
                        f'<span class="spc-kind">{literal(_kind(r))}</span>{badges}'
@@ -297,9 +298,9 @@ def filter_rows(rows: pl.DataFrame, variation: str | None, direction: str | None
     return rows
 
 
-#: the "read with care" badge (each figure close to the one before: limits too narrow)
-_CARE_STYLE = ("background:#FFF4CE;color:#5C4400;border:1px solid #C9A227;border-radius:4px;"
-               "padding:0 4px;font-size:0.75rem;font-weight:600")
+#: the "read with care" badge (each figure close to the one before: limits too narrow); drawn by
+#: the class spc-care of spc.ui.common.CSS
+_CARE = 'class="spc-care"'
 
 
 def dependence_marker(r: dict) -> str:
@@ -312,8 +313,14 @@ def dependence_marker(r: dict) -> str:
     if r.get("chart") == "xmr_ar1":
         return (f'<br><span class="spc-small">limits allow for {literal(period)}-to-{literal(period)} '
                 "dependence</span>")
-    return (f'<br><span style="{_CARE_STYLE}">Read with care</span> <span class="spc-small">each '
+    return (f'<br><span {_CARE}>Read with care</span> <span class="spc-small">each '
             f"{literal(period)} tends to be close to the one before, so some signals may be the series' own memory</span>")
+
+
+def _icon_with_label(svg: str, label: str) -> str:
+    """An icon and its words side by side (as `plots.icon_with_label`, in fewer elements: the
+    class spc-il of spc.ui.common.CSS lays them out)."""
+    return f'<span class="spc-il">{svg}<span>{escape(label)}</span></span>'
 
 
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
@@ -359,13 +366,14 @@ def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bo
             cells.append(plots.sparkline_svg(r.get("spark_values") or [], r.get("spark_types"), width=140,
                                              periods=r.get("spark_periods"), frequency=r.get("frequency")))
         cells += [
-            plots.icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 32),
-                                  plots.variation_label(r["variation"])),
-            plots.icon_with_label(plots.assurance_icon_svg(r["assurance"], 32), plots.assurance_label(r["assurance"])),
+            _icon_with_label(plots.variation_icon_svg(r["variation"], r["improvement"], 32),
+                             plots.variation_label(r["variation"])),
+            _icon_with_label(plots.assurance_icon_svg(r["assurance"], 32), plots.assurance_label(r["assurance"])),
             f'<span class="spc-status">{literal(r.get("status") or "")}</span>',
         ]
         classes = ["", "num", "", "", "", ""] if sparklines else ["", "num", "", "", ""]
-        out.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' for c, v in zip(classes, cells)) + "</tr>")
+        out.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' if c else f"<td>{v}</td>"
+                                    for c, v in zip(classes, cells)) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
