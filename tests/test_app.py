@@ -277,9 +277,20 @@ def test_analyst_change_without_a_reason_is_refused(monkeypatch, demo_db_copy):
 def test_briefing_download_is_a_self_contained_page(monkeypatch, demo_db):
     at = run_app(monkeypatch, demo_db, "briefing", brief_area="staffordshire",
                  brief_ids=["asb_incidents", "calls_999_answered_10s"])
+    # the first screen: both in the summary table, the first one's chart and narrative; the other one click away
+    table = next(h.proto.body for h in at.html if '<table class="spc-summary"' in h.proto.body)
+    assert "999 calls answered within 10 seconds" in table and "Anti-social behaviour incidents" in table
+    assert len(at.subheader) == 1 and len(at.get("plotly_chart")) == 1
+    _button(at, "Show the other indicator: its chart, recorded dates and narrative").click()
+    at.run()
     headers = [h.value for h in at.subheader]
     assert sorted(headers) == ["999 calls answered within 10 seconds", "Anti-social behaviour incidents"]
     assert len(at.get("plotly_chart")) == 2
+    # each chart's narrative under it, naming the indicator and the area
+    narratives = [h.proto.body for h in at.html if "<ul class='spc-brief-narrative'>" in h.proto.body]
+    assert len(narratives) == 2
+    assert all("(Staffordshire (force-wide))" in n for n in narratives)
+    assert not [b for b in at.button if b.label.startswith("Show the other")]  # stays shown
     from spc.ui.briefing import briefing_html
     from spc.ui.data import overview, stamp
 

@@ -89,18 +89,46 @@ def render(ov: Overview, path: str) -> None:
     c1, c2 = st.columns(2)
     _html_button(c1, ov, path, chosen, area, title)
     _pdf_button(c2, path, chosen, area)
-    for r in rows.iter_rows(named=True):
-        st.html(PAGE_BREAK)
-        st.subheader(literal(r["name"]))
-        sd = series_data(path, stamp(path), r["indicator_id"])
-        anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
-        look = Look(r["unit"], r["frequency"], r["target"], r["chart"], r.get("chart_label"))
-        # plotly's own look, as in the HTML download and the PDF (Streamlit's theme costs the
-        # browser a sixth of the page's work, for six charts)
-        st.plotly_chart(figure(path, stamp(path), r["indicator_id"], area, "brief", look),
-                        width="stretch", theme=None, key=f"brief_chart_{r['indicator_id']}")
-        st.html(notes_html(plots.annotation_list(anns, r["frequency"]),
-                           narrative_sentences(ov, path, r["indicator_id"], area)))
+    first, *rest = rows.iter_rows(named=True)
+    _indicator(ov, path, area, first)
+    if rest:
+        _the_others(ov, path, area, rest)
+
+
+def _indicator(ov: Overview, path: str, area: str, r: dict) -> None:
+    """One chosen indicator: its name, its chart, the chart's recorded dates and its narrative."""
+    st.html(PAGE_BREAK)
+    st.subheader(literal(r["name"]))
+    sd = series_data(path, stamp(path), r["indicator_id"])
+    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    look = Look(r["unit"], r["frequency"], r["target"], r["chart"], r.get("chart_label"))
+    # plotly's own look, as in the HTML download and the PDF (Streamlit's theme costs the
+    # browser a sixth of the page's work, for six charts)
+    st.plotly_chart(figure(path, stamp(path), r["indicator_id"], area, "brief", look),
+                    width="stretch", theme=None, key=f"brief_chart_{r['indicator_id']}")
+    st.html(notes_html(plots.annotation_list(anns, r["frequency"]),
+                       narrative_sentences(ov, path, r["indicator_id"], area)))
+
+
+def _show_all() -> None:
+    st.session_state["brief_all"] = True
+
+
+@st.fragment
+def _the_others(ov: Overview, path: str, area: str, rest: list[dict]) -> None:
+    """The chosen indicators after the first, one click away, then drawn for the rest of the
+    session (only this part reruns). The first screen is the summary table and the first chart:
+    the browser's work is mostly the charts (six charts took it two and a half times as long as
+    a bare page drawing one, the first screen takes it one and a half)."""
+    if not st.session_state.get("brief_all"):
+        label = ("Show the other indicator: its chart, recorded dates and narrative" if len(rest) == 1 else
+                 f"Show the other {len(rest)} indicators: their charts, recorded dates and narratives")
+        st.button(label, key="brief_show_all", on_click=_show_all)
+        st.caption("They are in the summary table above, the HTML download and the PDF. "
+                   "Show them before printing this page.")
+        return
+    for r in rest:
+        _indicator(ov, path, area, r)
 
 
 #: Before each indicator: in print, it starts a new page.
