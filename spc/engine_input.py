@@ -170,6 +170,16 @@ def subgroups(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.rechunk()
 
 
+def _charts(frame: pl.DataFrame) -> set[str]:
+    """The chart types of a frame's rows (one compare when, as usual, all rows agree)."""
+    chart = frame["chart"]
+    if chart.is_empty():
+        return set()
+    if (chart == chart[0]).all():
+        return {str(chart[0])}
+    return set(chart.unique().cast(pl.String).to_list())
+
+
 def check(frame: pl.DataFrame) -> pl.DataFrame:
     """Apply the bad-input rules to a frame with its spec columns; drop missing values
     (counted per series in ``n_missing``)."""
@@ -177,21 +187,30 @@ def check(frame: pl.DataFrame) -> pl.DataFrame:
     num, den, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
     proportion = chart_in(["p", "pp"])
     count = chart_in(COUNT_CHARTS - RATIO_CHARTS)
+    # a rule of a chart type that no row has holds everywhere: it is not looked for (and
+    # value is not rewritten) unless such a chart is present
+    present = _charts(frame)
+    has_ratio, has_proportion = bool(present & RATIO_CHARTS), bool(present & {"p", "pp"})
+    has_count = bool(present & (COUNT_CHARTS - RATIO_CHARTS))
+    if has_ratio:
+        _fail_first(frame, [
+            (ratio & num.is_not_null() & den.is_null(), "denominator", "missing denominator"),
+            (ratio & num.is_null() & den.is_not_null(), "numerator", "missing numerator"),
+            (ratio & (den <= 0), "denominator", "expected a positive denominator"),
+            (ratio & (num < 0), "numerator", "expected a count of 0 or more"),
+            *([(proportion & (num > den), "numerator", "numerator above denominator")]
+              if has_proportion else []),
+        ])
+        frame = frame.with_columns(
+            value=pl.when(ratio & num.is_not_null()).then(num / den).otherwise(value))
     _fail_first(frame, [
-        (ratio & num.is_not_null() & den.is_null(), "denominator", "missing denominator"),
-        (ratio & num.is_null() & den.is_not_null(), "numerator", "missing numerator"),
-        (ratio & (den <= 0), "denominator", "expected a positive denominator"),
-        (ratio & (num < 0), "numerator", "expected a count of 0 or more"),
-        (proportion & (num > den), "numerator", "numerator above denominator"),
-    ])
-    frame = frame.with_columns(
-        value=pl.when(ratio & num.is_not_null()).then(num / den).otherwise(value))
-    _fail_first(frame, [
-        (ratio & value.is_not_null() & den.is_null(), "denominator",
-         "this chart needs numerator and denominator"),
-        (count & (value < 0), "value", "expected a count of 0 or more"),
+        *([(ratio & value.is_not_null() & den.is_null(), "denominator",
+            "this chart needs numerator and denominator")] if has_ratio else []),
+        *([(count & (value < 0), "value", "expected a count of 0 or more")]
+          if has_count else []),
         (value.is_infinite() | value.is_nan(), "value", "expected a finite number"),
-        (proportion & (value > 1), "value", "expected a proportion between 0 and 1"),
+        *([(proportion & (value > 1), "value", "expected a proportion between 0 and 1")]
+          if has_proportion else []),
     ])
     missing = value.is_null()
     # values skipped: missing points, or for Xbar and S the measurements not used
