@@ -285,7 +285,10 @@ def _gap_before(frame: pl.DataFrame) -> pl.Series:
     first = frame["_new"].to_numpy()
     starts = np.flatnonzero(first)
     lengths = np.diff(np.r_[starts, len(first)])
-    m_step, d_step = np.diff(month, prepend=month[0]), np.diff(day, prepend=day[0])
+    # steps from the row before (into slices of new arrays: np.diff with prepend copies)
+    m_step, d_step = np.empty_like(month), np.empty_like(day)
+    np.subtract(month[1:], month[:-1], out=m_step[1:])
+    np.subtract(day[1:], day[:-1], out=d_step[1:])
     m_step[starts] = big  # no step into a series' first point
     d_step[starts] = big
     # the grain is one per series: worked out on each series' first row, then spread

@@ -81,15 +81,18 @@ def prepare(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                  else frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col)))
     line = ["_line"] if "_line" in frame.columns else []  # source row, for error messages
     frame = frame.select("series", "period", "value", "numerator", "denominator", *line)
-    if not _ordered(frame):
-        frame = frame.sort("series", "period", maintain_order=True)
     # _sid: an integer id of each series (rows are sorted by series), so later steps compare
     # integers where they would compare names row by row
-    return frame.with_columns(_sid=pl.col("series").rle_id())
+    sid = frame["series"].rle_id()
+    if not _ordered(frame, sid):
+        frame = frame.sort("series", "period", maintain_order=True)
+        sid = frame["series"].rle_id()
+    return frame.with_columns(sid.alias("_sid"))
 
 
-def _ordered(frame: pl.DataFrame) -> bool:
-    """Rows sorted by series and, within a series, by strictly increasing period.
+def _ordered(frame: pl.DataFrame, sid: pl.Series) -> bool:
+    """Rows sorted by series and, within a series, by strictly increasing period (``sid``:
+    the series' ``rle_id``).
 
     Names are compared only where the series changes (one row in sixty for monthly data);
     within a series the periods are compared as the integers behind the dates."""
@@ -97,7 +100,7 @@ def _ordered(frame: pl.DataFrame) -> bool:
         s, p = pl.col("series"), pl.col("period")
         return frame.select(((s > s.shift(1)) | ((s == s.shift(1)) & (p > p.shift(1))))
                             .fill_null(True).all()).item()
-    sid = frame["series"].rle_id().to_numpy()
+    sid = sid.to_numpy()
     new = sid[1:] != sid[:-1]
     day = frame["period"].to_physical().to_numpy()
     if not (new | (day[1:] > day[:-1])).all():
