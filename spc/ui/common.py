@@ -82,6 +82,8 @@ details.spc-expander > summary::-webkit-details-marker { display: none; }
 details.spc-expander > summary::before { content: ""; flex-shrink: 0; width: 0.42em; height: 0.42em; margin: 0 0.3em;
   border-right: 2px solid currentColor; border-bottom: 2px solid currentColor; transform: rotate(-45deg); }
 details.spc-expander[open] > summary::before { transform: rotate(45deg); }
+details.spc-expander[open] > summary { background: rgb(252, 252, 251); border-radius: 0.5rem 0.5rem 0 0; }
+details.spc-expander[open] > div { border-top: 1px solid rgb(220, 216, 212); }
 details.spc-expander > summary:hover { color: rgb(255, 75, 75); }
 details.spc-expander > div { padding: 1rem; }
 details.spc-expander > div > * + * { margin-top: 1rem; }

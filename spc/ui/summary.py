@@ -320,7 +320,7 @@ def dependence_marker(r: dict) -> str:
 def _icon_with_label(svg: str, label: str) -> str:
     """An icon and its words side by side (as `plots.icon_with_label`, in fewer elements: the
     class spc-il of spc.ui.common.CSS lays them out)."""
-    return f'<span class="spc-il">{svg}<span>{escape(label)}</span></span>'
+    return f'<span class="spc-il">{svg}{escape(label)}</span>'
 
 
 def summary_table_html(rows: pl.DataFrame, *, links: bool = True, sparklines: bool = True,
