@@ -294,8 +294,9 @@ def _gap_before(frame: pl.DataFrame) -> pl.Series:
     # the grain is one per series: worked out on each series' first row, then spread
     min_m = np.minimum.reduceat(m_step, starts)
     min_d = np.minimum.reduceat(d_step, starts)
-    head = frame.select(pl.col("frequency").cast(pl.String), pl.col("chart").cast(pl.String)
-                        )[starts]
+    # rows first, then the casts (casting every row's Enum to text cost 0.09 s)
+    head = frame.select("frequency", "chart")[starts].select(
+        pl.col("frequency").cast(pl.String), pl.col("chart").cast(pl.String))
     freq = head["frequency"]
     declared_m = freq.replace_strict(GRAIN_MONTHS, default=0, return_dtype=pl.Int64).to_numpy()
     inferred = freq.is_null().to_numpy()
