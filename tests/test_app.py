@@ -114,7 +114,9 @@ def test_indicator_page_shows_chart_rules_trend_and_comparison(monkeypatch, demo
     at.toggle(key="opt_areas").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Anti-social behaviour incidents"
-    headers = [h.value for h in at.subheader]
+    from test_app_indicator_narrative import headings
+
+    headers = headings(at)
     for heading in ("What the rules found", "Trend and seasonality", "This year against last year",
                     "Across the areas", "Data"):
         assert heading in headers

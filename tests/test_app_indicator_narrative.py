@@ -29,6 +29,14 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def headings(at: AppTest) -> list[str]:
+    """The page's headings under its title, in order: subheaders and the text blocks' <h3>."""
+    found = [h.value for h in at.subheader]
+    for body in (h.proto.body for h in at.html):
+        found += [html.unescape(re.sub(r"<[^>]+>", "", x)) for x in re.findall(r"<h3>(.*?)</h3>", body, re.S)]
+    return found
+
+
 def details(at: AppTest) -> dict[str, str]:
     """The page's analyst details (closed `<details>` in its text blocks): label -> words inside."""
     found = re.findall(r"<details><summary>(.*?)</summary>(.*?)</details>", "".join(h.proto.body for h in at.html),

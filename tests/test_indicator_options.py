@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from auth_support import start as run_app
+from test_app_indicator_narrative import headings
 
 TWO_SIGMA = "Inner warning lines (2 sigma)"
 
@@ -19,7 +20,7 @@ def _names(fig: dict) -> list[str]:
 
 
 def _subheaders(at) -> list[str]:
-    return [h.value for h in at.subheader]
+    return headings(at)
 
 
 def test_two_sigma_lines_come_and_go_with_the_tick(monkeypatch, demo_db) -> None:

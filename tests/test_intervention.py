@@ -187,11 +187,11 @@ def test_pack_and_indicator_page_answer_did_it_work(monkeypatch, demo_db, tmp_pa
     assert "Did the intervention work?" in html and html_text(e["verdict"]) in html
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from test_app_indicator_narrative import page_text, run_app
+    from test_app_indicator_narrative import headings, page_text, run_app
 
     at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
     text = page_text(at)
-    assert "Did the intervention work?" in [s.value for s in at.subheader]
+    assert "Did the intervention work?" in headings(at)
     assert e["verdict"] in text.replace("\\", "")
 
 

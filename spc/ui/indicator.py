@@ -195,14 +195,19 @@ CSS = """<style>
 .spc-ind ul { padding-left: 1.5rem; }
 .spc-ind li { margin: 0.2em 0; padding-left: 0; }
 .spc-ind strong { font-weight: 600; }
-.spc-ind h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; margin: 0 0 1rem 0; padding: 0.25rem 0 0 0; }
+.spc-ind h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; margin: 0 0 1rem 0; padding: 0.4rem 0 0 0; }
 .spc-ind-icon { display: inline-block; flex-shrink: 0; width: 48px; height: 48px; background-repeat: no-repeat;
   background-size: contain; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .spc-ind details[open] > summary { border-bottom: 1px solid rgba(49, 51, 63, 0.1); margin-bottom: 0.5rem; }
 .spc-ind .spc-cap { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); }
 .spc-ind details { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; margin: 0 0 1rem 0; }
 .spc-ind details:last-child { margin-bottom: 0; }
-.spc-ind summary { padding: 0.6rem 1rem; cursor: pointer; font-size: 0.875rem; }
+.spc-ind summary { padding: 0.6rem 1rem; cursor: pointer; font-size: 0.875rem; list-style: none; display: flex;
+  align-items: center; gap: 0.6rem; }
+.spc-ind summary::-webkit-details-marker { display: none; }
+.spc-ind summary::before { content: ""; flex-shrink: 0; width: 0.42em; height: 0.42em; margin: 0 0.3em;
+  border-right: 2px solid currentColor; border-bottom: 2px solid currentColor; transform: rotate(-45deg); }
+.spc-ind details[open] > summary::before { transform: rotate(45deg); }
 .spc-ind summary:hover { color: rgb(255, 75, 75); }
 .spc-ind details > div { padding: 0.25rem 1rem 1rem 1rem; }
 </style>"""
@@ -216,6 +221,11 @@ def _icon(svg: str, label: str) -> str:
     return (f'<span class="spc-icon" style="display:inline-flex;align-items:center;gap:0.4em">'
             f'<span class="spc-ind-icon" role="img" aria-label="{name[1] if name else html.escape(label)}" '
             f'style="background-image:url(\'{uri}\')"></span><span>{html.escape(label)}</span></span>')
+
+
+def _heading(text: str) -> str:
+    """A heading of the page's parts (as `st.subheader` draws one)."""
+    return f"<h3>{text}</h3>"
 
 
 def _para(inner: str) -> str:
@@ -367,8 +377,7 @@ def render(ov: Overview, path: str) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.subheader("What the rules found")
-        found = []
+        found = [_heading("What the rules found")]
         lines = told.get("episodes") or []
         if not lines:
             found.append(_para("No point is beyond normal variation: every change is within the range this "
@@ -392,7 +401,7 @@ def render(ov: Overview, path: str) -> None:
                                       + "."))
         _text(*found)
     with right:
-        st.subheader("Trend and seasonality")
+        _text(_heading("Trend and seasonality"))
         want_expected = st.checkbox("Show the expected range (a few seconds)",
                                     key="opt_expected")
         t = view.get("trend") or {"error": "not computed"}
@@ -438,12 +447,11 @@ def render(ov: Overview, path: str) -> None:
                                f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
                                f"the latest value is {inside} it."))
         _text(*shape)
-        st.subheader("This year against last year")
         yoy = view.get("year_on_year") or {"error": "not computed"}
         if "error" in yoy:
-            _text(_para(f"Not available ({literal(yoy['error'])})."))
+            _text(_heading("This year against last year"), _para(f"Not available ({literal(yoy['error'])})."))
         else:
-            _text(_para(literal(yoy["sentence"])),
+            _text(_heading("This year against last year"), _para(literal(yoy["sentence"])),
                   _caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
                            f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
                            "'Beyond what chance gives' means the difference is larger than normal year-to-year "
@@ -451,8 +459,7 @@ def render(ov: Overview, path: str) -> None:
 
     interventions = view.get("interventions") or []
     if interventions:
-        st.subheader("Did the intervention work?")
-        judged = []
+        judged = [_heading("Did the intervention work?")]
         for item in interventions:
             judged.append(_para(f"<strong>{literal(item['heading'])}.</strong> {literal(item['verdict'])}"))
             if item["year_on_year"]:
@@ -469,12 +476,12 @@ def render(ov: Overview, path: str) -> None:
     # the partnership areas side by side: not the force, and never national context
     local = same_force_areas(path, key, all_points, area)
     if local["area_code"].n_unique() > 1:
-        st.subheader("Across the areas")
+        _text(_heading("Across the areas"))
         # below the fold and the page's largest chart: drawn when asked for, not on every view
         if st.toggle(f"Show the {local['area_code'].n_unique()} partnership areas side by side", key="opt_areas"):
             st.plotly_chart(figure(path, key, ind_id, area, "areas", look), width="stretch", key="small_multiples")
 
-    st.subheader("Data")
+    _text(_heading("Data"))
     table = points.select(
         pl.col("period").alias("Period"), pl.col("value").alias("Value"),
         pl.col("numerator").alias("Numerator"), pl.col("denominator").alias("Denominator"),
