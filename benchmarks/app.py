@@ -57,6 +57,8 @@ DONE_JS = """
   const app = document.querySelector('.stApp');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  // a chart whose plotly code is still loading is a skeleton, not yet a stPlotlyChart
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
   if (text && !document.body.innerText.includes(text)) return false;
   const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
   for (const c of charts) { if (!c.querySelector('.main-svg')) return false; }
