@@ -25,7 +25,7 @@ from spc.charts.run import run
 from spc.charts.sequential import CUSUM_SCALE, EWMA_SCALE, cusum, ewma
 from spc.charts.subgroup import S_SCALE, XBAR_SCALE, s, xbar
 from spc.charts.xmr import SCALE as XMR_SCALE
-from spc.charts.xmr import xmr
+from spc.charts.xmr import xmr, xmr_lines
 
 ChartFn = Callable[[pl.LazyFrame], pl.LazyFrame]
 
@@ -62,6 +62,8 @@ def chart_in(names: frozenset[str] | list[str] | tuple[str, ...]) -> pl.Expr:
 
 def lines(lf: pl.LazyFrame, chart: str) -> pl.LazyFrame:
     """Centre and 1, 2, 3 sigma lines of ``chart`` for every point of ``lf``."""
+    if chart == "xmr":  # the usual chart: its lines are one number per phase
+        return xmr_lines(lf)
     fn, scale = CHARTS[chart]
     return bands(fn(lf), scale)
 

@@ -123,11 +123,13 @@ def _group_means(x: np.ndarray, has: np.ndarray, starts: np.ndarray, lengths: np
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
+def phase_moving_ranges(columns: list[pl.Series]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(MR̄ per phase, NaN where there is none; first row and length of each phase; values as
+    floats) from the columns x, _base, run segment, phase and screen_outliers: see
+    :func:`add_mean_moving_range`."""
     x, base, segment, phase, screen = columns
     n = len(x)
-    if n == 0:
-        return pl.Series([], dtype=pl.Float64)
     values = x.cast(pl.Float64).to_numpy()
     used = base.to_numpy()
     has_x = used & x.is_not_null().to_numpy() if x.null_count() else used
@@ -153,6 +155,13 @@ def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
         kept = has & (mr < np.repeat(SCREEN * means, lengths))
         screened = _group_means(np.where(kept, mr, 0.0), kept, starts, lengths)
         means = screened if screening.all() else np.where(screening[starts], screened, means)
+    return means, starts, lengths, values
+
+
+def _mean_moving_range(columns: list[pl.Series]) -> pl.Series:
+    if len(columns[0]) == 0:
+        return pl.Series([], dtype=pl.Float64)
+    means, _, lengths, _ = phase_moving_ranges(columns)
     out = pl.Series(np.repeat(means, lengths))
     # NaN (no ranges, or ranges that are not numbers) is no line: null
     return out.fill_nan(None) if np.isnan(means).any() else out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from spc.charts._common import XMR_3SIGMA, Scale, add_mean_moving_range, base_only, phase_mean
+from spc.charts._common import (BASE, LINES, PHASE, SEGMENT, XMR_3SIGMA, Scale,
+                                add_mean_moving_range, base_only, phase_mean,
+                                phase_moving_ranges)
 
 SCALE = Scale()
 
@@ -19,6 +22,45 @@ def xmr(lf: pl.LazyFrame) -> pl.LazyFrame:
     lf = add_mean_moving_range(lf.with_columns(centre=phase_mean(base_only(x))), x, "_mrbar")
     return lf.with_columns(_mid=pl.col("centre"),
                            _sigma=pl.col("_mrbar") * (XMR_3SIGMA / 3)).drop("_mrbar")
+
+
+def _lines_per_phase(columns: list[pl.Series]) -> pl.Series:
+    """The seven lines of :func:`xmr` and :func:`spc.charts._common.bands` as a struct: each
+    phase's centre and MR̄ (the same sums as :func:`phase_mean` and
+    :func:`add_mean_moving_range`), its lines worked out once per phase by the same arithmetic
+    and spread over its rows (every line of a phase is one number)."""
+    fields = pl.Struct({c: pl.Float64 for c in LINES})
+    if len(columns[0]) == 0:
+        return pl.Series("_xmr", [], dtype=fields)
+    mrbar, starts, lengths, values = phase_moving_ranges(columns)
+    x, base = columns[0], columns[1].to_numpy()
+    counted = base & x.is_not_null().to_numpy() if x.null_count() else base
+    # phase_mean(base_only(x)): the sum of the counted values (others 0) over their count
+    sums = np.add.reduceat(np.where(counted, values, 0.0) if not counted.all() else values,
+                           starts)
+    counts = lengths - np.diff(np.searchsorted(np.flatnonzero(~counted),
+                                               np.r_[starts, len(values)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    sigma = mrbar * (XMR_3SIGMA / 3)
+    per_phase = {"centre": centre}
+    for k, suffix in ((3, ""), (2, "_2s"), (1, "_1s")):
+        per_phase[f"lower{suffix}"] = centre - k * sigma
+        per_phase[f"upper{suffix}"] = centre + k * sigma
+    out = pl.DataFrame({c: np.repeat(per_phase[c], lengths) for c in LINES})
+    # NaN (no used points or no ranges) is no line: null, as the polars form gave
+    out = out.with_columns(pl.col(c).fill_nan(None) for c in LINES if np.isnan(per_phase[c]).any())
+    return out.to_struct("_xmr")
+
+
+def xmr_lines(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``bands(xmr(lf), SCALE)`` with every line computed once per phase: centre, limits, 2σ
+    and 1σ lines, the columns and bits of the polars form (tests/test_engine_moving_range.py)
+    for a fraction of the passes over the rows."""
+    return lf.with_columns(pl.map_batches(
+        [pl.col("value"), BASE, pl.col(SEGMENT), pl.col(PHASE), pl.col("screen_outliers")],
+        _lines_per_phase, return_dtype=pl.Struct({c: pl.Float64 for c in LINES})).alias("_xmr")
+    ).unnest("_xmr")
 
 
 #: the moving range chart's upper range limit: D4 × MR̄ for ranges of two (Wheeler prints 3.268)
