@@ -446,7 +446,9 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         # the tooltip in words: the period as people say it, the figure, what it shows
         fig.add_scatter(
             x=part["period"].to_list(), y=(part["value"] * scale).to_list(), mode="markers", name=label,
-            marker={"color": ["white" if e else colour for e in excluded], "size": 11 if large else 7,
+            # one colour for the trace unless a point is hollow (a colour per point is slower to draw)
+            marker={"color": ["white" if e else colour for e in excluded] if any(excluded) else colour,
+                    "size": 11 if large else 7,
                     "line": {"color": colour, "width": 2}},
             customdata=[[format_period(p, frequency), format_value(v, unit), hover_rule_text(r, ptype),
                          "<br>Left out of the average and limits" if e else ""]
