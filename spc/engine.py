@@ -339,7 +339,9 @@ def _phases_and_base(frame: pl.DataFrame, rebase: pl.DataFrame, exclude: pl.Data
     new_series = (at("_sid") != at("_sid").shift(1)).fill_null(True)  # see prepare
     # _i: row number, to restore the order after work split by chart type or rule set
     frame = frame.with_columns(_new=new_series, _i=pl.int_range(pl.len(), dtype=pl.Int64))
-    frame = frame.with_columns(_s=at("_new").cum_sum().cast(pl.Int64))
+    # _s: 1-based series number; prepare's _sid numbers the series 0, 1, 2... in row order
+    # (check drops rows, never a whole series), so this is the running count of _new
+    frame = frame.with_columns(_s=at("_sid").cast(pl.Int64) + 1)
     # ids that equal another are the same column, not computed again: without a rebase a
     # phase is its series, without a gap a run segment is its phase
     rebased = rebase.height > 0
@@ -428,7 +430,8 @@ def _limits(frame: pl.DataFrame) -> pl.DataFrame:
     sequential = chart_in(SEQUENTIAL_CHARTS)
     scale = pl.col("multiplier")
     # each fix below rewrites 6 or 7 columns of every row: looked for first, done if needed
-    nan = out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any()).item()
+    # (the XmR lines come without NaN: spc.charts.xmr.xmr_lines makes them null)
+    nan = charts != ["xmr"] and out.select(pl.any_horizontal(pl.col(LINES).is_nan()).any()).item()
     if nan:  # NaN (0/0 when a proportion is 0 or 1 throughout) means no line: null
         out = out.with_columns(pl.col(LINES).fill_nan(None))
     if few:
