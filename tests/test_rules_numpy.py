@@ -70,7 +70,8 @@ def test_numpy_rules_equal_the_polars_rules(seed: int, same_spec: bool) -> None:
     data, specs = _frame_and_specs(seed, 40)
     if same_spec:  # one spec for every series: the spec values are read once, not per row
         one = SeriesSpec(improvement="increase", exclude=(dt.date(2016, 3, 1),),
-                         two_sigma="legacy" if seed % 2 else "current", shift=6, trend=8)
+                         two_sigma="legacy" if seed % 2 else "current",
+                         shift=(6, 2, 9, 7)[seed % 4], trend=(8, 2, 3, 7)[seed % 4])
         specs = dict.fromkeys(specs, one)
     frame = _limited(data, specs)
     want = engine._classify_lazy(frame, ["mdc"])
@@ -82,7 +83,9 @@ def test_numpy_rules_equal_the_polars_rules(seed: int, same_spec: bool) -> None:
     assert point_types(direction, want["_improve"].to_numpy()).equals(want["point_type"])
     # and the frames contain the patterns this is about
     kinds = {c // 100 for c in code.tolist()}
-    assert 0 in kinds and kinds & {3, 4} and kinds & {5, 6} and kinds & {7, 8}
+    assert 0 in kinds and kinds & {3, 4} and kinds & {7, 8}
+    # (2 of 3 ranks below a trend: with trends of 2 or 3 points it is seldom left to show)
+    assert kinds & {5, 6} or (same_spec and seed % 4 in (1, 2))
 
 
 def test_analyse_points_equal_with_either_rules_pass() -> None:

@@ -166,6 +166,30 @@ def _long_runs(x: np.ndarray, first: np.ndarray, min_len: np.ndarray | int
     return starts, offset + np.arange(len(offset))
 
 
+def _long_runs_of(x: np.ndarray, first: np.ndarray, min_len: np.ndarray | int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_long_runs`; with one length for all rows, by sliding windows instead: a row
+    is in a long run when some ``min_len`` rows around it are equal, non-zero and in one
+    window (a few passes over one byte a row, against listing every run's edges)."""
+    if np.ndim(min_len):
+        return _long_runs(x, first, min_len)
+    n, span = len(x), max(int(min_len), 1)
+    same = np.zeros(n, dtype=bool)  # the row continues the run of the row before
+    np.equal(x[1:], x[:-1], out=same[1:])
+    same &= ~first
+    covered = np.zeros(n, dtype=bool)
+    m = n - span + 1
+    if m > 0:
+        ends = x[:m] != 0  # rows j .. j + span − 1 are one run of non-zero x
+        for k in range(1, span):
+            ends &= same[k:m + k]
+        for k in range(span):
+            covered[k:m + k] |= ends
+    rows = np.flatnonzero(covered)
+    starts = rows[~(covered[rows - 1] & same[rows])]  # (row 0 never continues a run)
+    return starts, rows
+
+
 def _at(param: np.ndarray | int | bool, rows: np.ndarray) -> np.ndarray | int | bool:
     """A spec value at ``rows``: per-row arrays are read there, one value for all is itself."""
     return param[rows] if np.ndim(param) else param
@@ -199,10 +223,10 @@ def codes_numpy(value: np.ndarray, centre: np.ndarray, upper: np.ndarray, lower:
     step[1:] = _cmp(level[1:], level[:-1])
     step[first] = 0
     # shift: a run of shift_len or more on one side (a point on the centre line breaks it)
-    _, shift_rows = _long_runs(side, first, shift_len)
+    _, shift_rows = _long_runs_of(side, first, shift_len)
     # trend: trend_len − 1 or more steps one way, and the point before the first step (a step
     # is never a window's first row, so that point is in the window; it may end another run)
-    trend_starts, trend_rows = _long_runs(step, first, trend_len - 1)
+    trend_starts, trend_rows = _long_runs_of(step, first, trend_len - 1)
     trend = np.zeros(n, dtype=np.int8)
     trend[trend_rows] = step[trend_rows]
     before = trend_starts - 1
