@@ -196,6 +196,12 @@ CSS = """<style>
 .spc-ind li { margin: 0.2em 0; padding-left: 0; }
 .spc-ind strong { font-weight: 600; }
 .spc-ind h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; margin: 0 0 1rem 0; padding: 0.4rem 0 0 0; }
+.spc-ind .spc-small { margin: 0 0 1rem 0; }
+.spc-ind-head { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr) minmax(0, 3fr); column-gap: 1rem;
+  row-gap: 1rem; align-items: start; margin: 0 0 1rem 0; }
+@media (max-width: 640px) { .spc-ind-head { grid-template-columns: minmax(0, 1fr); } }
+.spc-ind-metric-label { font-size: 0.875rem; line-height: 1.6; }
+.spc-ind-metric { font-size: 2.25rem; line-height: 1.4; padding-bottom: 0.25rem; }
 .spc-ind-icon { display: inline-block; flex-shrink: 0; width: 48px; height: 48px; background-repeat: no-repeat;
   background-size: contain; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .spc-ind details[open] > summary { border-bottom: 1px solid rgba(49, 51, 63, 0.1); margin-bottom: 0.5rem; }
@@ -296,18 +302,22 @@ def render(ov: Overview, path: str) -> None:
     unit, freq = meta["unit"], meta["frequency"]
     direction = {"increase": "higher is better", "decrease": "lower is better",
                  "neutral": "no better direction (a rise may mean more reporting)"}[s["improvement"] or meta["improvement"]]
-    st.html(f"<div class='spc-small'>{literal(meta['description'])} "
+    # what it is, the latest figure and the two icons (as three columns: a metric and two icons),
+    # then the status: one block with the words that follow, up to the first notice
+    head = [f"<div class='spc-small'>{literal(meta['description'])} "
             f"{literal(s['area_name'])}; {literal(direction)}; "
-            f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>")
-    c1, c2, c3 = st.columns([2, 3, 3])
-    c1.metric(f"Latest ({plots.format_period(s['latest_period'], freq)})", plots.format_value(s["latest_value"], unit))
-    c2.html(_icon(plots.variation_icon_svg(s["variation"], s["improvement"], 48), plots.variation_label(s["variation"])))
-    c3.html(_icon(plots.assurance_icon_svg(s["assurance"], 48), plots.assurance_label(s["assurance"])))
+            f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>",
+            "<div class='spc-ind-head'>"
+            f"<div><div class='spc-ind-metric-label'>Latest ({plots.format_period(s['latest_period'], freq)})</div>"
+            f"<div class='spc-ind-metric'>{html.escape(plots.format_value(s['latest_value'], unit))}</div></div>"
+            f"<div>{_icon(plots.variation_icon_svg(s['variation'], s['improvement'], 48), plots.variation_label(s['variation']))}</div>"
+            f"<div>{_icon(plots.assurance_icon_svg(s['assurance'], 48), plots.assurance_label(s['assurance']))}</div>"
+            "</div>"]
     phases = sd.phases.filter(pl.col("area_code") == area)
     view = stored_view(path, key, ind_id, area, s["latest_period"], freq, dt.date.today())
     told = view["narrative"]
     # narrative sentences name the indicator and area: data, so shown literally
-    top = [f"<h3>{literal(told.get('status') or s.get('status') or '')}</h3>"]
+    top = [*head, f"<h3>{literal(told.get('status') or s.get('status') or '')}</h3>"]
     if told.get("age"):
         age = told["age"][0].upper() + told["age"][1:] + "."
         if told.get("late"):
