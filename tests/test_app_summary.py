@@ -158,8 +158,9 @@ def test_matrix_counts_every_indicator_once_and_each_count_filters_the_table(mon
     shown = [name for t in _tables(at) for name in _names_in_order(t)]
     assert sorted(shown) == sorted(_expected_cell(rows, params)["name"].to_list())
     assert f"Showing **{n}** indicators" in "\n".join(m.value for m in at.markdown)
-    # and one click shows everything again
+    # and one click shows everything again (the police.uk outcomes in their own block, opened)
     next(b for b in at.button if b.label == "Show every indicator").click()
+    at.session_state["summary_outcomes"] = True
     at.run()
     assert len([name for t in _tables(at) for name in _names_in_order(t)]) == rows.height
 
@@ -239,9 +240,13 @@ def test_outcomes_are_one_expandable_block_not_rows_of_the_main_table(monkeypatc
     at = run_app(monkeypatch, demo_db, "summary")
     main = _tables(at)[0]
     assert "Outcome:" not in main
-    label, inside = next((k, v) for k, v in _details(at).items() if "outcome" in k.lower())
     changed = outcomes.filter(pl.col("variation") != "common_cause").height
-    assert f"{outcomes.height} outcome types, {changed} beyond normal variation" in label
+    label = f"Crime outcomes (police.uk): {outcomes.height} outcome types, {changed} beyond normal variation"
+    assert [e.label for e in at.expander if "outcome" in e.label.lower()] == [label]
+    # opened (its table is drawn on opening), it holds every outcome type
+    at = run_app(monkeypatch, demo_db, "summary", summary_outcomes=True)
+    block = next(e for e in at.expander if e.label == label)
+    inside = "".join(h.proto.body for h in block.get("html"))
     assert sorted(_names_in_order(inside)) == sorted(outcomes["name"].to_list())
 
 

@@ -92,3 +92,22 @@ def test_a_new_signal_is_named_on_the_first_screen(laptop, tmp_path):
         _above_the_fold(laptop, item)
         assert "NEW" in item.inner_text()
         laptop.screenshot(path=str(ARTIFACTS / "summary_1366x768_new_signal.png"))
+
+
+def test_the_police_uk_outcomes_open_with_their_table(demo_db, laptop, tmp_path):
+    """The outcomes' block, closed on arrival, shows every outcome type with its icons once opened
+    (its table is drawn on opening)."""
+    outcomes = _names(demo_db, """SELECT i.name FROM result_summary r JOIN indicator i ON i.id = r.indicator_id
+                                  WHERE r.area_code = 'staffordshire' AND i.name LIKE 'Outcome:%'""")
+    assert outcomes
+    with _serve(demo_db, tmp_path / "streamlit.log") as url:
+        _open_summary(laptop, url)
+        laptop.locator("summary", has_text="Crime outcomes (police.uk)").click()
+        table = laptop.locator('[data-testid="stExpander"] table.spc-summary').first
+        table.wait_for(timeout=60_000)
+        settle(laptop)
+        assert sorted(table.locator("a").all_inner_texts()) == sorted(outcomes)
+        # a sparkline, a variation icon and an assurance icon per outcome type, each drawn
+        drawn = table.evaluate("""t => [...t.querySelectorAll('[role=img][aria-label]')].filter(
+            e => getComputedStyle(e).backgroundImage.startsWith('url("data:image/svg+xml') && e.offsetWidth > 0).length""")
+        assert drawn == 3 * len(outcomes)

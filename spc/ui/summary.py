@@ -484,8 +484,8 @@ def render(ov: Overview, path: str) -> None:
 
     Drawn in a few `st.html` blocks (no markdown renderer: the tables are 100 kB of HTML) around
     the widgets: the headline; the first screen (what needs attention, the chance line, the
-    matrix, the late list and the refresh line); then the tables, the outcomes and the help
-    (native <details>, which lays nothing out until opened)."""
+    matrix, the late list and the refresh line); then the main table; the police.uk outcomes in
+    an expander whose table is drawn when it is opened; and the help (a native <details>)."""
     st.title("Indicator summary")
     common.notices(ov)
     areas = _areas(ov)
@@ -531,7 +531,19 @@ def render(ov: Overview, path: str) -> None:
         st.button("Show every indicator", on_click=_clear_matrix_filter, key="summary_clear")
     if view.rows.is_empty():
         st.info(f"No indicators are reported for {literal(names.get(area, area))} with these filters.")
-    st.html(body_html(ov, view, parts, area, codes))
+    tables, rest = body_html(ov, view, parts, area, codes)
+    if tables:
+        st.html(tables)
+    if not view.rows.is_empty() and view.outcomes.height:
+        changed = view.outcomes.filter(pl.col("variation") != "common_cause").height
+        # drawn when opened (a rerun): 28 rows of table that a first view does not show
+        with st.expander(f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, "
+                         f"{changed} beyond normal variation", key="summary_outcomes", on_change="rerun") as box:
+            if box.open:
+                st.html('<div class="spc-md spc-body">' + _caption(
+                    "How many crimes had each outcome recorded in the month (police.uk outcomes data, "
+                    "force-wide). A rise or fall is neither better nor worse in itself.") + parts["outcomes"] + "</div>")
+    st.html(rest)
 
 
 def _caption(text: str) -> str:
@@ -543,21 +555,18 @@ def _details(summary: str, inside: str) -> str:
     return f'<details class="spc-expander"><summary>{summary}</summary><div>{inside}</div></details>'
 
 
-def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: list[str]) -> str:
-    """Everything below the choices, as one HTML block: the main table, the police.uk outcomes
-    (closed), national context, what has no data and 'How to read this page' (closed)."""
-    out = []
+def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: list[str]) -> tuple[str, str]:
+    """Everything below the choices but the police.uk outcomes (an expander of their own between
+    the two), as two HTML blocks: the main table; then national context, what has no data and
+    'How to read this page' (closed)."""
+    tables = ""
     if not view.rows.is_empty():
-        out.append(_caption("Click an indicator for its chart. <strong>Special cause</strong> = a change beyond normal "
-                            "variation (unlikely to be chance). See 'How to read this page' at the bottom."))
+        tables = _caption("Click an indicator for its chart. <strong>Special cause</strong> = a change beyond normal "
+                          "variation (unlikely to be chance). See 'How to read this page' at the bottom.")
         if view.main.height:
-            out.append(parts["main"])
-        if view.outcomes.height:
-            changed = view.outcomes.filter(pl.col("variation") != "common_cause").height
-            out.append(_details(
-                f"Crime outcomes (police.uk): {view.outcomes.height} outcome types, {changed} beyond normal variation",
-                _caption("How many crimes had each outcome recorded in the month (police.uk outcomes data, "
-                         "force-wide). A rise or fall is neither better nor worse in itself.") + parts["outcomes"]))
+            tables += parts["main"]
+        tables = f'<div class="spc-md spc-body">{tables}</div>'
+    out = []
     for name in view.national:
         out.append(f"<h4>{literal(name)} (national context)</h4>")
         out.append(_caption(f"National figures for {literal(name)}, shown beside the force's own for context. "
@@ -572,7 +581,7 @@ def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: li
         out.append(_caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area."))
     out.append(_details("How to read this page", "".join(
         common.markdown_html(text) for text in (common.SPECIAL_CAUSE_HELP, common.ASSURANCE_HELP, CHANCE_HELP))))
-    return '<div class="spc-md spc-body">' + "".join(out) + "</div>"
+    return tables, '<div class="spc-md spc-body">' + "".join(out) + "</div>"
 
 
 CHANCE_HELP = (
