@@ -39,8 +39,8 @@ def _page_html(at: AppTest) -> str:
 
 
 def _html(at: AppTest, marker: str) -> str:
-    """The element of the page whose opening tag carries `marker` (e.g. 'class="spc-matrix"'), with
-    what it holds up to the next element of its kind at its level: the block a reader sees."""
+    """The first element of the page whose opening tag carries `marker` (e.g. 'class="spc-matrix"'),
+    whole, to its closing tag: the block a reader sees."""
     page = _page_html(at)
     start = page.find(marker)
     assert start >= 0, f"nothing on the page contains {marker!r}"
@@ -58,11 +58,6 @@ def _tables(at: AppTest) -> list[str]:
     """Every summary table on the page, in page order (the main one first)."""
     return re.findall(r'<table class="spc-summary".*?</table>', _page_html(at), re.S)
 
-
-def _details(at: AppTest) -> dict[str, str]:
-    """The page's expandable blocks (<details>): label -> what it holds."""
-    return {html.unescape(label): inside for label, inside in re.findall(
-        r'<details class="spc-expander"><summary>(.*?)</summary>(.*?)</details>', _page_html(at), re.S)}
 
 
 def _names_in_order(table: str) -> list[str]:

@@ -142,8 +142,8 @@ def svg_as_images(parts: dict[str, str]) -> tuple[dict[str, str], str]:
 
     `st.html` draws HTML without the markdown renderer (far cheaper for the Summary's tables), but
     its sanitiser keeps HTML elements only: inline SVG would vanish. A picture used many times
-    (the icons) is decoded once, and one inside a closed <details> (the outcomes) only when opened.
-    The SVG's label becomes the box's aria-label and tooltip."""
+    (the icons) is decoded once, and only where it is shown. The SVG's label becomes the box's
+    aria-label and tooltip."""
     rules: dict[str, str] = {}
 
     def box(match: re.Match[str]) -> str:
