@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from auth_support import add_account, button, query, start_signed_in
+from auth_support import add_account, button, query, start, start_signed_in
 from spc.auth import Identity
 from spc.results import compute_results
 from spc.store import connect
 from spc.store.areas import EVERY_AREA, force_scope, setting_scopes
 from spc.ui import data
 from test_app_forces import FORCES, build_store
+from test_app_indicator_narrative import page_text
 
 ANALYST = Identity(name="test.analyst", role="analyst", method="test")
 
@@ -101,8 +102,11 @@ def test_the_analyst_page_offers_the_force_and_saves_it(monkeypatch, store):
     assert query(store, "SELECT area_code, chart FROM series_setting").rows() == [("*:nottinghamshire", "c")]
     after = charts(store)
     assert {a for a, c in after.items() if c == "c"} == force_areas(store, "nottinghamshire")
-    # the page says which scope the setting it shows came from
+    # the page says which scope the setting it shows came from, and so does the Indicator page
     assert any("Overridden for every area of Nottinghamshire Police" in c.value for c in at.caption)
+    page = start(monkeypatch, store, "indicator", force="nottinghamshire", sel_indicator="asb_incidents",
+                 sel_area="gedling")
+    assert "Chart settings for every area of Nottinghamshire Police were changed by test.analyst" in page_text(page)
 
 
 def test_one_force_store_keeps_the_two_scopes(monkeypatch, tmp_path):

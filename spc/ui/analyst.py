@@ -12,8 +12,6 @@ import streamlit as st
 from spc import autocorrelation, plots
 from spc.errors import SpcError
 from spc.auth import Identity
-from spc.store.areas import EVERY_AREA, force_scope
-from spc.store.areas import setting_scopes as scopes_of
 from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
 from spc.ui import common, data, signin
 from spc.ui.data import Overview, series_data, stamp
@@ -93,21 +91,6 @@ def suggestion(points: pl.DataFrame, unit: str, frequency: str) -> dict | None:
             "reason": suggestion_reason(row, unit, frequency)}
 
 
-def setting_scopes(ov: Overview, path: str, area: str) -> dict[str, str]:
-    """The scopes a chart setting for `area` can have, nearest first, as series_setting.area_code
-    to what the page calls it (spc.store.areas.setting_scopes). In a store of many forces, "every area"
-    of one force is offered apart from every area of every force, so one force's analysts do not
-    change another's charts without saying so."""
-    force = data.store_forces(path, stamp(path)).force_of(area) if ov.many_forces else None
-    codes = scopes_of(area, force)
-    names = {area: "this area", EVERY_AREA: "every area of this indicator"}
-    if force:
-        force_names = dict(zip(ov.forces["code"].to_list(), ov.forces["name"].to_list()))
-        names[force_scope(force)] = f"every area of {force_names.get(force, force)}"
-        names[EVERY_AREA] = "every area of this indicator, in every force"
-    return {c: names[c] for c in codes}
-
-
 def render(ov: Overview, path: str) -> None:
     """The analyst page: editable for analysts and admins, read-only (saying why) for everyone else."""
     st.title("Analyst controls")
@@ -127,7 +110,7 @@ def render(ov: Overview, path: str) -> None:
     sd = series_data(path, stamp(path), ind_id)
     summ = ov.summary.filter((pl.col("indicator_id") == ind_id) & (pl.col("area_code") == area))
 
-    scopes = setting_scopes(ov, path, area)
+    scopes = data.setting_scopes(ov, path, area)
     setting = sd.settings.filter(pl.col("area_code").is_in(list(scopes))).sort(
         pl.col("area_code").replace_strict(list(scopes), list(range(len(scopes)))))
     current = setting.row(0, named=True) if setting.height else {}

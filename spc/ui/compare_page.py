@@ -19,7 +19,7 @@ import streamlit as st
 from spc import plots
 from spc.text import literal
 from spc.ui import common
-from spc.ui.data import Overview, reading, series_data, stamp, store_forces
+from spc.ui.data import Overview, series_data, stamp, store_forces
 from spc.ui.indicator import area_populations, choose_indicator
 
 BAND_WORDS = {

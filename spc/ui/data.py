@@ -33,6 +33,8 @@ from spc.auth import sign_in as auth_sign_in
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, transaction
+from spc.store.areas import EVERY_AREA, force_scope
+from spc.store.areas import setting_scopes as scopes_of
 from spc.store.observations import now
 from spc.store.queries import frame, load_areas, load_indicators
 from spc.text import MAX_ANNOTATION_TEXT
@@ -352,6 +354,21 @@ def overview(path: str, key: tuple[int, int] | None, force: str | None = None) -
     last = runs.row(0, named=True) if runs.height else None
     return Overview(indicators, areas, summary, spark, changes, freshness, demo, last, done.height == 2, options,
                     force=force, forces=known.forces, store_areas=known.areas)
+
+
+def setting_scopes(ov: Overview, path: str, area: str) -> dict[str, str]:
+    """The scopes a chart setting for `area` can have, nearest first, as series_setting.area_code
+    to what the page calls it (spc.store.areas.setting_scopes). In a store of many forces, "every area"
+    of one force is offered apart from every area of every force, so one force's analysts do not
+    change another's charts without saying so."""
+    force = store_forces(path, stamp(path)).force_of(area) if ov.many_forces else None
+    codes = scopes_of(area, force)
+    names = {area: "this area", EVERY_AREA: "every area of this indicator"}
+    if force:
+        force_names = dict(zip(ov.forces["code"].to_list(), ov.forces["name"].to_list()))
+        names[force_scope(force)] = f"every area of {force_names.get(force, force)}"
+        names[EVERY_AREA] = "every area of this indicator, in every force"
+    return {c: names[c] for c in codes}
 
 
 def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame,

@@ -16,7 +16,7 @@ from spc import autocorrelation, narrative, plots
 from spc.text import literal
 from spc.ui import common
 from spc.timeliness import data_age
-from spc.ui.data import Overview, series_data, series_views, stamp, store_forces
+from spc.ui.data import Overview, series_data, series_views, setting_scopes, stamp, store_forces
 
 
 def choose_indicator(ov: Overview, *, key_prefix: str = "sel", with_area: bool = True,
@@ -369,9 +369,10 @@ def render(ov: Overview, path: str) -> None:
         chart_name.get(s["chart"], s["chart"])
     under.append(_caption(f"Chart: {literal(chart_text)}. Results computed "
                           f"{common.fmt_time(s['computed_at'])}.{trial}"))
-    overrides = sd.settings.filter(pl.col("area_code").is_in([area, "*"]))
+    scopes = setting_scopes(ov, path, area)
+    overrides = sd.settings.filter(pl.col("area_code").is_in(list(scopes)))
     for o in overrides.iter_rows(named=True):
-        scope = "every area" if o["area_code"] == "*" else "this area"
+        scope = scopes[o["area_code"]]
         under.append(_caption(f"Chart settings for {scope} were changed by {literal(o['author'])} on "
                               f"{common.fmt_time(o['updated_at'])} (see Analyst controls)."))
     warnings = [w for w in (s.get("warnings") or []) if w]
