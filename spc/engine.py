@@ -29,7 +29,7 @@ import polars as pl
 from spc.charts import (CHARTS, LINES, RATIO_CHARTS, SEASONAL_CHARTS, SEQUENTIAL_CHARTS, chart_in,
                         lines)
 from spc.dates import as_date
-from spc.engine_input import SINGLE_SERIES, check, prepare, subgroups
+from spc.engine_input import check, prepare, subgroups
 from spc.errors import SpcError
 from spc.rules import (RULE_SETS, classify, classify_numpy, point_type, point_types,
                        rule_labels)

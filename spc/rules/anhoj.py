@@ -15,7 +15,6 @@ limit stays conservative). Without gaps k = 1 and both are the published rules.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import polars as pl
