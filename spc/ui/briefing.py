@@ -12,7 +12,7 @@ from spc.text import html_text, literal
 from spc.ui import common, data
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import Look, figure, stored_view
-from spc.ui.summary import summary_rows, summary_table_html, svg_as_images
+from spc.ui.summary import summary_rows, summary_table_html
 
 
 def narrative_sentences(ov: Overview, path: str, indicator_id: str, area: str) -> list[str]:
@@ -144,7 +144,7 @@ _CSS = ("<style>.spc-md p.spc-brief-notes { font-size: 0.875rem; color: rgba(49,
 def head_html(rows: pl.DataFrame) -> str:
     """The summary table of the chosen indicators (its icons and sparklines as pictures: st.html
     keeps no inline SVG) and how to read the charts, as one HTML block."""
-    parts, css = svg_as_images({"table": summary_table_html(rows, links=False)})
+    parts, css = common.svg_as_images({"table": summary_table_html(rows, links=False)})
     return (f"<style>{css}</style>{_CSS}<div class='spc-md'>{parts['table']}"
             f"{common.markdown_html(common.SPECIAL_CAUSE_HELP)}</div>")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 
 import streamlit as st
@@ -27,7 +29,7 @@ h2 { font-size: 1.6rem !important; }
 .spc-md h4 { font-size: 1.25rem; font-weight: 600; line-height: 1.2; margin: 0; padding: 0.75rem 0 0 0; }
 .spc-md > :last-child, .spc-md p:last-child { margin-bottom: 0; }
 .spc-md .spc-attention ul, .spc-md .spc-late-list ul { padding-left: 0; }
-/* an icon or sparkline: its picture is a background image (spc.ui.summary.svg_as_images), printed too */
+/* an icon or sparkline: its picture is a background image (svg_as_images), printed too */
 .spc-i { display: inline-block; vertical-align: middle; background-repeat: no-repeat; background-size: contain;
          -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 table.spc-summary { border-collapse: collapse; width: 100%; font-size: 1.0rem; table-layout: fixed; }
@@ -160,3 +162,46 @@ def notices(ov: Overview) -> None:
             f"data was last loaded {fmt_time(fresh.get('newest_data'))}, results were computed "
             f"{fmt_time(fresh.get('oldest_result'))}. Run `spc refresh` (or recompute on the Analyst page) "
             "to bring the charts up to date.", icon="⚠️")
+
+
+_SVG = re.compile(r"<svg\b[^>]*>.*?</svg>", re.S)
+_ATTR = re.compile(r'\b(width|height|aria-label)="([^"]*)"')
+
+
+def svg_as_images(parts: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Every inline SVG in `parts` (name -> HTML) as a labelled box drawn by a CSS background
+    image, and the CSS rules that draw them (one per distinct picture).
+
+    `st.html` draws HTML without the markdown renderer (far cheaper for the Summary's tables), but
+    its sanitiser keeps HTML elements only: inline SVG would vanish. A picture used many times
+    (the icons) is decoded once, and only where it is shown. The SVG's label becomes the box's
+    aria-label and tooltip."""
+    rules: dict[str, str] = {}
+
+    def box(match: re.Match[str]) -> str:
+        svg = match.group(0)
+        attrs = svg_attributes(svg)
+        name = "spc-i-" + hashlib.sha1(svg.encode()).hexdigest()[:12]
+        if name not in rules:
+            data = base64.b64encode(svg.encode()).decode()
+            rules[name] = (f'.{name}{{width:{attrs.get("width", "0")}px;height:{attrs.get("height", "0")}px;'
+                           f'background-image:url("data:image/svg+xml;base64,{data}")}}')
+        label = attrs.get("aria-label", "")
+        return f'<span class="spc-i {name}" role="img" aria-label="{label}" title="{label}"></span>'
+
+    return {k: _SVG.sub(box, v) for k, v in parts.items()}, "".join(rules.values())
+
+
+def svg_attributes(svg: str) -> dict[str, str]:
+    """The width, height and aria-label of an inline SVG's root element."""
+    return dict(_ATTR.findall(svg[:svg.index(">")]))
+
+
+def svg_image(svg: str, css_class: str = "") -> str:
+    """One inline SVG as a labelled box painted by the picture itself (`svg_as_images` for a
+    picture used once; `css_class` sizes the box)."""
+    attrs = svg_attributes(svg)
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    label = attrs.get("aria-label", "")
+    return (f'<span class="spc-i {css_class}" role="img" aria-label="{label}" title="{label}" '
+            f'style="background-image:url(\'{uri}\')"></span>')

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import re
 from typing import Any, NamedTuple
 
 import plotly.graph_objects as go
@@ -221,12 +219,9 @@ CSS = """<style>
 
 def _icon(svg: str, label: str) -> str:
     """`plots.icon_with_label` for `st.html`, which draws no inline SVG: the icon is the same SVG
-    as an image (its accessible name kept), followed by its words."""
-    name = re.search(r'aria-label="([^"]*)"', svg)
-    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    as a picture (its accessible name kept), followed by its words."""
     return (f'<span class="spc-icon" style="display:inline-flex;align-items:center;gap:0.4em">'
-            f'<span class="spc-ind-icon" role="img" aria-label="{name[1] if name else html.escape(label)}" '
-            f'style="background-image:url(\'{uri}\')"></span><span>{html.escape(label)}</span></span>')
+            f'{common.svg_image(svg, "spc-ind-icon")}<span>{html.escape(label)}</span></span>')
 
 
 def _heading(text: str) -> str:

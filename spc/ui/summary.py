@@ -10,10 +10,7 @@ and, on the force's page, national figures as context of their own.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import re
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
@@ -130,34 +127,6 @@ def summary_link(area_code: str, force: str | None = None, **filters: str) -> st
     """The address of the Summary for an area, filtered to one cell of the matrix (with the
     force, in a store of many)."""
     return "?" + urlencode({"page": "summary", "area": area_code, **({"force": force} if force else {}), **filters})
-
-
-_SVG = re.compile(r"<svg\b[^>]*>.*?</svg>", re.S)
-_ATTR = re.compile(r'\b(width|height|aria-label)="([^"]*)"')
-
-
-def svg_as_images(parts: dict[str, str]) -> tuple[dict[str, str], str]:
-    """Every inline SVG in `parts` (name -> HTML) as a labelled box drawn by a CSS background
-    image, and the CSS rules that draw them (one per distinct picture).
-
-    `st.html` draws HTML without the markdown renderer (far cheaper for the Summary's tables), but
-    its sanitiser keeps HTML elements only: inline SVG would vanish. A picture used many times
-    (the icons) is decoded once, and only where it is shown. The SVG's label becomes the box's
-    aria-label and tooltip."""
-    rules: dict[str, str] = {}
-
-    def box(match: re.Match[str]) -> str:
-        svg = match.group(0)
-        attrs = dict(_ATTR.findall(svg[:svg.index(">")]))
-        name = "spc-i-" + hashlib.sha1(svg.encode()).hexdigest()[:12]
-        if name not in rules:
-            data = base64.b64encode(svg.encode()).decode()
-            rules[name] = (f'.{name}{{width:{attrs.get("width", "0")}px;height:{attrs.get("height", "0")}px;'
-                           f'background-image:url("data:image/svg+xml;base64,{data}")}}')
-        label = attrs.get("aria-label", "")
-        return f'<span class="spc-i {name}" role="img" aria-label="{label}" title="{label}"></span>'
-
-    return {k: _SVG.sub(box, v) for k, v in parts.items()}, "".join(rules.values())
 
 
 def _when(r: dict) -> str:
@@ -433,7 +402,7 @@ def summary_parts(path: str, key: tuple[int, int] | None, area: str, priorities:
              "late": late_html(view.late, link)}
     parts.update({f"national:{name}": summary_table_html(context, grouped=False, sparklines=False, force=link)
                   for name, context in view.national.items()})
-    parts, css = svg_as_images(parts)
+    parts, css = common.svg_as_images(parts)
     parts["css"] = f"<style>{css}</style>"
     parts["chance"] = chance_html(chance_figure(view.series))
     return view, parts
@@ -611,11 +580,22 @@ def refresh_html(ov: Overview, area: str, names: dict[str, str]) -> str:
     when = common.fmt_time(last.get("finished_at") or last.get("started_at")) if last else None
     # in a store of many forces, the counts are the chosen force's (its areas and national context)
     where = f"the areas of {literal(ov.force_name or '')}" if ov.many_forces else "all areas"
+    # an import or an analyst's change recomputes results without a run of its own: say so,
+    # rather than date the results by the run before it
+    newest = ov.freshness.get("newest_result")
+    ran = last and (last.get("finished_at") or last.get("started_at"))
+    since = (f" Results were recomputed since, <strong>{common.fmt_time(newest)}</strong>, after an import or "
+             "an analyst's change; what that changed is not marked." if ran and newest and newest > ran else "")
     if last and ov.compared:
         return (f"Last refresh <strong>{when}</strong> ({literal(str(last.get('trigger')))}, "
                 f"{literal(str(last.get('status')))}). Since the refresh before it: "
                 f"<strong>{n_new}</strong> new signal{'s' if n_new != 1 else ''} beyond normal variation across {where}, "
-                f"<strong>{n_here}</strong> for {literal(names.get(area, area))}, marked <strong>NEW</strong> below.")
+                f"<strong>{n_here}</strong> for {literal(names.get(area, area))}, marked <strong>NEW</strong> below."
+                + since)
+    if last and since:
+        return (f"Results computed <strong>{common.fmt_time(newest)}</strong>, after an import or an analyst's "
+                f"change; the first run ({literal(str(last.get('trigger')))}) was {when}. There is no earlier "
+                "refresh to compare with, so nothing is marked as changed.")
     if last:
         return (f"Results computed <strong>{when}</strong> ({literal(str(last.get('trigger')))}). This is the first run, "
                 "so there is no earlier refresh to compare with and nothing is marked as changed.")
