@@ -49,7 +49,10 @@ def store_forces(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def area_forces(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """area_code, force_code: the force each area belongs to (a force: itself; national: no row)."""
+    """area_code, force_code: the force each area belongs to (a force: itself; national: no row).
+    A store from before schema 9, not yet migrated, has no such table: no rows."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'area_force'").fetchall()[0][0]:
+        return pl.DataFrame(schema={"area_code": pl.String, "force_code": pl.String})
     return frame(con, "SELECT area_code, force_code FROM area_force ORDER BY force_code, area_code")
 
 
