@@ -247,7 +247,7 @@ def _counts_page(ov: Overview, path: str, key: Any, ind_id: str, meta: dict, sd,
             pl.col("band").replace_strict(BAND_WORDS, default="–").alias(f"Compared with the other {unit_word}s"),
             *own_chart)
     st.subheader("Ranked table")
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.html(common.frame_html(shown))
 
 
 def _stored_ratio_page(ov: Overview, path: str, ind_id: str, meta: dict, points: pl.DataFrame, win: pl.DataFrame,
@@ -311,4 +311,4 @@ def _stored_ratio_page(ov: Overview, path: str, ind_id: str, meta: dict, points:
         pl.col("band").replace_strict(BAND_WORDS, default="–").alias("Compared with the other areas"),
         pl.col("variation").replace_strict(plots.VARIATION_LABELS, default="–").alias("Latest point on its own chart"))
     st.subheader("Ranked table")
-    st.dataframe(ranked, hide_index=True, width="stretch")
+    st.html(common.frame_html(ranked))
