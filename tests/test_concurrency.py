@@ -50,11 +50,14 @@ while not os.path.exists(stop):
 json.dump({"reads": reads, "errors": errors, "slowest": slowest, "first_error": first_error}, open(out, "w"))
 """
 
-# An analyst saving annotations from the app: each in its own short write transaction.
+# An analyst saving annotations from the app: each in its own short write transaction, from
+# when the `go` file appears (the process is started, and its imports done, beforehand).
 ANNOTATOR = r"""
-import sys, time, datetime as dt
+import os, sys, time, datetime as dt
 from spc.store import connect, transaction
-db, n = sys.argv[1], int(sys.argv[2])
+db, n, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+while not os.path.exists(go):
+    time.sleep(0.01)
 for k in range(n):
     con = connect(db, wait_seconds=30)
     try:
@@ -109,9 +112,14 @@ def test_app_reads_and_annotations_during_a_refresh(site):
     while not ready.exists():
         assert reader.poll() is None and time.monotonic() < deadline, "the reader did not start reading"
         time.sleep(0.05)
+    go = tmp_path / "annotate-now"
+    annotator = subprocess.Popen([sys.executable, "-c", ANNOTATOR, str(db), "4", str(go)], cwd=ROOT, env=env)
     refresh = _refresh_process(db, sources, tmp_path, log, pause=1.5)
-    _wait_for_event(log, "computed", refresh)
-    annotator = subprocess.Popen([sys.executable, "-c", ANNOTATOR, str(db), "4"], cwd=ROOT, env=env)
+    # the analyst saves while the refresh holds its write open: the saves wait for it, then land.
+    # (An annotation landing between the refresh's copy and its write makes it compute again:
+    # test_refresh covers that; here it would make the test depend on the machine's timing.)
+    _wait_for_event(log, "test_pause", refresh)
+    go.touch()
     stdout, stderr = refresh.communicate(timeout=180)
     assert annotator.wait(timeout=120) == 0
     time.sleep(0.5)
@@ -119,14 +127,13 @@ def test_app_reads_and_annotations_during_a_refresh(site):
     assert reader.wait(timeout=60) == 0
     reads = json.loads(out.read_text())
 
+    # the refresh succeeded and found the signal
+    assert refresh.returncode == 3, (stderr, [r["event"] for r in read_log(log)])
+    assert json.loads(stdout)["new_concerns"][0]["first_period"] == month(-1).isoformat()
     assert reads["errors"] == 0, reads["first_error"]
     assert reads["reads"] > 20
     # the reads that met the 1.5-second write waited for it instead of failing
     assert reads["slowest"] >= 1.0
-    # the refresh either committed on its first attempt or, when an annotation landed between its
-    # copy and its write, recomputed on a fresh copy; either way it succeeded and found the signal
-    assert refresh.returncode == 3, stderr
-    assert json.loads(stdout)["new_concerns"][0]["first_period"] == month(-1).isoformat()
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM annotation WHERE author = 'analyst'").fetchall()[0][0] == 4
