@@ -107,6 +107,12 @@ def test_the_analyst_page_offers_the_force_and_saves_it(monkeypatch, store):
     page = start(monkeypatch, store, "indicator", force="nottinghamshire", sel_indicator="asb_incidents",
                  sel_area="gedling")
     assert "Chart settings for every area of Nottinghamshire Police were changed by test.analyst" in page_text(page)
+    # the audit trail names the scope in words too
+    at.session_state["page"] = "audit"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    trail = at.dataframe[0].value
+    assert "every area of Nottinghamshire Police" in trail["area_code"].tolist()
 
 
 def test_one_force_store_keeps_the_two_scopes(monkeypatch, tmp_path):
