@@ -30,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from spc.errors import SpcError
+from spc.store.areas import area_forces
 from spc.store.queries import frame, load_indicators
 from spc.text import html_text
 
@@ -88,11 +89,9 @@ def _force_of(mem, areas: pl.DataFrame, area: str) -> str | None:
         return area
     if areas.filter(pl.col("code") == area)["type"].to_list() == ["national"]:
         return None
-    has = mem.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'area_force'").fetchall()[0][0]
-    if has:
-        found = mem.execute("SELECT force_code FROM area_force WHERE area_code = ?", [area]).fetchall()
-        if found:
-            return found[0][0]
+    found = area_forces(mem).filter(pl.col("area_code") == area)["force_code"]  # none before schema 9
+    if found.len():
+        return found[0]
     return forces[0] if len(forces) == 1 else None
 
 

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from spc.narrative.episodes import episode_sentence
+from spc.store.areas import area_forces
 from spc.store.queries import frame
 from spc.text import markdown_file as md
 from spc.timeliness import DEFAULT_LAG, data_age, periods_between, publication_lag, shift_periods
@@ -29,11 +30,9 @@ def area_labels(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     force's series; otherwise the area's own name."""
     areas = frame(con, "SELECT code AS area_code, name AS area, type FROM area")
     forces = areas.filter(pl.col("type") == "force")
-    has_table = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'area_force'"
-                            ).fetchall()[0][0]
-    if forces.height <= 1 or not has_table:
+    if forces.height <= 1:
         return areas.select("area_code", "area")
-    owner = frame(con, "SELECT area_code, force_code FROM area_force").join(
+    owner = area_forces(con).join(
         forces.select(force_code="area_code", force_name="area"), on="force_code", how="inner")
     return (areas.join(owner, on="area_code", how="left")
             .with_columns(area=pl.when(pl.col("force_name").is_not_null() & (pl.col("type") != "force"))

@@ -252,9 +252,8 @@ def _settings_form(path: str, ind_id: str, area: str, meta: dict, sd, current: d
                                max_chars=MAX_REASON)
         saved = st.form_submit_button("Save settings and recompute")
     if saved:
-        code = scope
-        _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({scopes[code]}).",
-               lambda: data.save_setting(path, who, ind_id, code, reason, chart=chart, improvement=improvement,
+        _apply(path, ind_id, f"Saved chart settings for {meta['name']} ({scopes[scope]}).",
+               lambda: data.save_setting(path, who, ind_id, scope, reason, chart=chart, improvement=improvement,
                                          shift=int(shift), trend=int(trend), two_sigma=two_sigma,
                                          screen_outliers=bool(screen), rule_set=rule_set,
                                          baseline_points=int(baseline) if baseline >= 2 else None,

@@ -33,7 +33,7 @@ from spc.auth import sign_in as auth_sign_in
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, transaction
-from spc.store.areas import EVERY_AREA, force_scope
+from spc.store.areas import EVERY_AREA, area_forces, force_scope
 from spc.store.areas import setting_scopes as scopes_of
 from spc.store.observations import now
 from spc.store.queries import frame, load_areas, load_indicators
@@ -215,19 +215,13 @@ class Forces:
         return [c for c in self.areas["code"].to_list() if c in mine or c in national]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
 def read_forces(con: duckdb.DuckDBPyConnection) -> Forces:
     """The store's forces and each area's force (spc.store area_force, schema 9). A store from
     before schema 9 holds one force: every area but the national ones is that force's."""
     areas = load_areas(con)
     forces = areas.filter(pl.col("type") == "force").select("code", "name").sort("name", "code")
     schema = {"area_code": pl.String, "force_code": pl.String}
-    rows = (frame(con, "SELECT area_code, force_code FROM area_force") if _has_table(con, "area_force")
-            else pl.DataFrame(schema=schema))
+    rows = area_forces(con)  # none before schema 9
     own = forces.select(area_code="code", force_code="code")
     if forces.height == 1:  # every local area is the one force's, whether or not a row says so
         own = areas.filter(pl.col("type") != "national").select(
