@@ -39,7 +39,7 @@ def headings(at: AppTest) -> list[str]:
 
 def details(at: AppTest) -> dict[str, str]:
     """The page's analyst details (closed `<details>` in its text blocks): label -> words inside."""
-    found = re.findall(r"<details><summary>(.*?)</summary>(.*?)</details>", "".join(h.proto.body for h in at.html),
+    found = re.findall(r"<details[^>]*><summary>(.*?)</summary>(.*?)</details>", "".join(h.proto.body for h in at.html),
                        re.S)
     return {html.unescape(label): html_text(inner) for label, inner in found}
 

@@ -124,6 +124,12 @@ def markdown_html(text: str) -> str:
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
     return "<p>" + re.sub(r"\*(.+?)\*", r"<em>\1</em>", text) + "</p>"
 
+def details_html(summary: str, inside: str) -> str:
+    """A closed block a reader can open (an analyst's detail, the help), drawn as Streamlit's
+    expander is, for `st.html` (common.CSS's details.spc-expander)."""
+    return f'<details class="spc-expander"><summary>{summary}</summary><div>{inside}</div></details>'
+
+
 def setup_page() -> None:
     """Styles shared by every page: through `st.html` (a style-only block, laid out nowhere), not
     `st.markdown`, whose renderer parses the 4 kB of CSS as markdown and HTML on every view."""

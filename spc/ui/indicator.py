@@ -202,18 +202,9 @@ CSS = """<style>
 .spc-ind-metric { font-size: 2.25rem; line-height: 1.4; padding-bottom: 0.25rem; }
 .spc-ind-icon { display: inline-block; flex-shrink: 0; width: 48px; height: 48px; background-repeat: no-repeat;
   background-size: contain; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-.spc-ind details[open] > summary { border-bottom: 1px solid rgba(49, 51, 63, 0.1); margin-bottom: 0.5rem; }
 .spc-ind .spc-cap { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); }
-.spc-ind details { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; margin: 0 0 1rem 0; }
+.spc-ind details { margin: 0 0 1rem 0; }
 .spc-ind details:last-child { margin-bottom: 0; }
-.spc-ind summary { padding: 0.6rem 1rem; cursor: pointer; font-size: 0.875rem; list-style: none; display: flex;
-  align-items: center; gap: 0.6rem; }
-.spc-ind summary::-webkit-details-marker { display: none; }
-.spc-ind summary::before { content: ""; flex-shrink: 0; width: 0.42em; height: 0.42em; margin: 0 0.3em;
-  border-right: 2px solid currentColor; border-bottom: 2px solid currentColor; transform: rotate(-45deg); }
-.spc-ind details[open] > summary::before { transform: rotate(45deg); }
-.spc-ind summary:hover { color: rgb(255, 75, 75); }
-.spc-ind details > div { padding: 0.25rem 1rem 1rem 1rem; }
 </style>"""
 
 
@@ -237,11 +228,6 @@ def _para(inner: str) -> str:
 def _caption(inner: str) -> str:
     """A paragraph drawn as `st.caption` draws one."""
     return f"<p class='spc-cap'>{inner}</p>"
-
-
-def _details(summary: str, inner: str) -> str:
-    """An analyst's detail, closed until opened (as `st.expander(expanded=False)`)."""
-    return f"<details><summary>{summary}</summary><div>{inner}</div></details>"
 
 
 def _text(*parts: str) -> list[str]:
@@ -374,7 +360,7 @@ def render(ov: Overview, path: str) -> None:
     if warnings:
         under.append(_caption("Notes: " + "; ".join(literal(w) for w in warnings) + "."))
     if s.get("acf1") is not None:
-        under.append(_details(
+        under.append(common.details_html(
             "Month-to-month dependence (analyst detail)",
             _para(f"{literal(autocorrelation.detail(s['acf1'], s.get('acf1_basis')))} (latest phase). Where it is "
                   "material, the Analyst controls offer an XmR chart allowing for it (residuals from an AR(1) "
@@ -429,7 +415,7 @@ def render(ov: Overview, path: str) -> None:
                                    f"<strong>{literal(t['direction'])}</strong>{size}."))
             detail = narrative.trend_detail(t)
             if detail:
-                shape.append(_details(
+                shape.append(common.details_html(
                     "Analyst detail: the trend tests",
                     _para(f"{literal(detail)}. Theil-Sen slope with the Mann-Kendall test, its variance widened "
                           "for how each value follows the last; a step in level is named instead when "
@@ -471,7 +457,7 @@ def render(ov: Overview, path: str) -> None:
             if item["year_on_year"]:
                 judged.append(_para(f"Against the same period the year before: {literal(item['year_on_year'])}"))
             if item["detail"]:
-                judged.append(_details(
+                judged.append(common.details_html(
                     "How this was judged (analyst detail)",
                     _para(literal(item["detail"]) + ". The prediction is the trend and season of the "
                           "three years before the intervention carried forward; the difference is judged "

@@ -519,11 +519,6 @@ def _caption(text: str) -> str:
     return f'<p class="spc-caption">{text}</p>'
 
 
-def _details(summary: str, inside: str) -> str:
-    """A closed expandable block, drawn like Streamlit's expander."""
-    return f'<details class="spc-expander"><summary>{summary}</summary><div>{inside}</div></details>'
-
-
 def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: list[str]) -> tuple[str, str]:
     """Everything below the choices but the police.uk outcomes (an expander of their own between
     the two), as two HTML blocks: the main table; then national context, what has no data and
@@ -548,7 +543,7 @@ def body_html(ov: Overview, view: SummaryView, parts: dict, area: str, codes: li
     local_only = ov.indicators.filter(~pl.col("local")).height
     if area != codes[0] and local_only:
         out.append(_caption(f"{local_only} indicators are reported force-wide only and are not shown for a single area."))
-    out.append(_details("How to read this page", "".join(
+    out.append(common.details_html("How to read this page", "".join(
         common.markdown_html(text) for text in (common.SPECIAL_CAUSE_HELP, common.ASSURANCE_HELP, CHANCE_HELP))))
     return tables, '<div class="spc-md spc-body">' + "".join(out) + "</div>"
 
