@@ -55,6 +55,16 @@ def recompute(db: Path) -> None:
         con.close()
 
 
+def save_chart_setting(at, scope: str, chart: str, reason: str) -> None:
+    """On the Analyst controls: apply `chart` to `scope` with `reason`, as an analyst would."""
+    at.radio(key="set_scope").set_value(scope)
+    at.selectbox(key="set_chart").set_value(chart)
+    at.text_input(key="set_reason").input(reason)
+    button(at, "Save settings and recompute").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_scopes_nearest_first():
     assert setting_scopes("gedling", "nottinghamshire") == ["gedling", "*:nottinghamshire", "*"]
     assert setting_scopes("E92000001", None) == ["E92000001", "*"]  # national: no force
@@ -93,12 +103,7 @@ def test_the_analyst_page_offers_the_force_and_saves_it(monkeypatch, store):
     scope = at.radio(key="set_scope")
     assert scope.options == ["this area", "every area of Nottinghamshire Police",
                       "every area of this indicator, in every force"]
-    scope.set_value(force_scope("nottinghamshire"))
-    at.selectbox(key="set_chart").set_value("c")
-    at.text_input(key="set_reason").input("Counts: a c chart for the force")
-    button(at, "Save settings and recompute").click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    save_chart_setting(at, force_scope("nottinghamshire"), "c", "Counts: a c chart for the force")
     assert query(store, "SELECT area_code, chart FROM series_setting").rows() == [("*:nottinghamshire", "c")]
     after = charts(store)
     assert {a for a, c in after.items() if c == "c"} == force_areas(store, "nottinghamshire")
@@ -122,10 +127,5 @@ def test_one_force_store_keeps_the_two_scopes(monkeypatch, tmp_path):
                          sel_area="city-of-london")
     scope = at.radio(key="set_scope")
     assert scope.options == ["this area", "every area of this indicator"]
-    scope.set_value(EVERY_AREA)
-    at.selectbox(key="set_chart").set_value("c")
-    at.text_input(key="set_reason").input("Counts")
-    button(at, "Save settings and recompute").click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    save_chart_setting(at, EVERY_AREA, "c", "Counts")
     assert query(single, "SELECT area_code, chart FROM series_setting").rows() == [("*", "c")]
