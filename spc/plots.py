@@ -358,6 +358,12 @@ def sparkline(points: pl.DataFrame, unit: str = "", frequency: str | None = None
 # --------------------------------------------------------------------------------------------
 
 
+#: Axes drawn inside the figure's own margins. Streamlit's chart theme turns on plotly's
+#: `automargin`, which lays the chart out, measures its labels and draws it again: about a third
+#: of the control chart's drawing time in the browser (issue 14). Its margins fit the labels.
+AXES = {"automargin": False}
+
+
 def _phase_lines(fig: go.Figure, points: pl.DataFrame, column: str, scale: float, *, name: str,
                  dash: str, colour: str, width: float, row: int | None = None, col: int | None = None,
                  showlegend: bool = True, spans: pl.DataFrame | None = None) -> None:
@@ -502,20 +508,23 @@ def control_chart(points: pl.DataFrame, *, title: str = "", unit: str = "",
         fig.update_xaxes(range=[first - pad, last + pad])
     if moving_range:
         _moving_range_panel(fig, points, unit=unit, frequency=frequency, large=large, row=2)
+    y_title = literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)
     fig.update_layout(
         title={"text": literal(title), "font": {"size": base + 4}} if title else None,
         height=height + mr_px + gap_px, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
-        paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 40},
+        # room for the y-axis titles inside fixed margins (see AXES below)
+        paper_bgcolor="white", margin={"l": 72 if y_title or moving_range else 60, "r": 20,
+                                       "t": 70 if title else 40, "b": 40},
         # under the chart (both panels' entries when the moving range is drawn too); a narrow
         # screen wraps it into more lines, and the figure grows for them
         legend={"orientation": "h", "yanchor": "top", "y": -0.12 * (height - 80) / (height + mr_px + gap_px - 80),
                 "font": {"size": base - 4}},
         hovermode="closest",
     )
-    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **_period_ticks(first, last, frequency))
+    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **AXES, **_period_ticks(first, last, frequency))
+    fig.update_yaxes(**AXES)
     fig.update_yaxes(gridcolor="#EEEEEE", linecolor="#999", ticksuffix="%" if unit == "%" else "",
-                     title={"text": literal(statistic) if statistic else ("" if unit in ("%", "count") else unit)},
-                     **panel1)
+                     title={"text": y_title}, **panel1)
     if limits_note:
         # a non-default choice of limits is part of what the chart says
         fig.add_annotation(text=literal(limits_note), xref="paper", yref="y domain", x=1, y=1.02, xanchor="right",
@@ -576,11 +585,12 @@ def moving_range_chart(points: pl.DataFrame, *, unit: str = "", height: int = 26
     base = 18 if large else 12
     # the legend sits on the right, so a short chart (the briefing pack's) keeps its plot area
     fig.update_layout(height=height, font={"family": _FONT, "size": base - 2}, plot_bgcolor="white",
-                      paper_bgcolor="white", margin={"l": 60, "r": 20, "t": 26, "b": 24},
+                      paper_bgcolor="white", margin={"l": 72, "r": 20, "t": 26, "b": 24},
                       legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": base - 5}},
                       title={"text": "Moving range chart", "font": {"size": base - 2}})
-    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside",
+    fig.update_xaxes(showgrid=False, linecolor="#999", ticks="outside", **AXES,
                      **_period_ticks(mr["period"].min(), mr["period"].max(), frequency))
+    fig.update_yaxes(**AXES)
     return fig
 
 
@@ -685,6 +695,6 @@ def small_multiples(points: pl.DataFrame, *, unit: str = "", columns: int = 5, h
                       margin={"l": 40, "r": 10, "t": 60 if title else 40, "b": 30},
                       title={"text": literal(title)} if title else None)
     fig.update_annotations(font_size=14)
-    fig.update_xaxes(showgrid=False, tickformat="%Y", nticks=4)
-    fig.update_yaxes(gridcolor="#F0F0F0", nticks=4)
+    fig.update_xaxes(showgrid=False, tickformat="%Y", nticks=4, **AXES)
+    fig.update_yaxes(gridcolor="#F0F0F0", nticks=4, **AXES)
     return fig

@@ -136,3 +136,16 @@ def test_small_multiples_has_one_panel_per_area():
     frames = [pts.with_columns(area_name=pl.lit(name)) for name in ("Tamworth", "Stafford", "Lichfield")]
     fig = plots.small_multiples(pl.concat(frames))
     assert [a.text for a in fig.layout.annotations] == ["Tamworth", "Stafford", "Lichfield"]
+
+
+def test_axes_keep_fixed_margins_that_fit_their_titles():
+    """Streamlit's chart theme turns on plotly's automargin, which draws a chart twice in the
+    browser (issue 14); the charts turn it off, so their own margins must hold the axis titles."""
+    pts = _points([10.0, 11, 9, 12, 10, 11, 30, 10, 9, 11, 10, 12, 11, 10])
+    for fig in (plots.control_chart(pts, unit="minutes", moving_range=True), plots.control_chart(pts, unit="%"),
+                plots.moving_range_chart(pts, unit="minutes")):
+        layout = fig.to_plotly_json()["layout"]
+        axes = [k for k in layout if k.startswith(("xaxis", "yaxis"))]
+        assert axes and all(layout[k].get("automargin") is False for k in axes)
+        titled = any((layout[k].get("title") or {}).get("text") for k in axes if k.startswith("yaxis"))
+        assert layout["margin"]["l"] >= (72 if titled else 60)

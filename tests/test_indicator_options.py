@@ -64,3 +64,35 @@ def test_per_1000_from_the_page_changes_the_chart_and_the_data_table(monkeypatch
     at.toggle(key="opt_per_1000").set_value(False).run()
     assert "Per 1,000 residents" not in at.dataframe[0].value.columns
     assert _control(at)["layout"]["yaxis"]["title"]["text"] != "per 1,000 residents"
+
+
+def _page_text(at) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", "\n".join(h.proto.body for h in at.html)))
+
+
+def test_the_expected_range_is_made_when_asked_for_under_the_trend(monkeypatch, demo_db) -> None:
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="calls_999_answered_10s")
+    assert "Expected range" not in _page_text(at)  # a model fit of seconds: not on every view
+    headers = _subheaders(at)
+    assert headers.index("Trend and seasonality") < headers.index("This year against last year")
+    at.checkbox(key="opt_expected").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _page_text(at)
+    assert "Expected range" in text
+    # said between the trend's words and the year-on-year comparison, whatever the fit's outcome
+    assert text.index("Long-term trend") < text.index("Expected range") < text.index("This year against last year")
+    assert _subheaders(at) == headers
+
+
+def test_the_options_sit_in_one_row_target_before_rates(monkeypatch, demo_db) -> None:
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="calls_999_answered_10s")
+    boxes = [b.key for b in at.checkbox]
+    assert boxes.index("opt_two_sigma") < boxes.index("opt_target")
+    at = run_app(monkeypatch, demo_db, "indicator", sel_indicator="asb_incidents", sel_area="stoke-on-trent",
+                 opt_per_1000=True)
+    # on the rates there is no target to offer (the target is a count's); the toggle is still there
+    assert not [b for b in at.checkbox if b.key == "opt_target"]
+    assert at.toggle(key="opt_per_1000").value

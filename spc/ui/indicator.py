@@ -245,17 +245,23 @@ def chart_panel(path: str, key: Any, ind_id: str, area: str, look: Look, target_
     options (2-sigma lines, target, per 1,000 residents): a fragment, so ticking an option redraws these alone,
     not the whole page. 'Per 1,000 residents' changes the data table too: turning it redraws the
     page (`drawn_per_1000` is the value the page was drawn with)."""
-    o1, o2, o3, _ = st.columns([2, 2, 2, 2])
-    two_sigma = o1.checkbox("Show 2-sigma lines", key="opt_two_sigma",
-                            help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' rule.")
-    per_1000 = has_pop and o3.toggle("Per 1,000 residents", key="opt_per_1000",
-                                     help="The counts divided by the area's resident population, times 1,000.")
-    if per_1000 != drawn_per_1000:
-        st.rerun()  # the whole page: the data table and its download have the rates too
+    # one row of options: a flex row is one element where columns are five (each costs the browser)
+    options = st.container(horizontal=True, gap="large")
+    two_sigma = options.checkbox("Show 2-sigma lines", key="opt_two_sigma",
+                                 help="Inner lines two-thirds of the way to the process limits, used by the '2 of 3' "
+                                      "rule.")
+    # the toggle's value this run (a click is in session state before the widget is drawn): no
+    # target is offered on the rates, and the target's box comes before the toggle in the row
+    per_1000 = has_pop and bool(st.session_state.get("opt_per_1000", False))
     show_target = False
     if look.target is not None and not per_1000:
-        show_target = o2.checkbox(f"Show target ({plots.format_value(look.target, look.unit)})", key="opt_target",
-                                  help=f"Source: {literal(target_source or 'catalogue')}. A reference, not the judgement.")
+        show_target = options.checkbox(f"Show target ({plots.format_value(look.target, look.unit)})",
+                                       key="opt_target", help=f"Source: {literal(target_source or 'catalogue')}. "
+                                                              "A reference, not the judgement.")
+    per_1000 = has_pop and options.toggle("Per 1,000 residents", key="opt_per_1000",
+                                          help="The counts divided by the area's resident population, times 1,000.")
+    if per_1000 != drawn_per_1000:
+        st.rerun()  # the whole page: the data table and its download have the rates too
     if per_1000:
         look = Look(PER_1000, look.frequency, None, look.chart, None)
     st.plotly_chart(figure(path, key, ind_id, area, "control", look, two_sigma, show_target, per_1000),
@@ -393,13 +399,9 @@ def render(ov: Overview, path: str) -> None:
                                       + "."))
         _text(*found)
     with right:
-        _text(_heading("Trend and seasonality"))
-        want_expected = st.checkbox("Show the expected range (a few seconds)",
-                                    key="opt_expected")
         t = view.get("trend") or {"error": "not computed"}
         se = view.get("season") or {"error": "not computed"}
-        ex = expected_panel(path, key, ind_id, area, points) if want_expected else {"error": "not requested"}
-        shape = []
+        shape = [_heading("Trend and seasonality")]
         if "error" in t:
             shape.append(_para(f"Long-term trend: not available ({literal(t['error'])})."))
         else:
@@ -433,25 +435,34 @@ def render(ov: Overview, path: str) -> None:
                 strength = se.get("seasonal_strength") or 0.0
                 shape.append(_para(f"<strong>Seasonality</strong>: {word} (strength {strength:.2f} on a 0 to 1 "
                                    "scale). The control chart is not seasonally adjusted."))
-        if "error" not in ex and ex.get("lower") is not None:
-            inside = "inside" if ex.get("within") else "outside"
-            shape.append(_para(f"<strong>Expected range</strong> for the latest point, given the trend and season: "
-                               f"{plots.format_value(ex['lower'], unit)} to {plots.format_value(ex['upper'], unit)}; "
-                               f"the latest value is {inside} it."))
         _text(*shape)
+        # a model fit that takes seconds: offered under what it adds to, made only when asked for
+        after = []
+        if st.checkbox("Show the expected range (a few seconds)", key="opt_expected"):
+            ex = expected_panel(path, key, ind_id, area, points)
+            if "error" in ex:
+                after.append(_para(f"Expected range: not available ({literal(ex['error'])})."))
+            elif ex.get("lower") is not None:
+                inside = "inside" if ex.get("within") else "outside"
+                after.append(_para(f"<strong>Expected range</strong> for the latest point, given the trend and season: "
+                                   f"{plots.format_value(ex['lower'], unit)} to "
+                                   f"{plots.format_value(ex['upper'], unit)}; the latest value is {inside} it."))
         yoy = view.get("year_on_year") or {"error": "not computed"}
+        after.append(_heading("This year against last year"))
         if "error" in yoy:
-            _text(_heading("This year against last year"), _para(f"Not available ({literal(yoy['error'])})."))
+            after.append(_para(f"Not available ({literal(yoy['error'])})."))
         else:
-            _text(_heading("This year against last year"), _para(literal(yoy["sentence"])),
-                  _caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
-                           f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
-                           "'Beyond what chance gives' means the difference is larger than normal year-to-year "
-                           "variation."))
+            after += [_para(literal(yoy["sentence"])),
+                      _caption(f"{yoy['current_start']:%b %Y} to {yoy['current_end']:%b %Y} against "
+                               f"{yoy['previous_start']:%b %Y} to {yoy['previous_end']:%b %Y}. "
+                               "'Beyond what chance gives' means the difference is larger than normal "
+                               "year-to-year variation.")]
+        _text(*after)
 
     interventions = view.get("interventions") or []
+    judged = []  # gathered with the next heading into one block
     if interventions:
-        judged = [_heading("Did the intervention work?")]
+        judged.append(_heading("Did the intervention work?"))
         for item in interventions:
             judged.append(_para(f"<strong>{literal(item['heading'])}.</strong> {literal(item['verdict'])}"))
             if item["year_on_year"]:
@@ -462,18 +473,17 @@ def render(ov: Overview, path: str) -> None:
                     _para(literal(item["detail"]) + ". The prediction is the trend and season of the "
                           "three years before the intervention carried forward; the difference is judged "
                           "against what chance gives for a series that moves like this one.")))
-        _text(*judged)
 
     all_points = sd.points
     # the partnership areas side by side: not the force, and never national context
     local = same_force_areas(path, key, all_points, area)
     if local["area_code"].n_unique() > 1:
-        _text(_heading("Across the areas"))
+        judged = _text(*judged, _heading("Across the areas"))
         # below the fold and the page's largest chart: drawn when asked for, not on every view
         if st.toggle(f"Show the {local['area_code'].n_unique()} partnership areas side by side", key="opt_areas"):
             st.plotly_chart(figure(path, key, ind_id, area, "areas", look), width="stretch", key="small_multiples")
 
-    _text(_heading("Data"))
+    _text(*judged, _heading("Data"))
     table = points.select(
         pl.col("period").alias("Period"), pl.col("value").alias("Value"),
         pl.col("numerator").alias("Numerator"), pl.col("denominator").alias("Denominator"),
