@@ -23,14 +23,14 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
 import polars as pl
 
 from spc.errors import SpcError
-from spc.store.areas import area_forces
+from spc.store.areas import area_forces, covers
 from spc.store.queries import frame, load_indicators
 from spc.text import html_text
 
@@ -79,6 +79,7 @@ class _Data:
     period: dt.date
     as_of: dt.date | None = None  # the day data ages are measured on (None: the day the pack is made)
     context_area: str | None = None  # national figures shown beside a force's own, never as its own
+    force_of: dict[str, str | None] = field(default_factory=dict)  # each area's force (none: national)
 
 
 def _force_of(mem, areas: pl.DataFrame, area: str) -> str | None:
@@ -164,8 +165,11 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
             "SELECT DISTINCT o.indicator_id FROM observation o JOIN load_batch b ON b.id = o.load_batch_id "
             "WHERE b.source = 'demo'").fetchall()}
         results = compute(mem, sorted(set(ids) | set(context_ids)))
-        annotations = frame(mem, "SELECT * FROM annotation WHERE deleted_at IS NULL AND date <= ? "
-                                 "AND (area_code IS NULL OR area_code IN (?, ?))", [end, *kept])
+        # the area's own, its force's and every area's (spc.store.areas.covers); the context's
+        force_of = {code: _force_of(mem, areas, code) for code in kept}
+        annotations = frame(mem, "SELECT * FROM annotation WHERE deleted_at IS NULL AND date <= ?", [end])
+        annotations = pl.concat([annotations.filter(covers(code, force)) for code, force in force_of.items()]
+                                ).unique("id", keep="first", maintain_order=True)
     finally:
         mem.close()
     if results.summary.is_empty():
@@ -175,7 +179,8 @@ def _gather(db: Path, period: str | None, indicator_ids: list[str] | None, area:
     return _Data(indicators=indicators, area={"code": area, "name": chosen["name"][0]},
                  area_names=dict(zip(areas["code"].to_list(), areas["name"].to_list())),
                  summary=results.summary, points=results.points, phases=results.phases,
-                 annotations=annotations, demo=demo, period=end, as_of=as_of, context_area=context)
+                 annotations=annotations, demo=demo, period=end, as_of=as_of, context_area=context,
+                 force_of=force_of)
 
 
 def _ordered(data: _Data) -> pl.DataFrame:
@@ -326,8 +331,10 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
     for r in rows.iter_rows(named=True):
         key = (pl.col("indicator_id") == r["indicator_id"]) & (pl.col("area_code") == r["area_code"])
         pts = data.points.filter(key)
-        anns = data.annotations.filter(pl.col("indicator_id").is_null()
-                                       | (pl.col("indicator_id") == r["indicator_id"]))
+        # this page's area's annotations: a force's page and its national context page each their own
+        anns = data.annotations.filter((pl.col("indicator_id").is_null()
+                                        | (pl.col("indicator_id") == r["indicator_id"]))
+                                       & covers(r["area_code"], data.force_of.get(r["area_code"])))
         sentences = r["sentences"] or []
         # the episodes are a list under their count; a long narrative gets a shorter chart
         listed = set((r["episodes"] or [])[1:])
@@ -335,8 +342,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         words = sum(len(x.split()) for x in sentences) - (in_list / 2 if len(listed) > 5 else 0)
         # "did the intervention work?" and the caution about month-to-month dependence are words
         # the page must also hold: they may take the chart below its usual shortest (up to 120 px)
-        interventions = _interventions_html(pts, anns.filter(pl.col("area_code").is_null()
-                                                             | (pl.col("area_code") == r["area_code"])), r)
+        interventions = _interventions_html(pts, anns, r)
         extra = 0.75 * len(re.sub(r"<[^>]+>", " ", interventions).split()) + sum(
             len(x.split()) for x in sentences if "tends to be close to the" in x)
         words += extra

@@ -30,7 +30,7 @@ from spc.chance import latest_point_rate
 from spc.charts import SEASONAL_CHARTS
 from spc.engine import SeriesSpec, analyse
 from spc.store import transaction
-from spc.store.areas import EVERY_AREA, area_forces, force_scope
+from spc.store.areas import EVERY_AREA, area_forces, covers, scope_force
 from spc.store.observations import now
 from spc.store.queries import frame, load_annotations, load_indicators, load_observations
 
@@ -103,13 +103,16 @@ def _settings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def _dates_by_series(annotations: pl.DataFrame, kind: str, keys: pl.DataFrame) -> dict[str, tuple[dt.date, ...]]:
-    """Annotation dates of one kind per series; a NULL indicator or area applies to all."""
-    marks = annotations.filter(pl.col("kind") == kind).select("indicator_id", "area_code", "date")
+    """Annotation dates of one kind per series; a NULL indicator or area applies to all, a force
+    scope (`force_scope`) to every area of that force (`keys`' force_code)."""
+    marks = annotations.filter(pl.col("kind") == kind).select("indicator_id", "area_code", "date",
+                                                              scope_force().alias("force_mark"))
     if marks.is_empty():
         return {}
     matched = keys.join(marks, how="cross", suffix="_mark").filter(
         (pl.col("indicator_id_mark").is_null() | (pl.col("indicator_id_mark") == pl.col("indicator_id")))
-        & (pl.col("area_code_mark").is_null() | (pl.col("area_code_mark") == pl.col("area_code")))
+        & (pl.col("area_code_mark").is_null() | (pl.col("area_code_mark") == pl.col("area_code"))
+           | (pl.col("force_mark") == pl.col("force_code")))
     )
     grouped = matched.group_by("series").agg(pl.col("date").unique().sort())
     return {row["series"]: tuple(row["date"]) for row in grouped.iter_rows(named=True)}
@@ -133,9 +136,7 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
     if area_forces is None:
         area_forces = pl.DataFrame(schema={"area_code": pl.String, "force_code": pl.String})
     frame = frame.join(area_forces.select("area_code", "force_code"), on="area_code", how="left")
-    scoped = settings.with_columns(
-        force_code=pl.when(pl.col("area_code").str.starts_with(force_scope(""))).then(
-            pl.col("area_code").str.strip_prefix(force_scope(""))))
+    scoped = settings.with_columns(force_code=scope_force())
     levels = {
         "area": (scoped.filter(~pl.col("area_code").str.starts_with(EVERY_AREA)), ["indicator_id", "area_code"]),
         "force": (scoped.filter(pl.col("force_code").is_not_null()), ["indicator_id", "force_code"]),
@@ -147,8 +148,9 @@ def series_specs(keys: pl.DataFrame, indicators: pl.DataFrame, settings: pl.Data
     frame = frame.with_columns(
         [pl.coalesce(*(f"{t}_{level}" for level in levels), *([t] if t in ("chart", "improvement") else [])).alias(t)
          for t in tunables])
-    rebase = _dates_by_series(annotations, "recalculate", keys)
-    exclude = _dates_by_series(annotations, "exclude", keys)
+    placed = keys.join(area_forces.select("area_code", "force_code"), on="area_code", how="left")
+    rebase = _dates_by_series(annotations, "recalculate", placed)
+    exclude = _dates_by_series(annotations, "exclude", placed)
     specs: dict[str, SeriesSpec] = {}
     notes: dict[str, str] = {}
     # One small dataclass per series: building the specs, not analysing (the engine is one pass).
@@ -309,6 +311,7 @@ def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFram
     areas = frame(con, "SELECT code AS area_code, name AS area_name FROM area")
     ids = results.summary["indicator_id"].unique().to_list()
     annotations = load_annotations(con, ids)
+    force_of = dict(area_forces(con).iter_rows())
     summary = results.summary.join(areas, on="area_code", how="left")
     told = describe(summary.drop("status", strict=False), results.phases, indicators, points=results.points)
     told_by = {(r["indicator_id"], r["area_code"]): r for r in told.iter_rows(named=True)}
@@ -326,7 +329,7 @@ def build_views(con: duckdb.DuckDBPyConnection, results: Results) -> pl.DataFram
         freq, unit = meta[ind]["frequency"], meta[ind]["unit"]
         pts = points_by.get((ind, area), pl.DataFrame())
         anns = annotations.filter((pl.col("indicator_id").is_null() | (pl.col("indicator_id") == ind))
-                                  & (pl.col("area_code").is_null() | (pl.col("area_code") == area)))
+                                  & covers(area, force_of.get(area)))
         found = [{k: v for k, v in e.items() if k != "evaluation"} for e in evaluations(pts, anns, freq, unit)] \
             if anns.filter(pl.col("kind") == "intervention").height else []
         rows.append({

@@ -8,8 +8,10 @@ Reads (each a polars frame, sorted):
 - `populations(con)`: area_code, year, population, source.
 - `built_for(con)`: the forces the store was built for with `--force`, or None for the demo's store.
 
-Scopes of an analyst's chart setting (series_setting.area_code): an area's code, `force_scope(f)`
-for every area of one force, `EVERY_AREA` for every area; `setting_scopes` orders them nearest first.
+Scopes of an analyst's chart setting (series_setting.area_code) and of an annotation
+(annotation.area_code): an area's code, `force_scope(f)` for every area of one force,
+`EVERY_AREA` for every area (an annotation writes NULL for it); `setting_scopes` orders them
+nearest first, and `covers` picks the rows whose scope covers one area.
 
 Writes (inside the caller's transaction): `fill_geography` replaces the three tables' rows for
 the store's areas from the reference lookup (spc.geography).
@@ -41,6 +43,19 @@ def setting_scopes(area_code: str, force_code: str | None) -> list[str]:
     """The series_setting.area_code values that apply to one area, nearest first: the area
     itself, every area of its force (when it has one), every area."""
     return [area_code, *([force_scope(force_code)] if force_code else []), EVERY_AREA]
+
+
+def covers(area_code: str, force_code: str | None, column: str = "area_code") -> pl.Expr:
+    """The rows of settings or annotations whose scope (`column`) covers `area_code` of the force
+    `force_code`: the area's own, its force's, and every area's (EVERY_AREA or NULL). Another
+    force's scope never covers it."""
+    return pl.col(column).is_null() | pl.col(column).is_in(setting_scopes(area_code, force_code))
+
+
+def scope_force(column: str = "area_code") -> pl.Expr:
+    """The force code of a force scope in `column` (`force_scope`), null for any other scope."""
+    return pl.when(pl.col(column).str.starts_with(force_scope(""))).then(
+        pl.col(column).str.strip_prefix(force_scope("")))
 
 
 def store_forces(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -14,6 +14,7 @@ from spc.errors import SpcError
 from spc.auth import Identity
 from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
 from spc.ui import common, data, signin
+from spc.store.areas import EVERY_AREA
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import choose_indicator
 
@@ -70,12 +71,12 @@ def how_to_edit(path: str, who: Identity) -> None:
                     "`.streamlit/secrets.toml`: see *Sign-in and roles* in the README.")
 
 
-def _prefill_recalculation(date, reason: str) -> None:
-    """Fill the annotation form with a suggested recalculation; the analyst still saves it."""
+def _prefill_recalculation(date, reason: str, area: str) -> None:
+    """Fill the annotation form with a suggested recalculation for `area`; the analyst still saves it."""
     st.session_state["ann_kind"] = "recalculate"
     st.session_state["ann_date"] = date
     st.session_state["ann_reason"] = reason
-    st.session_state["ann_scope"] = "this area"
+    st.session_state["ann_scope"] = area
 
 
 def suggestion(points: pl.DataFrame, unit: str, frequency: str) -> dict | None:
@@ -134,7 +135,7 @@ def render(ov: Overview, path: str) -> None:
         if offer:
             when = plots.format_period(offer["suggested_start"], meta["frequency"])
             st.button(f"Recalculate from {when}…", key="suggested_recalc", on_click=_prefill_recalculation,
-                      args=(offer["suggested_start"], offer["reason"]),
+                      args=(offer["suggested_start"], offer["reason"], area),
                       help="Fills in the form below with this date and a reason; nothing is saved until you "
                            "press 'Save and recompute'.")
         with st.form("annotation_form"):
@@ -142,12 +143,16 @@ def render(ov: Overview, path: str) -> None:
             c1, c2 = st.columns(2)
             date = c1.selectbox("Date", list(reversed(periods)),
                                 format_func=lambda d: plots.format_period(d, meta["frequency"]), key="ann_date")
-            ann_scope = c2.radio("For", ["this area", "every area of this indicator"], horizontal=True, key="ann_scope")
+            # the scopes a chart setting has: in a store of many forces, every area of this
+            # area's force is offered apart from every area of every force
+            if st.session_state.get("ann_scope") not in scopes:
+                st.session_state["ann_scope"] = area  # another area's choice, or none yet
+            ann_scope = c2.radio("For", list(scopes), format_func=scopes.get, horizontal=True, key="ann_scope")
             reason = st.text_area("Reason (shown on the chart and kept with the change)", key="ann_reason",
                                   max_chars=MAX_ANNOTATION_TEXT, height=80)
             added = st.form_submit_button("Save and recompute")
         if added:
-            code = area if ann_scope == "this area" else None
+            code = None if ann_scope == EVERY_AREA else ann_scope  # an annotation's every area is NULL
             _apply(path, ind_id, f"Saved: {KINDS[kind].lower()} at {plots.format_period(date, meta['frequency'])}.",
                    lambda: data.add_annotation(path, who, ind_id, code, date, kind, reason))
 
@@ -157,7 +162,7 @@ def render(ov: Overview, path: str) -> None:
         st.markdown("**Dates recorded for this indicator** (withdrawn ones are kept, struck through):")
         labels: dict[int, str] = {}
         for a in anns.sort("date", descending=True).iter_rows(named=True):
-            where = "every area" if a["area_code"] is None else area_names.get(a["area_code"], a["area_code"])
+            where = data.scope_name(ov, a["area_code"], area_names)
             when = plots.format_period(a["date"], meta["frequency"])
             line = (f"{when} — **{a['kind']}** ({literal(where)}): {literal(a['text'])} — "
                     f"{literal(a['author'])}, {common.fmt_time(a['created_at'])}")
@@ -180,7 +185,7 @@ def render(ov: Overview, path: str) -> None:
         st.markdown(f"**{literal(s.get('status') or '')}** — chart: {s.get('chart')}, "
                     f"computed {common.fmt_time(s.get('computed_at'))}.")
     if points.height:
-        live = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+        live = data.store_forces(path, stamp(path)).covering(sd.annotations, area)
         st.plotly_chart(plots.control_chart(points, unit=meta["unit"], annotations=live, height=440,
                                             limits_note=plots.limits_note(s.get("chart"), meta["frequency"]),
                                             statistic=plots.statistic_title(s.get("chart_label"), meta["unit"])),

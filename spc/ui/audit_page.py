@@ -10,7 +10,6 @@ import polars as pl
 import streamlit as st
 
 from spc import audit
-from spc.store.areas import EVERY_AREA, force_scope
 from spc.ui import data, signin
 from spc.ui.data import Overview, reading
 
@@ -51,9 +50,7 @@ def render(ov: Overview, path: str) -> None:
     table = table.with_columns(pl.col("kind").replace_strict(audit.KINDS, default=pl.col("kind")).alias("what"))
     # a chart setting for many areas is stored as a scope (spc.store.areas): shown in words here,
     # kept as stored in the CSV download
-    force_names = dict(zip(ov.forces["code"].to_list(), ov.forces["name"].to_list()))
-    scope_words = {EVERY_AREA: "every area", **{force_scope(c): f"every area of {n}" for c, n in force_names.items()}}
-    shown_area = pl.col("area_code").replace(scope_words)
+    shown_area = pl.col("area_code").replace(data.scope_words(ov))
     st.write(f"{table.height:,} event{'' if table.height == 1 else 's'}")
     # st.dataframe shows every cell as plain text: what people typed is never interpreted
     st.dataframe(

@@ -44,10 +44,10 @@ def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str
         sd = series_data(path, stamp(path), r["indicator_id"])
         pts = sd.points.filter(pl.col("area_code") == area)
         fig = plots.control_chart(pts, title=r["name"], unit=r["unit"], height=420, large=False,
-                                  annotations=sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area)))
+                                  annotations=data.store_forces(path, stamp(path)).covering(sd.annotations, area))
         parts.append("<div class='spc-page-break'></div>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
-        listed = plots.annotation_list(sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area)),
+        listed = plots.annotation_list(data.store_forces(path, stamp(path)).covering(sd.annotations, area),
                                        r["frequency"])
         if listed:
             parts.append("<p class='spc-small'>" + "<br>".join(html_text(x) for x in listed) + "</p>")
@@ -100,7 +100,7 @@ def _indicator(ov: Overview, path: str, area: str, r: dict) -> None:
     st.html(PAGE_BREAK)
     st.subheader(literal(r["name"]))
     sd = series_data(path, stamp(path), r["indicator_id"])
-    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    anns = data.store_forces(path, stamp(path)).covering(sd.annotations, area)
     look = Look(r["unit"], r["frequency"], r["target"], r["chart"], r.get("chart_label"))
     # plotly's own look, as in the HTML download and the PDF (Streamlit's theme costs the
     # browser a sixth of the page's work, for six charts)

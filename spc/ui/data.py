@@ -33,7 +33,7 @@ from spc.auth import sign_in as auth_sign_in
 from spc.config import db_path
 from spc.errors import SpcError
 from spc.store import connect, transaction
-from spc.store.areas import EVERY_AREA, area_forces, force_scope
+from spc.store.areas import EVERY_AREA, area_forces, covers, force_scope
 from spc.store.areas import setting_scopes as scopes_of
 from spc.store.observations import now
 from spc.store.queries import frame, load_areas, load_indicators
@@ -205,6 +205,11 @@ class Forces:
         found = self.area_force.filter(pl.col("area_code") == area_code)["force_code"]
         return found[0] if found.len() else None
 
+    def covering(self, rows: pl.DataFrame, area_code: str) -> pl.DataFrame:
+        """The `rows` (annotations or chart settings) whose area scope covers `area_code`: its own,
+        its force's and every area's, never another force's (spc.store.areas.covers)."""
+        return rows.filter(covers(area_code, self.force_of(area_code)))
+
     def scope(self, force: str | None) -> list[str] | None:
         """The area codes a page shows for `force`: the force, its local areas and the national
         context areas. None (every area) when the store holds one force or none."""
@@ -363,6 +368,19 @@ def setting_scopes(ov: Overview, path: str, area: str) -> dict[str, str]:
         names[force_scope(force)] = f"every area of {force_names.get(force, force)}"
         names[EVERY_AREA] = "every area of this indicator, in every force"
     return {c: names[c] for c in codes}
+
+
+def scope_words(ov: Overview) -> dict[str, str]:
+    """What pages call the scopes of many areas (spc.store.areas) wherever they are listed:
+    EVERY_AREA is "every area", `force_scope(f)` "every area of <f's name>"."""
+    force_names = dict(zip(ov.forces["code"].to_list(), ov.forces["name"].to_list()))
+    return {EVERY_AREA: "every area", **{force_scope(c): f"every area of {n}" for c, n in force_names.items()}}
+
+
+def scope_name(ov: Overview, code: str | None, area_names: dict[str, str]) -> str:
+    """An annotation's or a setting's area scope in words: a scope of many areas
+    (`scope_words`; NULL is an annotation's every area) or the area's name."""
+    return "every area" if code is None else scope_words(ov).get(code) or area_names.get(code, code)
 
 
 def _rule_options(summary: pl.DataFrame, indicators: pl.DataFrame, settings: pl.DataFrame,

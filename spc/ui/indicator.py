@@ -153,7 +153,7 @@ def figure(path: str, key: Any, indicator_id: str, area: str, kind: str, look: L
     if kind == "areas":
         local = same_force_areas(path, key, sd.points, area)
         return plots.small_multiples(local, unit=look.unit, frequency=look.frequency)
-    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    anns = store_forces(path, key).covering(sd.annotations, area)
     if kind == "brief":  # Briefing mode's chart: smaller, nothing to toggle
         return plots.control_chart(points, unit=look.unit, annotations=anns, height=420)
     return plots.control_chart(points, unit=look.unit, annotations=anns, two_sigma=two_sigma, target=look.target,
@@ -337,7 +337,7 @@ def render(ov: Overview, path: str) -> None:
     per_1000 = has_pop and bool(st.session_state.get("opt_per_1000", False))
     look = Look(unit, freq, s["target"], s.get("chart"), s.get("chart_label"))
     chart_panel(path, key, ind_id, area, look, meta.get("target_source"), has_pop, per_1000)
-    anns = sd.annotations.filter(pl.col("area_code").is_null() | (pl.col("area_code") == area))
+    anns = store_forces(path, key).covering(sd.annotations, area)
     if per_1000:
         look = Look(PER_1000, freq, None, s.get("chart"), None)
     if plots.statistic_note(s["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
