@@ -105,3 +105,22 @@ def test_a_force_analysts_every_area_in_a_one_force_store_is_stored_as_every_are
 def _pack_notes(db: Path, area: str) -> str:
     """The briefing pack for `area`, as HTML (its charts carry the recorded dates' words)."""
     return render_html(_gather(db, None, ["asb_incidents"], area))[0]
+
+
+def test_the_packs_national_context_page_carries_national_dates_only(tmp_path: Path) -> None:
+    """A force's pack shows England and Wales' reoffending as context: its chart has the dates
+    recorded for every area or for England and Wales, not the force's own."""
+    from spc.cli import main
+    from test_ingest_support import MOJ_FILE, make_store
+
+    db = make_store(tmp_path / "store.duckdb")
+    assert main(["import", "reoffending", str(MOJ_FILE), "--db", str(db)]) == 0
+    first = query(db, "SELECT min(period) AS p FROM result_point WHERE indicator_id = 'proven_reoffending_rate'")["p"][0]
+    for area, text in (("staffordshire", "Staffordshire force note"), (None, "A note for every area"),
+                       ("england-and-wales", "A national note")):
+        data.add_annotation(db, ANALYST, "proven_reoffending_rate", area, first, "note", text)
+    pack = _gather(db, None, ["proven_reoffending_rate"], "staffordshire")
+    assert pack.context_area == "england-and-wales"
+    html = render_html(pack)[0]
+    assert "A note for every area" in html and "A national note" in html
+    assert "Staffordshire force note" not in html   # the force has no reoffending page of its own
