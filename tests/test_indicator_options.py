@@ -96,3 +96,26 @@ def test_the_options_sit_in_one_row_target_before_rates(monkeypatch, demo_db) ->
     # on the rates there is no target to offer (the target is a count's); the toggle is still there
     assert not [b for b in at.checkbox if b.key == "opt_target"]
     assert at.toggle(key="opt_per_1000").value
+
+
+def test_the_better_direction_is_said_once_and_the_analysts_wins(monkeypatch, demo_db_copy) -> None:
+    """The catalogue's description already says which way is better: the page does not say it
+    twice; when an analyst has turned the direction round, the page says the chart's, and whose."""
+    from spc.auth import Identity
+    from spc.results import compute_results
+    from spc.store import connect
+    from spc.ui import data
+    from test_app_indicator_narrative import page_text
+
+    at = run_app(monkeypatch, demo_db_copy, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    text = page_text(at).lower()
+    assert text.count("lower is better") == 1 and "higher is better" not in text
+    data.save_setting(demo_db_copy, Identity(name="test.analyst", role="analyst", method="test"), "asb_incidents",
+                      "staffordshire", "More reporting is what we want here", improvement="increase")
+    con = connect(demo_db_copy)
+    try:
+        compute_results(con, ["asb_incidents"])
+    finally:
+        con.close()
+    at = run_app(monkeypatch, demo_db_copy, "indicator", sel_indicator="asb_incidents", sel_area="staffordshire")
+    assert "higher is better (an analyst's setting for this chart)" in page_text(at)

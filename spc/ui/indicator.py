@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any, NamedTuple
 
 import plotly.graph_objects as go
@@ -287,12 +288,18 @@ def render(ov: Overview, path: str) -> None:
         return
     s = summ.row(0, named=True)
     unit, freq = meta["unit"], meta["frequency"]
+    improvement = s["improvement"] or meta["improvement"]
     direction = {"increase": "higher is better", "decrease": "lower is better",
-                 "neutral": "no better direction (a rise may mean more reporting)"}[s["improvement"] or meta["improvement"]]
+                 "neutral": "no better direction (a rise may mean more reporting)"}[improvement]
+    if improvement != meta["improvement"]:
+        # the catalogue's description may say the opposite: the chart follows the analyst
+        direction += " (an analyst's setting for this chart)"
+    elif re.search(r"\b(higher|lower) is better\b", meta["description"] or "", re.I):
+        direction = ""  # the description has just said it
     # what it is, the latest figure and the two icons (as three columns: a metric and two icons),
     # then the status: one block with the words that follow, up to the first notice
     head = [f"<div class='spc-small'>{literal(meta['description'])} "
-            f"{literal(s['area_name'])}; {literal(direction)}; "
+            f"{literal(s['area_name'])}; {literal(direction) + '; ' if direction else ''}"
             f"{literal(meta['frequency'])}ly data from {literal(meta['source'])}.</div>",
             "<div class='spc-ind-head'>"
             f"<div><div class='spc-ind-metric-label'>Latest ({plots.format_period(s['latest_period'], freq)})</div>"
