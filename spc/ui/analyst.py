@@ -12,9 +12,9 @@ import streamlit as st
 from spc import autocorrelation, plots
 from spc.errors import SpcError
 from spc.auth import Identity
+from spc.store.areas import EVERY_AREA
 from spc.text import MAX_ANNOTATION_TEXT, MAX_REASON, literal
 from spc.ui import common, data, signin
-from spc.store.areas import EVERY_AREA
 from spc.ui.data import Overview, series_data, stamp
 from spc.ui.indicator import choose_indicator
 

@@ -43,12 +43,11 @@ def briefing_html(ov: Overview, path: str, ids: list[str], area: str, title: str
     for r in rows.iter_rows(named=True):
         sd = series_data(path, stamp(path), r["indicator_id"])
         pts = sd.points.filter(pl.col("area_code") == area)
-        fig = plots.control_chart(pts, title=r["name"], unit=r["unit"], height=420, large=False,
-                                  annotations=data.store_forces(path, stamp(path)).covering(sd.annotations, area))
+        anns = data.store_forces(path, stamp(path)).covering(sd.annotations, area)
+        fig = plots.control_chart(pts, title=r["name"], unit=r["unit"], height=420, large=False, annotations=anns)
         parts.append("<div class='spc-page-break'></div>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
-        listed = plots.annotation_list(data.store_forces(path, stamp(path)).covering(sd.annotations, area),
-                                       r["frequency"])
+        listed = plots.annotation_list(anns, r["frequency"])
         if listed:
             parts.append("<p class='spc-small'>" + "<br>".join(html_text(x) for x in listed) + "</p>")
         first = False
