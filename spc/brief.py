@@ -46,6 +46,10 @@ SHORT_CHART_HEIGHT, LONG_NARRATIVE_WORDS = 250, 140
 #: how much shorter than SHORT_CHART_HEIGHT a page with an intervention verdict or the
 #: month-to-month dependence caution may make its chart
 EXTRA_ROOM = 120
+#: The shortest a control chart is drawn (CSS pixels; the moving range chart under an XmR chart
+#: not counted): below it the chart is a strip no one can read. A page with more words than
+#: the shortest chart leaves room for sets its words in smaller type instead (`dense`).
+MIN_CONTROL_HEIGHT = 220
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,10 @@ td.num { white-space: nowrap; text-align: right; }
 .narrative ul.episodes p { margin: 0 0 0.8mm 0; }
 .narrative ul.episodes.many { columns: 2; column-gap: 6mm; font-size: 8pt; }
 .narrative ul.episodes.many li { break-inside: avoid; }
+.dense .narrative { font-size: 8.5pt; } .dense .narrative ul.episodes { font-size: 7.5pt; }
+.dense .narrative ul.episodes.many { font-size: 7pt; } .dense .intervention { font-size: 7.5pt !important; }
+.dense ol.marks { font-size: 7.5pt; margin-bottom: 2mm; } .dense .narrative p { margin-bottom: 1mm; }
+.dense .source { margin-top: 2mm; }
 .source { color: #444; font-size: 8.5pt; border-top: 1px solid #bbb; padding-top: 2mm; margin-top: 3mm; }
 .demo { color: #8a4b00; font-weight: bold; }
 ol.marks { font-size: 8.5pt; color: #333; margin: 0 0 3mm 0; padding-left: 6mm; }
@@ -242,7 +250,8 @@ def _narrative(rows: pl.DataFrame, data: _Data, today: dt.date) -> pl.DataFrame:
     """`spc.narrative.describe` for every page: the latest point, every special-cause episode
     on the chart, a suggested recalculation where the limits average two levels, missing
     periods, how old the latest figure is on `today`, and the medium to long-term trend
-    (Theil-Sen with Mann-Kendall allowing for autocorrelation, or a step, over the last 36 months, `spc.trend`): the
+    (Theil-Sen with Mann-Kendall allowing for autocorrelation, seasonal Kendall for a seasonal
+    series, or a step, over the last 36 months, `spc.trend`): the
     plans judge performance on that trend rather than on short-term fluctuations."""
     from spc import narrative, trend
 
@@ -346,11 +355,17 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
         extra = 0.75 * len(re.sub(r"<[^>]+>", " ", interventions).split()) + sum(
             len(x.split()) for x in sentences if "tends to be close to the" in x)
         words += extra
+        # the numbered list of recorded dates under the chart takes the page's room too
+        notes = plots.annotation_list(anns, r["frequency"] or "month")
+        words += sum(len(n.split()) for n in notes)
         shortest = SHORT_CHART_HEIGHT - min(EXTRA_ROOM, 2 * extra)
-        height = int(max(shortest, min(CHART_HEIGHT, CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS))))
-        # an XmR chart shares its room with the moving range chart under it (30%, at least 100 px)
-        mr_height = max(100, round(0.3 * height)) if r["chart"] == "xmr" else 0
-        height -= mr_height
+        wanted = CHART_HEIGHT - 2 * (words - LONG_NARRATIVE_WORDS)
+        dense = wanted < shortest
+        height = int(max(shortest, min(CHART_HEIGHT, wanted)))
+        # an XmR chart shares its room with the moving range chart under it (30%, at least 80 px),
+        # and the control chart keeps a readable height whatever the words
+        mr_height = max(80, round(0.3 * height)) if r["chart"] == "xmr" else 0
+        height = max(MIN_CONTROL_HEIGHT, height - mr_height)
         fig = plots.control_chart(pts, unit=r["unit"] or "", annotations=anns, target=r["target"],
                                   show_target=r["target"] is not None, height=height,
                                   frequency=r["frequency"] or "month", large=False,
@@ -368,7 +383,6 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
                                 config={"staticPlot": True, "displayModeBar": False})
         if plots.statistic_note(r["chart"]):  # EWMA and CUSUM: the numbers quoted are the statistic
             chart += f'<p class="note">{html_text(plots.statistic_note(r["chart"]))}</p>'
-        notes = plots.annotation_list(anns, r["frequency"] or "month")
         notes_html = ('<ol class="marks">' + "".join(
             f"<li>{html_text(n.split('. ', 1)[1])}</li>" for n in notes) + "</ol>") if notes else ""
         body = ""
@@ -380,7 +394,7 @@ def render_html(data: _Data, *, title: str | None = None, produced: dt.date | No
             else:
                 body += "".join(f'<p class="{"headline" if i == 0 else ""}">{html_text(x)}</p>' for i, x in group)
         pages.append(
-            f'<section class="page"><h2>{html_text(r["name"] or r["indicator_id"])}</h2>'
+            f'<section class="page{" dense" if dense else ""}"><h2>{html_text(r["name"] or r["indicator_id"])}</h2>'
             f'<p class="sub">{html_text(r["area_name"])}{" · national context" if r["_context"] else ""} · '
             f'{html_text(r["priority"] or "")} · '
             f'latest {html_text(r["_period_text"])}: {html_text(plots.format_value(r["latest_value"], r["unit"] or ""))}</p>'

@@ -46,7 +46,7 @@ def test_html_pack_is_self_contained_ordered_and_sourced(demo_db, tmp_path):
     result = build_brief(demo_db, out, period="2024-03", indicator_ids=CHOSEN)
     page = out.read_text()
     assert sorted(result.indicators) == sorted(CHOSEN) and result.pages == 3
-    assert page.count('<section class="page">') == 4           # cover + one per indicator
+    assert len(re.findall(r'<section class="page(?: dense)?">', page)) == 4  # cover + one per indicator
     assert "<script src=" not in page and "Plotly" in page      # plotly.js inline: works offline
     assert "data to March 2024" in page and "Police, Fire and Crime Panel" in page
     assert page.count("Demo data: illustrative") == 3           # every demo page says so

@@ -24,7 +24,7 @@ def _pages(path: Path) -> dict[str, list[str]]:
     """Indicator name -> the narrative paragraphs of its page."""
     document = path.read_text()
     out = {}
-    for section in document.split('<section class="page">')[2:]:
+    for section in re.split(r'<section class="page(?: dense)?">', document)[2:]:
         name = html.unescape(re.search(r"<h2>(.*?)</h2>", section).group(1))
         body = re.search(r'<div class="narrative">(.*?)</div>', section, re.S).group(1)
         out[name] = [html.unescape(p) for p in re.findall(r"<p[^>]*>(.*?)</p>", body)]
@@ -128,3 +128,21 @@ def test_the_real_police_uk_asb_page_says_two_levels_the_gap_and_the_age(tmp_pat
     assert any(re.fullmatch(r"Latest data: April 2024, \d+ months ago \(late: \d+ later months are due\)\.", p)
                for p in page)
     assert not any("No change" in p or "since the series began" in p for p in page)
+
+
+def test_a_dense_page_keeps_a_readable_chart_and_sets_its_words_smaller(demo_db, tmp_path):
+    """The longest narratives (many episodes, intervention verdicts, the dependence caution)
+    once shrank their control chart to a 30-pixel strip; now the chart keeps MIN_CONTROL_HEIGHT
+    and the words go into smaller type (the PDF test above checks each page still fits)."""
+    from spc.brief import MIN_CONTROL_HEIGHT
+
+    out = tmp_path / "all.html"
+    build_brief(demo_db, out)
+    document = out.read_text()
+    charts = document.split("Plotly.newPlot(")[1:]
+    control = [c for c in charts if '"text":"Moving range chart"' not in c]
+    heights = [int(re.findall(r'"height":(\d+)', c)[-1]) for c in control]
+    assert len(heights) == 64 and min(heights) >= MIN_CONTROL_HEIGHT
+    assert MIN_CONTROL_HEIGHT in heights  # the demo has pages that long
+    dense = re.findall(r'<section class="page dense"><h2>([^<]*)</h2>', document)
+    assert "999 calls answered within 10 seconds" in dense

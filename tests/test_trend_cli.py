@@ -28,8 +28,9 @@ def test_trend_csv_and_json(wm_csv: Path, tmp_path: Path, capsys: pytest.Capture
     assert main(["trend", str(wm_csv)]) == 0
     out = capsys.readouterr().out
     row = pl.read_csv(out.encode()).row(0, named=True)
-    assert row["series"] == "West Midlands" and row["direction"] == "no clear trend" and row["window_months"] == 36
-    assert row["trend_test"].startswith("Mann-Kendall")
+    # the last 36 months: a step up in January 2016, found month against month (tests/test_trend.py)
+    assert row["series"] == "West Midlands" and row["direction"] == "step" and row["window_months"] == 36
+    assert row["step_start"] == "2016-01-01" and row["trend_test"].startswith("Seasonal Kendall")
 
     target = tmp_path / "trend.json"
     assert main(["trend", str(wm_csv), "--format", "json", "--output", str(target), "--window", "0"]) == 0

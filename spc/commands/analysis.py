@@ -167,8 +167,8 @@ def trend_command(
     fmt: FormatOpt = "csv",
     output: OutputOpt = None,
 ) -> None:
-    """Long-term trend (Theil-Sen + Mann-Kendall allowing for autocorrelation; a step when one fits
-    better than a line), seasonality, expected
+    """Long-term trend (Theil-Sen + Mann-Kendall allowing for autocorrelation, or seasonal Kendall
+    for a seasonal series; a step when one fits better than a line), seasonality, expected
     range for the latest point, data checks and change-point suggestions for every series.
 
     JSON holds every table; CSV holds the one chosen with --table. Nothing is rebased or

@@ -465,8 +465,9 @@ def trend_detail(t: dict) -> str:
     p = 0.003; Mann-Kendall, variance inflated for lag-1 autocorrelation p = 0.040; lag-1
     autocorrelation 0.21'."""
     parts = []
-    if t.get("mk_p") is not None:
-        parts.append(f"Mann-Kendall {_p(t['mk_p'])}")
+    if t.get("mk_p") is not None:  # the test before the allowance for autocorrelation
+        plain = "Seasonal Kendall" if str(t.get("trend_test") or "").startswith("Seasonal") else "Mann-Kendall"
+        parts.append(f"{plain} {_p(t['mk_p'])}")
     if t.get("mk_p_adjusted") is not None:
         parts.append(f"{t.get('trend_test') or 'Mann-Kendall allowing for autocorrelation'} {_p(t['mk_p_adjusted'])}")
     for col in ("lag1_autocorrelation", "lag1", "acf1"):

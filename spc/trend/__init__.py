@@ -17,7 +17,7 @@ The package is split along its jobs: `frame` (input and shared helpers), `long_t
 from spc.trend.breaks import change_points
 from spc.trend.checks import data_checks, ljung_box
 from spc.trend.frame import as_series_frame, fmt_number, months_step, period_label
-from spc.trend.long_term import TREND_TEST, long_term_trend, step_or_line
+from spc.trend.long_term import SEASONAL_TREND_TEST, TREND_TEST, long_term_trend, step_or_line
 from spc.trend.seasonal import (
     ADJUSTED_LABEL,
     analyse_adjusted,
@@ -30,6 +30,7 @@ from spc.trend.windows import rolling
 
 __all__ = [
     "ADJUSTED_LABEL",
+    "SEASONAL_TREND_TEST",
     "TREND_TEST",
     "analyse_adjusted",
     "as_series_frame",

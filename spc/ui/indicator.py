@@ -424,11 +424,14 @@ def render(ov: Overview, path: str) -> None:
                                    f"<strong>{literal(t['direction'])}</strong>{size}."))
             detail = narrative.trend_detail(t)
             if detail:
+                seasonal = str(t.get("trend_test") or "").startswith("Seasonal")
+                how = ("Theil-Sen slope within each calendar month with the seasonal Kendall test (each month "
+                       "compared with the same month in other years, as the months differ)" if seasonal else
+                       "Theil-Sen slope with the Mann-Kendall test")
                 shape.append(common.details_html(
                     "Analyst detail: the trend tests",
-                    _para(f"{literal(detail)}. Theil-Sen slope with the Mann-Kendall test, its variance widened "
-                          "for how each value follows the last; a step in level is named instead when "
-                          "one step fits better than a line.")))
+                    _para(f"{literal(detail)}. {how}, its variance widened for how each value follows the "
+                          "last; a step in level is named instead when one step fits better than a line.")))
         if "error" not in se:
             if se.get("seasonal") is None:
                 shape.append(_para(f"<strong>Seasonality</strong>: cannot tell "
