@@ -65,7 +65,7 @@ def test_999_page_names_the_special_cause_history_and_never_claims_no_change(mon
     latest = query(demo_db, f"SELECT max(period) AS p FROM result_point WHERE {series}")["p"][0]
     assert f"Latest data: {latest:%B %Y}, " in text
     detail = next(words for label, words in details(at).items() if label.startswith("Analyst detail"))
-    assert re.search(r"(Seasonal|Mann-)Kendall p = ", detail), detail  # the test that fits the series
+    assert re.search(r"(Seasonal |Mann-)Kendall p = ", detail), detail  # the test that fits the series
     assert "UCL" not in text and "Common Cause" not in text
 
 
