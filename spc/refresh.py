@@ -10,7 +10,8 @@ one process may write at a time, and while it writes no other process can even r
    without finishing as failed).
 3. The slow part works on a private in-memory copy: a short read-only connection copies the
    store into memory and closes; new files are parsed and imported into the copy, the engine
-   runs over it (`spc.results.compute`), signals are reconciled and the digest is built. The
+   runs over it (`spc.results.compute`, then the stored views: narratives, trends,
+   comparisons), signals are reconciled and the digest is built. The
    app's readers are never held up by any of this.
 4. One short read-write transaction then writes everything: the same imports, the results of
    the series that changed, the signal changes and the finished `refresh_run` row. If the store
@@ -21,11 +22,14 @@ one process may write at a time, and while it writes no other process can even r
 A crash or SIGKILL at any point leaves the store as it was before step 4's commit (DuckDB's
 write-ahead log replays only committed transactions); the next run marks the dead run failed.
 Everything is idempotent: files already imported (by SHA-256) are skipped, results identical
-to the stored ones are not rewritten, and unchanged signals are not touched, so a second run
+to the stored ones (views included, so a new version's wording reaches the store on its first
+refresh) are not rewritten, and unchanged signals are not touched, so a second run
 with nothing new changes nothing but its own `refresh_run` row.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import contextlib
 import datetime as dt
@@ -323,13 +327,14 @@ def _import_options(source: Source) -> dict[str, Any]:
 
 
 def _changed_series(mem: duckdb.DuckDBPyConnection, results: Any) -> pl.DataFrame:
-    """The (indicator_id, area_code) series whose computed results differ from the stored ones."""
+    """The (indicator_id, area_code) series whose computed results, or stored views (when
+    `results.views` holds them), differ from the stored ones."""
     keys = results.series.select("indicator_id", "area_code")
     changed = [keys.head(0)]
     skip = {"status", "computed_at", "refresh_run_id"}
     for table, new in (("result_point", results.points), ("result_phase", results.phases),
-                       ("result_summary", results.summary)):
-        if new.is_empty():
+                       ("result_summary", results.summary), ("result_view", results.views)):
+        if new is None or new.is_empty():
             continue
         stored = frame(mem, f"SELECT * FROM {table}").join(keys, on=["indicator_id", "area_code"], how="semi")
         common = [c for c in new.columns if c in stored.columns and c not in skip]
@@ -353,14 +358,15 @@ def _subset(results: Any, keys: pl.DataFrame) -> Any:
         return df if df.is_empty() else df.join(keys, on=["indicator_id", "area_code"], how="semi")
 
     return Results(series=keys, points=pick(results.points), phases=pick(results.phases),
-                   summary=pick(results.summary), computed_at=results.computed_at)
+                   summary=pick(results.summary), computed_at=results.computed_at,
+                   views=None if results.views is None else pick(results.views))
 
 
 def _prepare(db: Path, config: SourcesConfig, only: Sequence[str] | None, wait_seconds: float,
              log: JsonLog) -> _Work:
     """Step 3: copy the store, import new files into the copy, compute, reconcile signals."""
     from spc import ingest
-    from spc.results import compute
+    from spc.results import build_views, compute
 
     mem = snapshot(db, wait_seconds)
     fingerprint = _fingerprint(mem)
@@ -386,6 +392,9 @@ def _prepare(db: Path, config: SourcesConfig, only: Sequence[str] | None, wait_s
         "SELECT DISTINCT indicator_id FROM observation WHERE load_batch_id > ?", [since]).fetchall()}
     scope = None if not only else sorted(set(only) | touched)
     results = compute(mem, scope)
+    # the stored views too: a new version of spc may word a narrative or judge a trend
+    # differently from the same engine results, and its first refresh must put that in the store
+    results = dataclasses.replace(results, views=build_views(mem, results))
     changed = _changed_series(mem, results)
     stored = sig.load_signals(mem)
     patterns = sig.find_patterns(results.points)

@@ -79,7 +79,8 @@ def run_spc(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
 
 def table_rows(db: Path, tables: tuple[str, ...] = ("observation", "observation_revision", "load_batch",
                                                      "rejected_row", "result_point", "result_phase",
-                                                     "result_summary", "signal", "annotation")) -> dict[str, list]:
+                                                     "result_summary", "result_view", "signal",
+                                                     "annotation")) -> dict[str, list]:
     """Every row of the given tables, sorted, for before/after comparisons."""
     con = duckdb.connect(str(db), read_only=True)
     try:

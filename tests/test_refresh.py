@@ -98,6 +98,28 @@ def test_planted_signal_is_new_exits_3_and_second_run_is_a_no_op(store, capsys):
     assert _query(db, "SELECT status, series_computed FROM refresh_run ORDER BY id DESC LIMIT 1")[0] == ("success", 0)
 
 
+def test_views_left_by_an_older_version_are_rewritten_by_the_next_refresh(store, capsys):
+    """After updating spc, the engine's results can be the same while the words and tests made
+    from them are not: the next refresh puts the new version's views into the store, once."""
+    db, sources, _incoming, tmp_path = store
+    fresh = _query(db, "SELECT trend, narrative FROM result_view WHERE indicator_id = ? AND area_code = ?",
+                   [INDICATOR, FORCE])[0]
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE result_view SET trend = '{\"error\": \"an older method\"}', narrative = '{}' "
+                "WHERE indicator_id = ? AND area_code = ?", [INDICATOR, FORCE])
+    con.close()
+    capsys.readouterr()
+    assert _refresh(db, sources, tmp_path, "--json") == 0
+    digest = json.loads(capsys.readouterr().out)
+    assert digest["series_changed"] == 1               # that series alone, though no figure changed
+    assert _query(db, "SELECT trend, narrative FROM result_view WHERE indicator_id = ? AND area_code = ?",
+                  [INDICATOR, FORCE])[0] == fresh
+    before = table_rows(db)
+    assert _refresh(db, sources, tmp_path, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["series_changed"] == 0
+    assert table_rows(db) == before
+
+
 def test_digest_files_and_notify_command(store):
     db, sources, incoming, tmp_path = store
     _plant(incoming)

@@ -38,7 +38,10 @@ def _kruskal_by_series(sid: np.ndarray, group: np.ndarray, x: np.ndarray) -> tup
     per = (
         df.group_by("sid", "g")
         .agg(pl.col("r").sum().alias("rs"), pl.len().alias("ni"))
-        .group_by("sid")
+        # summed in a fixed order: the same data gives the same H to the last bit, so a refresh
+        # does not see a stored view as changed when nothing has
+        .sort("sid", "g")
+        .group_by("sid", maintain_order=True)
         .agg((pl.col("rs") ** 2 / pl.col("ni")).sum().alias("ssbn"), pl.len().alias("groups"))
     )
     ties = (
