@@ -8,6 +8,7 @@ importers or the account code); `spc --help`, or a name that is no command, load
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,6 +97,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _unwrap(text: str | None) -> str | None:
+    """A docstring's paragraphs each on one line, for the help to wrap to the terminal: typer
+    keeps a docstring's line breaks and then wraps each line again, so at 80 columns a
+    paragraph written at 100 comes out ragged. Paragraphs of indented, listed or table lines
+    (and click's ``\\b`` no-rewrap marker) are kept as written."""
+    if not text:
+        return text
+    def join(paragraph: str) -> str:
+        lines = paragraph.splitlines()
+        kept = any(line.startswith((" ", "-", "*", "|", "\b")) or line[:2].rstrip(".").isdigit()
+                   for line in lines)
+        return paragraph if kept else " ".join(line.strip() for line in lines)
+    body, cut, rest = inspect.cleandoc(text).partition("\f")
+    return "\n\n".join(join(p) for p in body.split("\n\n")) + cut + rest
+
+
+def _unwrap_help(command: Any) -> Any:
+    """`command` (a click command or group) with every (sub)command's help unwrapped."""
+    command.help = _unwrap(command.help)
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _unwrap_help(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `spc` command with `argv` (default: the process arguments); return the exit code.
 
@@ -103,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        result = build_app(_modules_for(argv))(args=argv, standalone_mode=False)
+        command = _unwrap_help(typer.main.get_command(build_app(_modules_for(argv))))
+        result = command(args=argv, standalone_mode=False)
     except SpcError as exc:
         print(f"spc: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,6 +5,7 @@ series column of `spc trend FILE` tables."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,21 @@ def test_db_status_fits_80_columns(empty_store: Path, tmp_path: Path) -> None:
     # ids are folded, never cut short with an ellipsis
     assert "…" not in done.stdout
     assert "asb_incidents" in done.stdout
+
+
+def test_help_paragraphs_fill_80_columns(tmp_path: Path) -> None:
+    """A command's description is wrapped to the terminal once, not broken again at the
+    docstring's own line ends (which left one or two words on a line at 80 columns)."""
+    done = _spc("db", "init", "--help", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    description = done.stdout.split("╭")[0]
+    paragraphs = [[line.strip() for line in block.splitlines() if line.strip()]
+                  for block in re.split(r"\n[ \t]*\n", description)]
+    prose = [p for p in paragraphs if p and not p[0].startswith("Usage:")]
+    assert prose and "migrated forward, the catalogue upserted" in " ".join(prose[-1])
+    for lines in prose:
+        for line in lines[:-1]:  # every line but a paragraph's last is filled
+            assert len(line) > 60, line
 
 
 def test_trend_seasonality_of_a_file_without_series_names_its_series(
