@@ -172,11 +172,14 @@ def recalculation_rows(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame,
 def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_at: dt.datetime,
                  status: str, changes: pl.DataFrame, imports: list[dict[str, Any]], since_batch: int,
                  series_computed: int, series_changed: int, overdue: pl.DataFrame,
-                 errors: list[str], dry_run: bool = False, points: pl.DataFrame | None = None) -> dict[str, Any]:
+                 errors: list[str], dry_run: bool = False, points: pl.DataFrame | None = None,
+                 series_reworded: int = 0) -> dict[str, Any]:
     """The digest as a JSON-ready dict. `con` is the store (or the refresh's copy of it) after
     the imports, for names and the rejected rows of load batches above `since_batch`. Signals
     are described in the narrative's words; `points` (the refresh's computed points, optional)
-    give the recalculation suggestions, which are otherwise computed for the series concerned."""
+    give the recalculation suggestions, which are otherwise computed for the series concerned.
+    `series_reworded`: of the `series_changed`, those whose figures are unchanged and only their
+    stored words and tests differ (the first refresh after updating spc)."""
     names = _labelled(con, frame(con, "SELECT i.id AS indicator_id, i.name AS indicator, i.frequency, "
                                       "a.code AS area_code, a.name AS area FROM indicator i CROSS JOIN area a"))
     overdue = _labelled(con, overdue)
@@ -198,6 +201,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
         "rows_rejected": sum(f.get("rejected", 0) for f in imports),
         "series_computed": series_computed,
         "series_changed": series_changed,
+        "series_reworded": series_reworded,
         "new_concerns": _signal_rows(changes, names, ["new"], concern, memory=memory),
         "new_improvements": _signal_rows(changes, names, ["new"], improvement, memory=memory),
         "new_neutral": _signal_rows(changes, names, ["new"], neutral, memory=memory),
@@ -220,6 +224,16 @@ def build_digest(con: duckdb.DuckDBPyConnection, *, run_id: int | None, started_
     }
 
 
+def _reworded(digest: dict[str, Any]) -> str:
+    """The headline's note on series whose figures did not change, only their stored words."""
+    n = digest.get("series_reworded") or 0
+    if not n:
+        return ""
+    which = "all of them" if n == digest["series_changed"] else f"{n} of them"
+    return (f" ({which} in words and tests only, not in their figures: narratives, trends and "
+            "comparisons made afresh, as after updating spc)")
+
+
 def _when(first: str, last: str) -> str:
     return first if first == last else f"{first} to {last}"
 
@@ -232,7 +246,7 @@ def render_markdown(digest: dict[str, Any]) -> str:
     headline = (f"Status: **{digest['status']}**. {digest['files_imported']} new file(s) imported "
                 f"({digest['rows_loaded']} new rows, {digest['rows_revised']} revised, "
                 f"{digest['rows_rejected']} rejected); {digest['series_changed']} of "
-                f"{digest['series_computed']} series changed.")
+                f"{digest['series_computed']} series changed{_reworded(digest)}.")
     lines += [headline, ""]
     if digest.get("dry_run"):
         lines += ["_Dry run: nothing was written to the store._", ""]

@@ -233,6 +233,7 @@ class _Work:
     since_batch: int                         # load batches above this id are this run's imports
     results: Any                             # spc.results.Results of the changed series
     series_computed: int
+    series_reworded: int                     # of the changed series, those whose figures did not change
     changes: pl.DataFrame                    # spc.signals.reconcile output
     fingerprint: tuple[Any, ...]
     mem: duckdb.DuckDBPyConnection
@@ -328,9 +329,10 @@ def _import_options(source: Source) -> dict[str, Any]:
 
 def _changed_series(mem: duckdb.DuckDBPyConnection, results: Any) -> pl.DataFrame:
     """The (indicator_id, area_code) series whose computed results, or stored views (when
-    `results.views` holds them), differ from the stored ones."""
+    `results.views` holds them), differ from the stored ones; `words_only` is True where only
+    the views differ (the same figures, worded or tested differently by a new version)."""
     keys = results.series.select("indicator_id", "area_code")
-    changed = [keys.head(0)]
+    changed = [keys.head(0).with_columns(words_only=pl.lit(False))]
     skip = {"status", "computed_at", "refresh_run_id"}
     for table, new in (("result_point", results.points), ("result_phase", results.phases),
                        ("result_summary", results.summary), ("result_view", results.views)):
@@ -346,8 +348,9 @@ def _changed_series(mem: duckdb.DuckDBPyConnection, results: Any) -> pl.DataFram
         stored_c = stored_c.with_columns([pl.col(c).list.join("\n") for c in lists])
         for a, b in ((new_c, stored_c), (stored_c, new_c)):
             changed.append(a.join(b, on=common, how="anti", nulls_equal=True)
-                           .select("indicator_id", "area_code"))
-    return pl.concat(changed).unique().sort("indicator_id", "area_code")
+                           .select("indicator_id", "area_code", words_only=pl.lit(table == "result_view")))
+    return (pl.concat(changed).group_by("indicator_id", "area_code").agg(pl.col("words_only").all())
+            .sort("indicator_id", "area_code"))
 
 
 def _subset(results: Any, keys: pl.DataFrame) -> Any:
@@ -401,9 +404,10 @@ def _prepare(db: Path, config: SourcesConfig, only: Sequence[str] | None, wait_s
     changes = sig.reconcile(stored, patterns, results.series)
     log("computed", series=results.series.height, series_changed=changed.height,
         signal_changes=changes.height)
-    return _Work(imports=imports, errors=errors, since_batch=since, results=_subset(results, changed),
-                 series_computed=results.series.height, changes=changes, fingerprint=fingerprint,
-                 mem=mem)
+    return _Work(imports=imports, errors=errors, since_batch=since,
+                 results=_subset(results, changed.select("indicator_id", "area_code")),
+                 series_computed=results.series.height, series_reworded=int(changed["words_only"].sum()),
+                 changes=changes, fingerprint=fingerprint, mem=mem)
 
 
 def _replay_imports(mem: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, since: int) -> None:
@@ -590,6 +594,7 @@ def run_refresh(db: str | Path, sources: str | Path, *, dry_run: bool = False, o
                     status="dry-run" if dry_run else ("success" if not work.errors else "success with errors"),
                     changes=work.changes, imports=work.imports, since_batch=work.since_batch,
                     series_computed=work.series_computed, series_changed=work.results.series.height,
+                    series_reworded=work.series_reworded,
                     overdue=overdue, errors=work.errors, dry_run=dry_run,
                     # signals change only where results changed, so the changed series' points suffice
                     points=work.results.points)
@@ -609,7 +614,8 @@ def run_refresh(db: str | Path, sources: str | Path, *, dry_run: bool = False, o
             log("failed", level="error", error=error, traceback=traceback.format_exc(limit=8))
             failed = {"run_id": run_id, "started_at": started_at.isoformat(timespec="seconds"), "status": "failed",
                       "dry_run": dry_run, "files_imported": 0, "rows_loaded": 0, "rows_revised": 0,
-                      "rows_rejected": 0, "series_computed": 0, "series_changed": 0, "new_concerns": [],
+                      "rows_rejected": 0, "series_computed": 0, "series_changed": 0, "series_reworded": 0,
+                      "new_concerns": [],
                       "new_improvements": [], "new_neutral": [], "ended": [], "withdrawn": [], "continuing": 0,
                       "history_recorded": 0, "missing_data": [], "imports": [], "rejected_rows": [],
                       "errors": [error]}

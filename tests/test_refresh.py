@@ -79,6 +79,7 @@ def test_planted_signal_is_new_exits_3_and_second_run_is_a_no_op(store, capsys):
     digest = json.loads(capsys.readouterr().out)
     planted = [s for s in digest["new_concerns"] if s["area_code"] == FORCE and s["indicator_id"] == INDICATOR]
     assert planted and planted[0]["rule"] == "Above UCL"
+    assert digest["series_changed"] >= 1 and digest["series_reworded"] == 0   # its figures changed
     assert planted[0]["first_period"] == month(-1).isoformat() and planted[0]["direction"] == "high"
     run_id = digest["run_id"]
     stored = _query(db, "SELECT status, point_type, first_seen_run FROM signal WHERE area_code = ? "
@@ -112,6 +113,10 @@ def test_views_left_by_an_older_version_are_rewritten_by_the_next_refresh(store,
     assert _refresh(db, sources, tmp_path, "--json") == 0
     digest = json.loads(capsys.readouterr().out)
     assert digest["series_changed"] == 1               # that series alone, though no figure changed
+    assert digest["series_reworded"] == 1
+    run_id = digest["run_id"]
+    md = (tmp_path / "digests" / f"refresh-{run_id}.md").read_text()
+    assert "1 of 2 series changed (all of them in words and tests only, not in their figures" in md
     assert _query(db, "SELECT trend, narrative FROM result_view WHERE indicator_id = ? AND area_code = ?",
                   [INDICATOR, FORCE])[0] == fresh
     before = table_rows(db)
