@@ -104,6 +104,7 @@ def _unwrap(text: str | None) -> str | None:
     (and click's ``\\b`` no-rewrap marker) are kept as written."""
     if not text:
         return text
+
     def join(paragraph: str) -> str:
         lines = paragraph.splitlines()
         kept = any(line.startswith((" ", "-", "*", "|", "\b")) or line[:2].rstrip(".").isdigit()

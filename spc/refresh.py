@@ -29,9 +29,8 @@ with nothing new changes nothing but its own `refresh_run` row.
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import json
